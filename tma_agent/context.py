@@ -1,0 +1,43 @@
+"""What a plugin gets to work on one site."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from structlog.typing import FilteringBoundLogger
+
+    from tma_agent.hosts import Host
+    from tma_agent.sources import Fetcher
+
+__all__ = ["SiteContext"]
+
+
+@dataclass
+class SiteContext:
+    site_id: str
+    client: str
+    env: str
+    host: Host
+    #: The environment's configured path; `root` is the document root found by detection.
+    path: str
+    url: str | None
+    fetcher: Fetcher
+    source_urls: Mapping[str, str]
+    log: FilteringBoundLogger
+    stack: str | None = None
+    root: str | None = None
+    #: Files already read from the host (absolute path -> content, None when absent), so a
+    #: plugin never reads the same file twice.
+    files: dict[str, str | None] = field(default_factory=dict)
+    #: Stack-specific settings from `sites[].options`.
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def source_url(self, name: str) -> str:
+        """The effective base URL of source `name` (config override, else plugin default)."""
+        try:
+            return self.source_urls[name].rstrip("/")
+        except KeyError:
+            raise KeyError(f"no source named {name!r} is registered") from None

@@ -1,0 +1,46 @@
+"""Errors a user can cause or meet; the CLI turns each into one clear line, never a traceback."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "FeedError",
+    "HostError",
+    "HostKeyError",
+    "SiteTreeError",
+    "TmaError",
+    "UnreachableError",
+]
+
+
+class TmaError(Exception):
+    """Base of every error the agent reports to the user as a message."""
+
+
+class ConfigError(TmaError):
+    """The configuration file is missing, unreadable or invalid (message names file:line)."""
+
+
+class HostError(TmaError):
+    """A command or file operation on a site's host failed."""
+
+
+class UnreachableError(HostError):
+    """The host could not be reached or authenticated: the site is reported `unreachable`."""
+
+
+class HostKeyError(UnreachableError):
+    """The SSH host key is unknown or changed; the message names host and fingerprint."""
+
+
+class FeedError(TmaError):
+    """An upstream feed or API answered badly (HTTP error, timeout, garbage, too large)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class SiteTreeError(TmaError):
+    """The site's files are not what its stack expects (missing or unparsable files)."""

@@ -1,0 +1,108 @@
+"""Every hook a tma-agent plugin can implement, sectioned by phase.
+
+A plugin is a module or object with functions named like these, decorated with
+``tma_agent.hookimpl``, and registered through the ``tma_agent`` entry-point group (the built-in
+stacks under ``plugins/`` are registered exactly that way). Each docstring says when the hook is
+called and whether the first non-None result wins (*firstresult*) or all results are collected.
+docs/hooks.md documents each hook with its exact signature; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from tma_agent.context import SiteContext
+    from tma_agent.models import Component, Detection, Finding, SiteReport, SourceInfo, StackInfo
+
+__all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
+
+PROJECT_NAME = "tma_agent"
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# --- Registration: called once when the plugin manager is built ------------------------------
+
+
+@hookspec
+def tma_register_stacks(register: Callable[[StackInfo], None]) -> None:
+    """Register the stacks this plugin checks by calling ``register(StackInfo(...))``.
+
+    Called once at start-up, all implementations run. A stack name must be unique across
+    plugins; the names are what ``sites[].stack`` and ``tma check --stack`` accept.
+    """
+
+
+@hookspec
+def tma_register_sources(register: Callable[[SourceInfo], None]) -> None:
+    """Register the upstream sources this plugin reads and their default base URLs.
+
+    Called once at start-up, all implementations run. ``sources.<name>.url`` in the config
+    overrides the default; the plugin reads the effective URL with ``site.source_url(name)``.
+    """
+
+
+@hookspec
+def tma_register_commands(cli: click.Group) -> None:
+    """Add sub-commands to the ``tma`` command line.
+
+    Called once when the CLI is built, all implementations run.
+    """
+
+
+# --- Check: called for each site, in a worker thread -----------------------------------------
+
+
+@hookspec
+def tma_detect_paths() -> list[str]:
+    """Return paths, relative to a site's path, whose presence or content tells your stack.
+
+    Called once per site before detection, all implementations run: the runner reads every
+    path returned by every plugin in a single round trip and hands the result to
+    ``tma_detect_stack``.
+    """
+
+
+@hookspec(firstresult=True)
+def tma_detect_stack(site: SiteContext, files: Mapping[str, str | None]) -> Detection | None:
+    """Say whether the site at ``site.path`` runs your stack, and where its document root is.
+
+    ``files`` maps each path returned by ``tma_detect_paths`` (relative to ``site.path``) to its
+    content, or None when absent. When the site's stack is configured, ``site.stack`` holds it
+    and only that stack should answer. firstresult: the first non-None Detection wins.
+    """
+
+
+@hookspec(firstresult=True)
+def tma_inventory(site: SiteContext) -> list[Component] | None:
+    """List the components installed on a site of your stack (``site.stack``, ``site.root``).
+
+    Read the site with as few round trips as possible (``site.host.read_glob`` /
+    ``read_many``). Return None when the site is not of your stack. Raise
+    ``SiteTreeError`` when the tree is broken. firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def tma_evaluate(site: SiteContext, components: list[Component]) -> list[Finding] | None:
+    """Turn installed components into findings using your upstream sources.
+
+    Fetch through ``site.fetcher`` (each URL is fetched once per run, whichever site asks).
+    Return None when the site is not of your stack; raise ``FeedError`` when a feed answers
+    badly. firstresult.
+    """
+
+
+@hookspec
+def tma_site_checked(site: SiteContext, report: SiteReport) -> None:
+    """Observe the finished report of one site (to notify, export, collect metrics).
+
+    Called after each site is checked, successful or not, all implementations run. Must not
+    raise: an exception is logged and ignored.
+    """

@@ -1,0 +1,1 @@
+"""Test helpers shipped with tma-agent: real servers and real site trees for plugin tests."""
