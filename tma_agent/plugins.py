@@ -1,0 +1,74 @@
+"""The plugin manager: every plugin, built-in or not, comes through the `tma_agent` entry points."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pluggy
+
+from tma_agent import hookspecs
+from tma_agent.errors import ConfigError
+from tma_agent.models import SourceInfo, StackInfo
+
+__all__ = [
+    "BLOCK_ENV",
+    "PluginRecord",
+    "get_plugin_manager",
+    "list_plugins",
+    "registered_sources",
+    "registered_stacks",
+]
+
+#: Comma-separated entry-point names of plugins not to load (as `plugins.block` in config).
+BLOCK_ENV = "TMA_BLOCK_PLUGINS"
+
+
+@dataclass(frozen=True)
+class PluginRecord:
+    name: str
+    version: str
+    origin: str
+
+
+def get_plugin_manager(blocked: Iterable[str] = ()) -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    env_blocked = [n.strip() for n in os.environ.get(BLOCK_ENV, "").split(",") if n.strip()]
+    for name in [*blocked, *env_blocked]:
+        pm.set_blocked(name)
+    pm.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
+    return pm
+
+
+def list_plugins(pm: pluggy.PluginManager) -> list[PluginRecord]:
+    records = []
+    for plugin, dist in pm.list_plugin_distinfo():
+        name = pm.get_name(plugin) or "?"
+        module_file = getattr(plugin, "__file__", None) or "?"
+        origin = f"{dist.metadata['Name']} ({module_file})"
+        records.append(PluginRecord(name, dist.version, origin))
+    return sorted(records, key=lambda r: r.name)
+
+
+def registered_stacks(pm: pluggy.PluginManager) -> dict[str, StackInfo]:
+    stacks: dict[str, StackInfo] = {}
+
+    def register(info: StackInfo) -> None:
+        if info.name in stacks:
+            raise ConfigError(f"two plugins register the stack {info.name!r}")
+        stacks[info.name] = info
+
+    pm.hook.tma_register_stacks(register=register)
+    return stacks
+
+
+def registered_sources(pm: pluggy.PluginManager) -> dict[str, SourceInfo]:
+    sources: dict[str, SourceInfo] = {}
+
+    def register(info: SourceInfo) -> None:
+        sources.setdefault(info.name, info)
+
+    pm.hook.tma_register_sources(register=register)
+    return sources
