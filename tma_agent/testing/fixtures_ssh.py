@@ -2,4 +2,28 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from collections.abc import Iterator
+
+import pytest
+
+from tma_agent.hosts import SSHHost
+from tma_agent.testing.sshd import SSHServer
+
+__all__ = ["ssh_host", "sshd"]
+
+
+@pytest.fixture(scope="session")
+def sshd() -> Iterator[SSHServer]:
+    """One real sshd on 127.0.0.1 for the whole session (starting one costs ~0.3 s)."""
+    with SSHServer() as server:
+        yield server
+
+
+@pytest.fixture
+def ssh_host(sshd: SSHServer) -> Iterator[SSHHost]:
+    """A strict SSHHost logged in to `sshd` as its test user; closed after the test."""
+    host = SSHHost(sshd.host, port=sshd.port, user=sshd.user, settings=sshd.settings())
+    try:
+        yield host
+    finally:
+        host.close()
