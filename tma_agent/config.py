@@ -1,8 +1,38 @@
-"""Configuration models (pydantic) and YAML loading with file:line errors."""
+"""Configuration: pydantic models and loading with `file:line: key.path: message` errors.
+
+Where it comes from: `--config PATH`, else `$TMA_CONFIG`, else `./tma.yaml`. Unknown keys are
+errors. Any value may be `{$env: NAME}` or `{$file: PATH}` so secrets stay out of the file.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tma_agent._secrets import resolve_secrets
+from tma_agent._yaml import LineMap, format_loc, load_yaml_with_lines
+from tma_agent.errors import ConfigError
+
+__all__ = [
+    "CONFIG_ENV",
+    "Client",
+    "Config",
+    "Contract",
+    "Environment",
+    "SSHOverride",
+    "SSHSettings",
+    "Site",
+    "SourceSettings",
+    "find_config_path",
+    "load_config",
+]
+
+CONFIG_ENV = "TMA_CONFIG"
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 class _Strict(BaseModel):
@@ -20,3 +50,187 @@ class SSHSettings(_Strict):
     #: Strict host-key checking. Turning it off is an explicit opt-in, logged as a warning.
     strict_host_keys: bool = True
     use_agent: bool = True
+
+
+class SSHOverride(_Strict):
+    """The same keys as `ssh`, all optional: only those given replace the outer value."""
+
+    key_file: str | None = None
+    known_hosts: str | None = None
+    connect_timeout: float | None = Field(None, gt=0)
+    command_timeout: float | None = Field(None, gt=0)
+    keepalive: int | None = Field(None, ge=0)
+    strict_host_keys: bool | None = None
+    use_agent: bool | None = None
+
+    def apply_to(self, base: SSHSettings) -> SSHSettings:
+        return base.model_copy(update=self.model_dump(exclude_unset=True))
+
+
+class SourceSettings(_Strict):
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+class Contract(_Strict):
+    days: float = Field(gt=0)
+    hours_per_day: float = Field(7.0, gt=0, le=24)
+    period: Literal["monthly", "quarterly", "yearly"] = "monthly"
+
+
+class Client(_Strict):
+    id: str
+    name: str
+    contract: Contract | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("must be lower-case letters, digits, '.', '_' or '-'")
+        return value
+
+
+class Environment(_Strict):
+    host: str = "local"
+    path: str
+    url: str | None = None
+    ssh: SSHOverride | None = None
+
+    @field_validator("host")
+    @classmethod
+    def _host_spec(cls, value: str) -> str:
+        from tma_agent.hosts import parse_host
+
+        parse_host(value)  # raises ValueError with the reason
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must be an absolute path")
+        return value.rstrip("/") or "/"
+
+
+class Site(_Strict):
+    id: str
+    client: str
+    stack: str | None = None
+    check: str | None = None
+    environments: dict[str, Environment] = Field(min_length=1)
+    ssh: SSHOverride | None = None
+    #: Stack-specific settings handed to plugins as `SiteContext.options`.
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    _slug = field_validator("id")(Client._slug.__func__)  # type: ignore[attr-defined]
+
+    @model_validator(mode="after")
+    def _check_env_exists(self) -> Site:
+        if self.check is not None and self.check not in self.environments:
+            raise ValueError(f"check: no environment named {self.check!r}")
+        return self
+
+    @property
+    def check_env(self) -> str:
+        """The environment `tma check` reads: `check`, else production, else the first."""
+        if self.check:
+            return self.check
+        return "production" if "production" in self.environments else next(iter(self.environments))
+
+
+class PluginSettings(_Strict):
+    #: Entry-point names of plugins not to load (also `$TMA_BLOCK_PLUGINS`).
+    block: list[str] = Field(default_factory=list)
+
+
+def _default_state_dir() -> str:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return os.path.join(base, "tma-agent")
+
+
+class Config(_Strict):
+    state_dir: str = Field(default_factory=_default_state_dir)
+    concurrency: int = Field(8, ge=1, le=256)
+    ssh: SSHSettings = Field(default_factory=SSHSettings)
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    plugins: PluginSettings = Field(default_factory=PluginSettings)
+    clients: list[Client] = Field(default_factory=list)
+    sites: list[Site] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        _unique([c.id for c in self.clients], "clients", "client id")
+        _unique([s.id for s in self.sites], "sites", "site id")
+        client_ids = {c.id for c in self.clients}
+        for index, site in enumerate(self.sites):
+            if site.client not in client_ids:
+                raise _RefError(("sites", index, "client"), f"unknown client {site.client!r}")
+        return self
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.state_dir).expanduser()
+
+    def ssh_for(self, site: Site, env: str) -> SSHSettings:
+        settings = self.ssh
+        for override in (site.ssh, site.environments[env].ssh):
+            if override is not None:
+                settings = override.apply_to(settings)
+        return settings
+
+
+class _RefError(ValueError):
+    """A cross-reference error that knows which key it is about."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def _unique(values: list[str], where: str, what: str) -> None:
+    seen: dict[str, int] = {}
+    for index, value in enumerate(values):
+        if value in seen:
+            raise _RefError((where, index, "id"), f"duplicate {what} {value!r}")
+        seen[value] = index
+
+
+def find_config_path(explicit: str | None) -> Path:
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(CONFIG_ENV)
+    return Path(from_env) if from_env else Path("tma.yaml")
+
+
+def load_config(path: Path) -> Config:
+    """Load and validate; every problem is a ConfigError naming `file:line` and the key."""
+    data, lines = load_yaml_with_lines(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.name}:1: the configuration must be a mapping of keys")
+    data = resolve_secrets(data, lines, base_dir=path.parent)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, lines)) from None
+
+
+def _describe(exc: ValidationError, lines: LineMap) -> str:
+    messages = []
+    for error in exc.errors():
+        loc: tuple[str | int, ...] = tuple(error["loc"])
+        message = error["msg"]
+        ctx_error = (error.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _RefError):
+            loc, message = loc + ctx_error.loc, str(ctx_error)
+        elif error["type"] == "extra_forbidden":
+            message = "unknown key"
+        message = message.removeprefix("Value error, ")
+        messages.append(f"{lines.where(loc)}: {format_loc(loc) or '(top)'}: {message}")
+    return "\n".join(messages)

@@ -3,27 +3,44 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import pluggy
+import structlog
 
+from tma_agent.config import Config, Site
 from tma_agent.context import SiteContext
 from tma_agent.errors import SiteTreeError, TmaError, UnreachableError
-from tma_agent.models import UPDATE_SEVERITY, SiteReport
+from tma_agent.hosts import Host, open_host
+from tma_agent.models import UPDATE_SEVERITY, Finding, SiteReport
+from tma_agent.plugins import registered_sources
+from tma_agent.sources import Fetcher
 
-__all__ = ["check_site"]
+__all__ = ["CheckRun", "check_site"]
+
+log = structlog.get_logger()
 
 
-def check_site(site: SiteContext, pm: pluggy.PluginManager) -> SiteReport:
+class _OtherStack(Exception):
+    """The site is not of the stack asked for with `--stack`: leave it out of the run."""
+
+
+def check_site(
+    site: SiteContext, pm: pluggy.PluginManager, *, only_stack: str | None = None
+) -> SiteReport | None:
     """Detect, inventory and evaluate one site whose host is open. Never raises: a failure
-    becomes the report's status and one-line error."""
+    becomes the report's status and one-line error. None when `only_stack` rules it out."""
     try:
-        findings = _check(site, pm)
+        findings = _check(site, pm, only_stack)
+    except _OtherStack:
+        return None
     except UnreachableError as exc:
         return SiteReport(site.site_id, site.stack, site.env, "unreachable", str(exc))
     except TmaError as exc:
         return SiteReport(site.site_id, site.stack, site.env, "error", str(exc))
     except Exception as exc:  # a plugin bug must not stop the fleet
-        site.log.exception("plugin failure", site=site.site_id)
+        site.log.exception("plugin failure")
         message = f"internal error ({type(exc).__name__}: {exc})"
         return SiteReport(site.site_id, site.stack, site.env, "error", message)
     updates = any(f.update in UPDATE_SEVERITY for f in findings)
@@ -31,7 +48,7 @@ def check_site(site: SiteContext, pm: pluggy.PluginManager) -> SiteReport:
     return SiteReport(site.site_id, site.stack, site.env, status, None, findings)
 
 
-def _check(site: SiteContext, pm: pluggy.PluginManager) -> list:  # type: ignore[type-arg]
+def _check(site: SiteContext, pm: pluggy.PluginManager, only_stack: str | None) -> list[Finding]:
     wanted = sorted({p for paths in pm.hook.tma_detect_paths() for p in paths})
     absolute = {rel: posixpath.join(site.path, rel) for rel in wanted}
     contents = site.host.read_many(list(absolute.values()))
@@ -39,9 +56,14 @@ def _check(site: SiteContext, pm: pluggy.PluginManager) -> list:  # type: ignore
     files = {rel: contents.get(path) for rel, path in absolute.items()}
     detection = pm.hook.tma_detect_stack(site=site, files=files)
     if detection is None:
+        if only_stack and site.stack is None:
+            raise _OtherStack
         expected = f"a {site.stack} site" if site.stack else "a site of any known stack"
         raise SiteTreeError(f"{site.host.name}:{site.path} is not {expected}")
+    if only_stack and detection.stack != only_stack:
+        raise _OtherStack
     site.stack, site.root = detection.stack, detection.root
+    site.log.debug("detected", stack=site.stack, root=site.root)
     components = pm.hook.tma_inventory(site=site)
     if components is None:
         raise TmaError(f"no plugin lists the components of stack {site.stack!r}")
@@ -49,3 +71,73 @@ def _check(site: SiteContext, pm: pluggy.PluginManager) -> list:  # type: ignore
     if findings is None:
         raise TmaError(f"no plugin evaluates stack {site.stack!r}")
     return list(findings)
+
+
+class CheckRun:
+    """One `tma check`: a fetcher shared by every site, a bounded pool of site workers."""
+
+    def __init__(self, config: Config, pm: pluggy.PluginManager, *, fetcher: Fetcher) -> None:
+        self.config = config
+        self.pm = pm
+        self.fetcher = fetcher
+        defaults = {name: info.default_url for name, info in registered_sources(pm).items()}
+        overrides = {n: s.url for n, s in config.sources.items() if s.url}
+        self.source_urls = {**defaults, **overrides}
+        #: Round trips each site's host took, for the benchmark.
+        self.round_trips: dict[str, int] = {}
+
+    def run(
+        self,
+        sites: Sequence[Site],
+        *,
+        only_stack: str | None = None,
+        concurrency: int | None = None,
+        on_done: Callable[[Site, SiteReport | None], None] | None = None,
+    ) -> list[SiteReport]:
+        workers = max(1, min(concurrency or self.config.concurrency, len(sites) or 1))
+
+        def one(site: Site) -> SiteReport | None:
+            report = self.check_one(site, only_stack)
+            if on_done:
+                on_done(site, report)
+            return report
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tma-site") as pool:
+            reports = list(pool.map(one, sites))
+        return [r for r in reports if r is not None]
+
+    def check_one(self, site: Site, only_stack: str | None = None) -> SiteReport | None:
+        env_name = site.check_env
+        env = site.environments[env_name]
+        site_log = log.bind(site=site.id, env=env_name)
+        if only_stack and site.stack and site.stack != only_stack:
+            return None
+        try:
+            host: Host = open_host(env.host, self.config.ssh_for(site, env_name))
+        except UnreachableError as exc:
+            return SiteReport(site.id, site.stack, env_name, "unreachable", str(exc))
+        context = SiteContext(
+            site_id=site.id,
+            client=site.client,
+            env=env_name,
+            host=host,
+            path=env.path,
+            url=env.url,
+            fetcher=self.fetcher,
+            source_urls=self.source_urls,
+            log=site_log,
+            stack=site.stack,
+            options=site.options,
+        )
+        try:
+            report = check_site(context, self.pm, only_stack=only_stack)
+        finally:
+            self.round_trips[site.id] = host.round_trips
+            host.close()
+        if report is not None:
+            site_log.info("checked", status=report.status, error=report.error)
+            try:
+                self.pm.hook.tma_site_checked(site=context, report=report)
+            except Exception:
+                site_log.exception("tma_site_checked hook failed")
+        return report

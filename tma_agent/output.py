@@ -1,0 +1,71 @@
+"""How `tma check` shows its reports: JSON for machines, rich tables for people."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import IO
+
+from rich.console import Console
+from rich.table import Table
+
+from tma_agent.models import UPDATE_SEVERITY, SiteReport
+
+__all__ = ["render_json", "render_table"]
+
+_STATUS_STYLE = {"ok": "green", "updates": "yellow", "unreachable": "red", "error": "red"}
+_UPDATE_STYLE = {
+    "insecure": "bold red",
+    "revoked": "bold red",
+    "security": "bold red",
+    "unsupported": "red",
+    "bugfix": "yellow",
+    "feature": "cyan",
+    "unknown": "dim",
+}
+
+
+def render_json(reports: Sequence[SiteReport], stream: IO[str]) -> None:
+    json.dump({"sites": [r.to_dict() for r in reports]}, stream, indent=2)
+    stream.write("\n")
+
+
+def render_table(reports: Sequence[SiteReport], console: Console) -> None:
+    summary = Table(title="Sites", title_justify="left")
+    for column in ("site", "stack", "env", "status", "security", "updates", "unknown", "error"):
+        summary.add_column(column)
+    for report in reports:
+        kinds = [c.update for c in report.components]
+        security = sum(k in ("security", "insecure", "revoked") for k in kinds)
+        other = sum(k in UPDATE_SEVERITY for k in kinds) - security
+        style = _STATUS_STYLE.get(report.status, "")
+        summary.add_row(
+            report.site,
+            report.stack or "-",
+            report.env,
+            f"[{style}]{report.status}[/]",
+            str(security) if security else "",
+            str(other) if other else "",
+            str(kinds.count("unknown")) if "unknown" in kinds else "",
+            report.error or "",
+        )
+    console.print(summary)
+    details = Table(title="Components to update or look at", title_justify="left")
+    for column in ("site", "component", "kind", "installed", "recommended", "latest", "update"):
+        details.add_column(column)
+    for report in reports:
+        for c in report.components:
+            if c.update == "none":
+                continue
+            style = _UPDATE_STYLE.get(c.update, "")
+            details.add_row(
+                report.site,
+                c.name,
+                c.kind,
+                c.installed or "?",
+                c.recommended or "",
+                c.latest or "",
+                f"[{style}]{c.update}[/]",
+            )
+    if details.row_count:
+        console.print(details)
