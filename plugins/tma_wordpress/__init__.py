@@ -1,0 +1,27 @@
+"""WordPress stack plugin: core, plugins, must-use plugins and themes checked against
+api.wordpress.org with one request per endpoint per site (identical requests shared by the run).
+
+Modules: `detect` (is it WordPress, where is the root), `headers` (get_file_data-style header
+parsing), `inventory` (one batched read of the content directory), `api` (the three update
+checks), `evaluate` (findings), `testing` (site and answer builders for tests and the demo).
+"""
+
+from __future__ import annotations
+
+from tma_wordpress.hooks import (
+    tma_detect_paths,
+    tma_detect_stack,
+    tma_evaluate,
+    tma_inventory,
+    tma_register_sources,
+    tma_register_stacks,
+)
+
+__all__ = [
+    "tma_detect_paths",
+    "tma_detect_stack",
+    "tma_evaluate",
+    "tma_inventory",
+    "tma_register_sources",
+    "tma_register_stacks",
+]
