@@ -21,8 +21,6 @@ from tma_agent.hosts._base import CommandResult, Host, quote_command
 
 __all__ = ["SSHHost", "fingerprint"]
 
-_log = structlog.get_logger(__name__)
-
 # Bigger than paramiko's 2 MB default so multi-megabyte reads (read_many of big files) do not
 # stall on window adjustments every few packets.
 _WINDOW_SIZE = 16 * 1024 * 1024
@@ -62,7 +60,7 @@ class _WarnPolicy(paramiko.MissingHostKeyPolicy):
     def missing_host_key(
         self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
     ) -> None:
-        _log.warning(
+        structlog.get_logger(__name__).warning(
             "ssh host key not verified (strict_host_keys is off)",
             host=hostname,
             key_type=key.get_name(),
