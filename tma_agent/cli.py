@@ -105,6 +105,7 @@ def check(
 ) -> None:
     """Check sites for updates and security advisories."""
     config, pm = state.config, state.pm
+    config.check_stacks(registered_stacks(pm))
     sites = _select_sites(config, site_ids, stack, pm)
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
     console = Console(stderr=True)
@@ -166,14 +167,7 @@ def config() -> None:
 def config_validate(state: _State) -> None:
     """Validate the configuration file and the stacks it names."""
     cfg = state.config
-    stacks = registered_stacks(state.pm)
-    problems = [
-        f"sites[{i}].stack: unknown stack {s.stack!r} (known: {', '.join(sorted(stacks))})"
-        for i, s in enumerate(cfg.sites)
-        if s.stack is not None and s.stack not in stacks
-    ]
-    if problems:
-        raise ConfigError("\n".join(problems))
+    cfg.check_stacks(registered_stacks(state.pm))
     path = find_config_path(state.config_path)
     click.echo(f"{path}: valid ({len(cfg.clients)} clients, {len(cfg.sites)} sites)")
 

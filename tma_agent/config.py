@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tma_agent._secrets import resolve_secrets
 from tma_agent._yaml import LineMap, format_loc, load_yaml_with_lines
@@ -163,6 +172,7 @@ class Config(_Strict):
     plugins: PluginSettings = Field(default_factory=PluginSettings)
     clients: list[Client] = Field(default_factory=list)
     sites: list[Site] = Field(default_factory=list)
+    _lines: LineMap | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -177,6 +187,22 @@ class Config(_Strict):
     @property
     def state_path(self) -> Path:
         return Path(self.state_dir).expanduser()
+
+    def where(self, loc: tuple[str | int, ...]) -> str:
+        """`file:line: key.path` of a key, for errors found after loading."""
+        prefix = f"{self._lines.where(loc)}: " if self._lines else ""
+        return f"{prefix}{format_loc(loc)}"
+
+    def check_stacks(self, known: Collection[str]) -> None:
+        """Every configured `sites[].stack` must be one a plugin registered."""
+        names = ", ".join(sorted(known)) or "none"
+        problems = [
+            f"{self.where(('sites', i, 'stack'))}: unknown stack {s.stack!r} (known: {names})"
+            for i, s in enumerate(self.sites)
+            if s.stack is not None and s.stack not in known
+        ]
+        if problems:
+            raise ConfigError("\n".join(problems))
 
     def ssh_for(self, site: Site, env: str) -> SSHSettings:
         settings = self.ssh
@@ -216,9 +242,11 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path.name}:1: the configuration must be a mapping of keys")
     data = resolve_secrets(data, lines, base_dir=path.parent)
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, lines)) from None
+    config._lines = lines
+    return config
 
 
 def _describe(exc: ValidationError, lines: LineMap) -> str:
