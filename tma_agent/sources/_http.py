@@ -2,72 +2,68 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+import ssl
 import threading
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
 from urllib.parse import urlencode
-from xml.etree.ElementTree import Element
 
-import defusedxml.ElementTree as safe_xml
 import httpx
-from defusedxml import DefusedXmlException
+import structlog
 
 from tma_agent import __version__
 from tma_agent.errors import FeedError
+from tma_agent.sources._cache import DiskCache
+from tma_agent.sources._result import FetchResult
+from tma_agent.sources._wire import Wire, WirePolicy
 
 __all__ = ["FetchResult", "Fetcher"]
 
-
-@dataclass(frozen=True)
-class FetchResult:
-    url: str
-    status: int
-    content: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        try:
-            return json.loads(self.content)
-        except ValueError as exc:
-            raise FeedError(self.url, f"invalid JSON ({exc})") from None
-
-    def xml(self) -> Element:
-        try:
-            return safe_xml.fromstring(self.content)
-        except DefusedXmlException as exc:
-            raise FeedError(self.url, f"refused unsafe XML ({type(exc).__name__})") from None
-        except safe_xml.ParseError as exc:
-            raise FeedError(self.url, f"invalid XML ({exc})") from None
+_log = structlog.get_logger()
 
 
 class Fetcher:
-    """Shared by every site of a run (thread-safe). Concurrent asks for one URL wait for the
-    first; answers are kept for the run, so a feed is fetched once however many sites use it."""
+    """Shared by every site of a run (thread-safe). Concurrent asks for one request wait for
+    the first; answers (failures included) are kept for the run, so a feed is fetched once
+    however many sites use it, and a broken server is not hammered once per site.
+
+    `retries` counts tries in total; waits grow as `backoff * 2**n`, or follow Retry-After
+    up to `max_retry_after`. With `cache_dir`, GET answers carrying an ETag or Last-Modified
+    are kept on disk and revalidated by the next run."""
 
     def __init__(
         self,
         *,
+        cache_dir: Path | None = None,
         timeout: float = 30.0,
+        max_bytes: int = 32 * 1024 * 1024,
+        retries: int = 3,
+        backoff: float = 0.5,
+        max_retry_after: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._client = httpx.Client(
             timeout=timeout,
             transport=transport,
+            verify=_ssl_context(),
             follow_redirects=True,
             headers={"User-Agent": f"tma-agent/{__version__}"},
         )
+        policy = WirePolicy(timeout, max_bytes, retries, backoff, max_retry_after)
+        self._wire = Wire(self._client, policy)
+        self._cache = DiskCache(cache_dir) if cache_dir is not None else None
         self._lock = threading.Lock()
         self._inflight: dict[str, threading.Lock] = {}
         self._answers: dict[str, FetchResult | FeedError] = {}
-        #: Requests really sent, keyed like the memo (method, URL and body).
+        #: Requests really sent, keyed like the memo (method, URL, body, auth-header hash);
+        #: one per key per run, however many tries the wire needed.
         self.sent: Counter[str] = Counter()
+        #: GETs answered 304 Not Modified and served from the disk cache, same keys.
+        self.revalidated: Counter[str] = Counter()
 
     def close(self) -> None:
         self._client.close()
@@ -83,20 +79,29 @@ class Fetcher:
         url: str,
         *,
         params: Mapping[str, str] | None = None,
-        ok_statuses: frozenset[int] = frozenset(),
+        ok_statuses: Collection[int] = frozenset(),
+        headers: Mapping[str, str] | None = None,
     ) -> FetchResult:
         full = f"{url}?{urlencode(params)}" if params else url
-        return self._once("GET " + full, lambda: self._send("GET", full, None), ok_statuses)
+        key = "GET " + full + _auth_tag(headers)
+        return self._once(key, lambda: self._get(key, full, headers), ok_statuses)
 
     def post_form(
-        self, url: str, data: Mapping[str, str], *, ok_statuses: frozenset[int] = frozenset()
+        self,
+        url: str,
+        data: Mapping[str, str],
+        *,
+        ok_statuses: Collection[int] = frozenset(),
+        headers: Mapping[str, str] | None = None,
     ) -> FetchResult:
         body = urlencode(sorted(data.items()))
-        key = f"POST {url} {body}"
-        return self._once(key, lambda: self._send("POST", url, dict(data)), ok_statuses)
+        key = f"POST {url} {body}" + _auth_tag(headers)
+        return self._once(
+            key, lambda: self._wire.send("POST", url, data=data, headers=headers), ok_statuses
+        )
 
     def _once(
-        self, key: str, send: Any, ok_statuses: frozenset[int]
+        self, key: str, send: Callable[[], FetchResult], ok_statuses: Collection[int]
     ) -> FetchResult:
         with self._lock:
             gate = self._inflight.setdefault(key, threading.Lock())
@@ -109,17 +114,51 @@ class Fetcher:
                 except FeedError as exc:
                     answer = exc
                 self._answers[key] = answer
+            else:
+                _log.debug("http.memo_hit", key=key)
         if isinstance(answer, FeedError):
             raise answer
         if not (200 <= answer.status < 300) and answer.status not in ok_statuses:
-            raise FeedError(answer.url, f"HTTP {answer.status}")
+            after = f" after {answer.tries} tries" if answer.tries > 1 else ""
+            raise FeedError(answer.url, f"HTTP {answer.status}{after}")
         return answer
 
-    def _send(self, method: str, url: str, form: dict[str, str] | None) -> FetchResult:
-        try:
-            response = self._client.request(method, url, data=form)
-        except httpx.TimeoutException:
-            raise FeedError(url, "timed out") from None
-        except httpx.HTTPError as exc:
-            raise FeedError(url, f"request failed ({exc})") from None
-        return FetchResult(url, response.status_code, response.content, dict(response.headers))
+    def _get(self, key: str, url: str, headers: Mapping[str, str] | None) -> FetchResult:
+        entry = self._cache.load(key) if self._cache else None
+        send_headers = dict(headers or {})
+        if entry is not None:
+            send_headers.update(entry.conditional_headers())
+        result = self._wire.send("GET", url, headers=send_headers)
+        if self._cache is None:
+            return result
+        if result.status == 304 and entry is not None:
+            self.revalidated[key] += 1
+            _log.debug("http.revalidated", url=url)
+            merged = {**entry.headers, **_validators(result.headers)}
+            if merged != dict(entry.headers):
+                self._cache.store(key, entry.status, entry.body, merged)
+            return FetchResult(url, entry.status, entry.body, merged, result.tries, True)
+        if 200 <= result.status < 300 and _validators(result.headers):
+            self._cache.store(key, result.status, result.content, result.headers)
+            _log.debug("http.cache_stored", url=url)
+        return result
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs ~0.1 s; one context per process serves every Fetcher.
+    return httpx.create_ssl_context()
+
+
+def _validators(headers: Mapping[str, str]) -> dict[str, str]:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    return {k: lowered[k] for k in ("etag", "last-modified") if lowered.get(k)}
+
+
+def _auth_tag(headers: Mapping[str, str] | None) -> str:
+    """A memo/cache key suffix that tells requests with different auth apart without
+    revealing it: a hash, never the values (keys end up in logs and file names)."""
+    if not headers:
+        return ""
+    canonical = json.dumps(sorted((k.lower(), v) for k, v in headers.items()))
+    return " [headers " + hashlib.sha256(canonical.encode()).hexdigest()[:16] + "]"

@@ -33,6 +33,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     #: Seconds to wait before answering (to provoke client timeouts).
     delay: float = 0.0
+    #: Send the body with chunked transfer encoding, i.e. without Content-Length.
+    chunked: bool = False
 
     @property
     def payload(self) -> bytes:
@@ -71,10 +73,20 @@ class FeedServer:
                     self.send_response(reply.status)
                     for key, value in reply.headers.items():
                         self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(payload)))
+                    if reply.chunked:
+                        self.send_header("Transfer-Encoding", "chunked")
+                    else:
+                        self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
-                    if self.command != "HEAD":
+                    if self.command == "HEAD":
+                        return
+                    if not reply.chunked:
                         self.wfile.write(payload)
+                        return
+                    for start in range(0, len(payload), 16384):
+                        chunk = payload[start : start + 16384]
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.write(b"0\r\n\r\n")
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -82,7 +94,10 @@ class FeedServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll interval makes stop() (which waits for the serving loop) near-instant.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def url(self) -> str:

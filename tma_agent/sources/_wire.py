@@ -1,0 +1,150 @@
+"""Sending one request: size cap while streaming, retries with backoff on transient failures."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import httpx
+import structlog
+import tenacity
+
+from tma_agent.errors import FeedError
+from tma_agent.sources._result import FetchResult
+
+__all__ = ["Wire", "WirePolicy"]
+
+_log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class WirePolicy:
+    timeout: float
+    max_bytes: int
+    #: Tries in total, the first one included.
+    retries: int
+    backoff: float
+    #: A server asking for a longer pause than this gets this: a run must not stall on it.
+    max_retry_after: float
+
+
+class _Transient(Exception):
+    """A failure worth another try; carries the answer (if any) to give back when tries run out."""
+
+    def __init__(
+        self, reason: str, response: FetchResult | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.response = response
+        self.retry_after = retry_after
+
+
+class Wire:
+    def __init__(self, client: httpx.Client, policy: WirePolicy) -> None:
+        self._client = client
+        self.policy = policy
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> FetchResult:
+        """Send with retries; 429/5xx answers that outlast them come back with `tries` set."""
+        tries = 0
+
+        def attempt() -> FetchResult:
+            nonlocal tries
+            tries += 1
+            _log.debug("http.fetch", method=method, url=url, attempt=tries)
+            return self._attempt(method, url, data, headers)
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(max(1, self.policy.retries)),
+            wait=self._wait,
+            retry=tenacity.retry_if_exception_type(_Transient),
+            before_sleep=lambda state: _log_retry(url, state),
+            sleep=time.sleep,
+            reraise=True,
+        )
+        try:
+            result = retrying(attempt)
+        except _Transient as exc:
+            if exc.response is not None:
+                return replace(exc.response, tries=tries)
+            raise FeedError(url, f"{exc.reason} after {_plural(tries)}") from None
+        return replace(result, tries=tries) if tries > 1 else result
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        delay = self.policy.backoff * 2 ** (state.attempt_number - 1)
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Transient) and exc.retry_after is not None:
+            delay = max(delay, min(exc.retry_after, self.policy.max_retry_after))
+        return delay
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        data: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> FetchResult:
+        cap = self.policy.max_bytes
+        try:
+            with self._client.stream(
+                method, url, data=dict(data) if data is not None else None, headers=headers
+            ) as response:
+                declared = response.headers.get("content-length", "")
+                # Refuse before reading a byte when the server admits the size up front.
+                if declared.isdigit() and int(declared) > cap:
+                    raise FeedError(url, f"response larger than {cap} bytes")
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > cap:
+                        raise FeedError(url, f"response larger than {cap} bytes")
+                status, answer_headers = response.status_code, dict(response.headers)
+        except httpx.TimeoutException:
+            raise _Transient(f"timed out ({self.policy.timeout:g}s)") from None
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise _Transient(f"connection failed ({type(exc).__name__})") from None
+        except httpx.HTTPError as exc:
+            raise FeedError(url, f"request failed ({exc})") from None
+        result = FetchResult(url, status, bytes(body), answer_headers)
+        if status == 429 or status >= 500:
+            retry_after = _retry_after(answer_headers.get("retry-after"))
+            raise _Transient(f"HTTP {status}", response=result, retry_after=retry_after)
+        return result
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait per a Retry-After header (delta-seconds or HTTP-date), else None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _log_retry(url: str, state: tenacity.RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    reason = exc.reason if isinstance(exc, _Transient) else repr(exc)
+    wait = state.next_action.sleep if state.next_action else None
+    _log.debug("http.retry", url=url, reason=reason, attempt=state.attempt_number, wait=wait)
+
+
+def _plural(tries: int) -> str:
+    return "1 try" if tries == 1 else f"{tries} tries"
