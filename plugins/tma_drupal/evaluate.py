@@ -1,0 +1,92 @@
+"""Turn a Drupal site's components into findings with the drupal.org release-history feeds.
+
+`Finding.source` is the feed URL the verdict came from (`{base}/{project}/current`), so a report
+says which mirror or fixture server answered; it is `unknown` when no feed speaks for the
+component (a custom extension, an unreadable info file, a project drupal.org does not know).
+
+Findings come in a stable order: core first, then modules, themes, profiles, each by name.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from tma_agent.context import SiteContext
+from tma_agent.models import Component, Finding
+from tma_drupal.releases import ReleaseHistory, feed_url, fetch_release_history
+from tma_drupal.status import classify
+
+__all__ = ["KIND_ORDER", "evaluate"]
+
+KIND_ORDER = ("core", "module", "theme", "profile")
+#: Feeds of one site fetched side by side; the fetcher still sends each URL once per run.
+_PARALLEL_FEEDS = 8
+
+
+def evaluate(site: SiteContext, components: list[Component]) -> list[Finding]:
+    base = site.source_url("drupal")
+    drupal7 = any(c.kind == "core" and c.extra.get("drupal7") for c in components)
+    projects = sorted(
+        {str(c.extra["project"]) for c in components if _has_feed(c)},
+    )
+    urls = {project: feed_url(base, project, drupal7=drupal7) for project in projects}
+    with ThreadPoolExecutor(max_workers=_PARALLEL_FEEDS) as pool:
+        # map() re-raises the first FeedError in project order: the site's error is stable.
+        histories = dict(
+            zip(
+                projects,
+                pool.map(lambda p: fetch_release_history(site.fetcher, urls[p]), projects),
+                strict=True,
+            )
+        )
+    findings = [_finding(site, c, histories.get(str(c.extra.get("project")))) for c in components]
+    return sorted(findings, key=_finding_order)
+
+
+def _has_feed(component: Component) -> bool:
+    return bool(component.extra.get("project")) and "error" not in component.extra
+
+
+def _finding(site: SiteContext, component: Component, history: ReleaseHistory | None) -> Finding:
+    if history is None or not _has_feed(component):
+        reason = component.extra.get("error") or "no drupal.org project (custom extension)"
+        site.log.info("drupal: no feed for component", component=component.name, reason=reason)
+        return _unknown(component, "unknown")
+    if history.unknown_reason is not None:
+        site.log.warning(
+            "drupal: project unknown to the feed", url=history.url, reason=history.unknown_reason
+        )
+        return _unknown(component, "unknown")
+    installed = _resolve_installed(component, history)
+    verdict = classify(installed, history, datestamp=component.extra.get("datestamp"))
+    if verdict.reason:
+        site.log.info("drupal: status unknown", component=component.name, reason=verdict.reason)
+    return Finding(
+        name=component.name,
+        kind=component.kind,
+        installed=installed,
+        latest=verdict.latest,
+        recommended=verdict.recommended,
+        update=verdict.update,
+        advisories=verdict.advisories,
+        source=history.url,
+    )
+
+
+def _resolve_installed(component: Component, history: ReleaseHistory) -> str | None:
+    """Pick the drupal.org reading of an ambiguous Composer version (`1.2.0` is `8.x-1.2` for a
+    legacy-numbered project): the candidate the feed has a release for, else the first one."""
+    candidates = component.extra.get("version_candidates") or []
+    released = {release.version for release in history.releases}
+    return next((c for c in candidates if c in released), component.installed)
+
+
+def _unknown(component: Component, source: str) -> Finding:
+    return Finding(
+        component.name, component.kind, component.installed, None, None, "unknown", [], source
+    )
+
+
+def _finding_order(finding: Finding) -> tuple[int, str, str]:
+    rank = KIND_ORDER.index(finding.kind) if finding.kind in KIND_ORDER else len(KIND_ORDER)
+    return rank, finding.kind, finding.name
