@@ -111,10 +111,15 @@ def test_large_output_both_streams(host: Host) -> None:
 
 def test_timeout(host: Host) -> None:
     started = time.monotonic()
+    # An odd duration so pgrep below finds only this test's command.
+    seconds = f"5.{time.time_ns() % 10**6:06d}"
     with pytest.raises(HostError, match=r"timed out after 0.5s"):
-        host.run(["sleep", "5"], timeout=0.5)
+        host.run(["sleep", seconds], timeout=0.5)
     assert time.monotonic() - started < 3
     assert host.run(["echo", "still", "usable"]).stdout == b"still usable\n"
+    # The timed-out command was killed, not left running on the host.
+    time.sleep(0.2)
+    assert not host.run(["pgrep", "-f", f"^sleep {seconds}$"], check=False).ok
 
 
 # -- files ---------------------------------------------------------------------------------------
@@ -320,6 +325,13 @@ def test_bad_user_key_is_unreachable(sshd: SSHServer, tmp_path: Path) -> None:
         host.run(["true"])
     assert f"{sshd.user}@127.0.0.1:{sshd.port}" in str(caught.value)
     assert not isinstance(caught.value, HostKeyError)
+
+
+def test_missing_user_key_is_unreachable(sshd: SSHServer, tmp_path: Path) -> None:
+    settings = sshd.settings(key_file=str(tmp_path / "no_such_key"))
+    host = SSHHost(sshd.host, port=sshd.port, user=sshd.user, settings=settings)
+    with pytest.raises(UnreachableError, match="no_such_key does not exist"):
+        host.run(["true"])
 
 
 # -- SSH connection reuse ------------------------------------------------------------------------

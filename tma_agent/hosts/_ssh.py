@@ -106,15 +106,23 @@ class SSHHost(Host):
     def _connect(self) -> paramiko.SSHClient:
         s = self.settings
         known_hosts = os.path.expanduser(s.known_hosts)
+        where = self.name
         client = paramiko.SSHClient()
         if s.strict_host_keys:
             if os.path.isfile(known_hosts):
-                client.load_host_keys(known_hosts)
+                try:
+                    client.load_host_keys(known_hosts)
+                except (OSError, paramiko.SSHException) as exc:
+                    raise HostKeyError(
+                        f"{where}: cannot read known_hosts {known_hosts}: {_one_line(exc)}"
+                    ) from None
             client.set_missing_host_key_policy(_StrictPolicy())
         else:
             client.set_missing_host_key_policy(_WarnPolicy())
         key_file = os.path.expanduser(s.key_file) if s.key_file else None
-        where = self.name
+        if key_file is not None and not os.path.isfile(key_file):
+            # paramiko would only report a vague authentication failure.
+            raise UnreachableError(f"{where}: ssh key file {key_file} does not exist")
         try:
             client.connect(
                 self.hostname,
@@ -252,6 +260,7 @@ class SSHHost(Host):
             if not transport.is_active():
                 raise HostError(f"{self.name}: connection lost while running `{shown}`")
             if time.monotonic() > deadline:
+                _kill(chan)
                 raise HostError(f"{self.name}: `{shown}` timed out after {timeout:g}s")
             if busy:
                 continue
@@ -306,6 +315,19 @@ class SSHHost(Host):
                         local.write(chunk)
         except (OSError, paramiko.SSHException, EOFError) as exc:
             raise HostError(f"{self.name}: cannot get {remote_path}: {_one_line(exc)}") from exc
+
+
+def _kill(chan: paramiko.Channel) -> None:
+    """Ask sshd to SIGKILL the command (RFC 4254 "signal" request; paramiko has no API for it),
+    so a timed-out command does not keep running after its channel is closed."""
+    msg = paramiko.Message()
+    msg.add_byte(paramiko.common.cMSG_CHANNEL_REQUEST)
+    msg.add_int(chan.remote_chanid)
+    msg.add_string("signal")
+    msg.add_boolean(False)
+    msg.add_string("KILL")
+    with contextlib.suppress(OSError, EOFError, paramiko.SSHException, AttributeError):
+        chan.transport._send_user_message(msg)  # type: ignore[union-attr]
 
 
 def _one_line(exc: BaseException) -> str:
