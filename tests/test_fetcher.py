@@ -14,6 +14,7 @@ from structlog.testing import capture_logs
 
 from tma_agent.errors import FeedError
 from tma_agent.sources import Fetcher
+from tma_agent.sources._cache import DiskCache
 from tma_agent.testing.feeds import FeedServer, Reply, Request
 
 FAST = {"timeout": 2.0, "backoff": 0.001, "max_retry_after": 0.05}
@@ -341,19 +342,24 @@ def test_auth_header_sent_but_never_logged_nor_in_cache_names(
     feed_server.routes["/down"] = Reply(status=503)
     url = feed_server.url + "/private"
     caplog.set_level(logging.DEBUG)
+    # Whatever level another test configured, debug lines must reach the capture here.
+    saved = structlog.get_config()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
     try:
         with capture_logs() as logs:
             make_fetcher(cache_dir=tmp_path).get(url, headers={"Authorization": secret})
             second_run = make_fetcher(cache_dir=tmp_path)
             assert second_run.get(url, headers={"Authorization": secret}).from_cache
-            with pytest.raises(FeedError):
-                second_run.get(feed_server.url + "/down", headers={"Authorization": secret})
+            for _ in range(2):  # the second ask is answered by the memo
+                with pytest.raises(FeedError):
+                    second_run.get(feed_server.url + "/down", headers={"Authorization": secret})
+            second_run.post_form(url, {"token": "s3cr3t-form"}, ok_statuses={200})
     finally:
-        structlog.reset_defaults()
-    assert [r.headers.get("Authorization") for r in feed_server.requests] == [secret] * 5
+        structlog.configure(**saved)
+    sent = [r.headers.get("Authorization") for r in feed_server.requests]
+    assert sent == [secret] * 5 + [None]
     events = {entry["event"] for entry in logs}
-    assert {"http.fetch", "http.revalidated", "http.retry"} <= events
+    assert {"http.fetch", "http.revalidated", "http.retry", "http.memo_hit"} <= events
     assert any(entry.get("url") == url for entry in logs)
     assert "s3cr3t" not in repr(logs)
     assert "s3cr3t" not in caplog.text
@@ -364,4 +370,24 @@ def test_auth_header_sent_but_never_logged_nor_in_cache_names(
     other = make_fetcher(cache_dir=tmp_path)
     other.get(url)
     other.get(url, headers={"Authorization": "Bearer other"})
-    assert feed_server.hits["/private"] == 4
+    assert feed_server.hits["/private"] == 5
+
+
+def test_disk_cache_concurrent_writers_never_expose_partial_entries(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path)
+    bodies = [bytes([65 + n]) * (200_000 + n) for n in range(6)]
+    seen: list[bytes | None] = []
+
+    def writer(body: bytes) -> None:
+        for _ in range(15):
+            cache.store("GET http://x/feed", 200, body, {"ETag": '"e"'})
+            entry = DiskCache(tmp_path).load("GET http://x/feed")
+            seen.append(entry.body if entry else None)
+
+    threads = [threading.Thread(target=writer, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen and all(body in bodies for body in seen)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []

@@ -22,8 +22,18 @@ import structlog
 __all__ = ["CacheEntry", "DiskCache"]
 
 _MAGIC = b"TMA-HTTP-CACHE 1\n"
-#: Response headers not worth keeping (per-client or per-connection).
-_DROPPED = frozenset({"set-cookie", "connection", "keep-alive", "transfer-encoding"})
+#: Response headers not worth keeping: per-client or per-connection ones, and those that
+#: describe the wire form of a body stored here already decoded.
+_DROPPED = frozenset(
+    {
+        "set-cookie",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-encoding",
+        "content-length",
+    }
+)
 
 _log = structlog.get_logger()
 

@@ -84,7 +84,7 @@ class Fetcher:
     ) -> FetchResult:
         full = f"{url}?{urlencode(params)}" if params else url
         key = "GET " + full + _auth_tag(headers)
-        return self._once(key, lambda: self._get(key, full, headers), ok_statuses)
+        return self._once(key, full, lambda: self._get(key, full, headers), ok_statuses)
 
     def post_form(
         self,
@@ -96,12 +96,15 @@ class Fetcher:
     ) -> FetchResult:
         body = urlencode(sorted(data.items()))
         key = f"POST {url} {body}" + _auth_tag(headers)
-        return self._once(
-            key, lambda: self._wire.send("POST", url, data=data, headers=headers), ok_statuses
-        )
+        send = functools.partial(self._wire.send, "POST", url, data=data, headers=headers)
+        return self._once(key, url, send, ok_statuses)
 
     def _once(
-        self, key: str, send: Callable[[], FetchResult], ok_statuses: Collection[int]
+        self,
+        key: str,
+        url: str,
+        send: Callable[[], FetchResult],
+        ok_statuses: Collection[int],
     ) -> FetchResult:
         with self._lock:
             gate = self._inflight.setdefault(key, threading.Lock())
@@ -115,9 +118,12 @@ class Fetcher:
                     answer = exc
                 self._answers[key] = answer
             else:
-                _log.debug("http.memo_hit", key=key)
+                # The URL, not the key: a POST key holds the form, which may carry secrets.
+                _log.debug("http.memo_hit", url=url)
         if isinstance(answer, FeedError):
-            raise answer
+            # A fresh error per caller: threads re-raising one object would share (and
+            # keep growing) its traceback.
+            raise FeedError(answer.url, answer.reason)
         if not (200 <= answer.status < 300) and answer.status not in ok_statuses:
             after = f" after {answer.tries} tries" if answer.tries > 1 else ""
             raise FeedError(answer.url, f"HTTP {answer.status}{after}")
