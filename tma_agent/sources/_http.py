@@ -43,7 +43,7 @@ class Fetcher:
         max_bytes: int = 32 * 1024 * 1024,
         retries: int = 3,
         backoff: float = 0.5,
-        max_retry_after: float = 30.0,
+        max_retry_after: float = 10.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._client = httpx.Client(
