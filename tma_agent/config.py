@@ -167,9 +167,9 @@ def _default_state_dir() -> str:
 class Config(_Strict):
     state_dir: str = Field(default_factory=_default_state_dir)
     concurrency: int = Field(8, ge=1, le=256)
-    ssh: SSHSettings = Field(default_factory=SSHSettings)
+    ssh: SSHSettings = Field(default_factory=lambda: SSHSettings())
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
-    plugins: PluginSettings = Field(default_factory=PluginSettings)
+    plugins: PluginSettings = Field(default_factory=lambda: PluginSettings())
     clients: list[Client] = Field(default_factory=list)
     sites: list[Site] = Field(default_factory=list)
     _lines: LineMap | None = PrivateAttr(default=None)

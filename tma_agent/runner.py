@@ -13,7 +13,7 @@ from tma_agent.config import Config, Site
 from tma_agent.context import SiteContext
 from tma_agent.errors import SiteTreeError, TmaError, UnreachableError
 from tma_agent.hosts import Host, open_host
-from tma_agent.models import UPDATE_SEVERITY, Finding, SiteReport
+from tma_agent.models import UPDATE_SEVERITY, Finding, SiteReport, SiteStatus
 from tma_agent.plugins import registered_sources
 from tma_agent.sources import Fetcher
 
@@ -44,7 +44,7 @@ def check_site(
         message = f"internal error ({type(exc).__name__}: {exc})"
         return SiteReport(site.site_id, site.stack, site.env, "error", message)
     updates = any(f.update in UPDATE_SEVERITY for f in findings)
-    status = "updates" if updates else "ok"
+    status: SiteStatus = "updates" if updates else "ok"
     return SiteReport(site.site_id, site.stack, site.env, status, None, findings)
 
 
