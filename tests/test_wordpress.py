@@ -474,3 +474,14 @@ def test_update_uri_and_version_rules() -> None:
     assert numbered_update_kind("1.9", "2.0") == "feature"
     assert numbered_update_kind("2.0", "2.0") == "none"
     assert numbered_update_kind(None, "2.0") == "feature"
+
+
+def test_site_in_public_subdirectory_end_to_end(
+    pm: pluggy.PluginManager, tmp_path: Path, api_url: str, fetcher: Fetcher
+) -> None:
+    build_wordpress(tmp_path / "public", core="6.7.1", plugins={"hello.php": "1.7.2"})
+    report, host = run_check(pm, tmp_path, api_url, fetcher)
+    assert report.status == "ok", report.error
+    assert {f.name: f.update for f in report.components} == {"wordpress": "none", "hello": "none"}
+    # wp-config.php and version.php came from the detection read: no third round trip.
+    assert host.round_trips == 2
