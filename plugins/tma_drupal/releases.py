@@ -82,7 +82,12 @@ def fetch_release_history(fetcher: Fetcher, url: str) -> ReleaseHistory:
     """Fetch and parse one feed; the shared fetcher makes it one request per URL per run."""
     # 404 is accepted only so that an `<error>` body can be told apart from a broken server.
     result = fetcher.get(url, ok_statuses=frozenset({404}))
-    root = result.xml()
+    try:
+        root = result.xml()
+    except FeedError:
+        if result.status == 404:  # a plain "not found" page: the server, not the project
+            raise FeedError(url, "HTTP 404") from None
+        raise
     if root.tag == "error":
         return ReleaseHistory(url, unknown_reason=(root.text or "").strip() or "unknown project")
     if result.status == 404:

@@ -119,8 +119,10 @@ class _Scan:
         self.latest_in_target_date: int | None = None
         self.dev_in_target: Release | None = None
         self.security_updates: list[Release] = []
-        #: Releases of the target major from the recommended one down to the installed one.
-        self.between: list[Release] = []
+        #: Accepted releases of the target major newer than the installed one, newest first,
+        #: and how many of them are newer than the recommended one.
+        self.newer_in_target: list[Release] = []
+        self._newer_than_recommended = 0
         self.last_release_supported = False
         self._recommended_base = ""
         self._recommended_candidate: Release | None = None
@@ -158,8 +160,10 @@ class _Scan:
                     self._recommended_candidate = release
                 if version.extra is None and self._recommended_candidate is not None:
                     self.recommended = self._recommended_candidate.version
-            if self.recommended is not None and not is_installed:
-                self.between.append(release)
+            if not is_installed:
+                self.newer_in_target.append(release)
+                if self.recommended is None:
+                    self._newer_than_recommended = len(self.newer_in_target)
         if is_installed:
             return True
         if self.existing.is_dev and (
@@ -180,7 +184,11 @@ class _Scan:
         return self.datestamp is not None and self.datestamp + 100 > (newest or 0)
 
     def has_new_features(self) -> bool:
-        return any("New features" in r.release_types for r in self.between)
+        """Whether a release from the recommended one down to the installed one adds features
+        (every newer release of the major when the recommended one is the latest fallback)."""
+        skipped = self._newer_than_recommended if self.recommended is not None else 0
+        between = self.newer_in_target[skipped:]
+        return any("New features" in r.release_types for r in between)
 
 
 def _supported_branches(history: ReleaseHistory, existing: DrupalVersion) -> tuple[str, ...]:
