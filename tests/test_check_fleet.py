@@ -1,0 +1,257 @@
+"""`tma check` end to end: a config file, a fleet of real trees on local and SSH hosts (a real
+sshd), feeds served locally in the real formats. What one site does never stops the others."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tma_drupal.testing import (
+    build_drupal7,
+    build_drupal10,
+    release,
+    release_history_xml,
+    serve_release_histories,
+)
+from tma_wordpress.testing import build_wordpress, serve_wordpress_api
+
+from tma_agent.config import load_config
+from tma_agent.plugins import get_plugin_manager
+from tma_agent.runner import CheckRun
+from tma_agent.sources import Fetcher
+from tma_agent.testing.feeds import FeedServer, Reply
+from tma_agent.testing.sshd import SSHServer
+
+D10_FEEDS = {
+    "drupal": release_history_xml(
+        "drupal",
+        type="project_core",
+        supported_branches="10.2.,10.3.",
+        releases=[
+            release("10.3.1", "New features"),
+            release("10.2.4", "Security update"),
+            release("10.2.3", "Bug fixes"),
+        ],
+    ),
+    "pathauto": release_history_xml(
+        "pathauto", releases=[release("8.x-1.13", "Bug fixes"), release("8.x-1.12")]
+    ),
+    "token": release_history_xml("token", releases=[release("8.x-1.13")]),
+}
+D7_FEEDS = {
+    "drupal": release_history_xml(
+        "drupal",
+        type="project_core",
+        api_version="7.x",
+        supported_branches="7.",
+        releases=[release("7.98")],
+    ),
+    "views": release_history_xml(
+        "views", api_version="7.x", supported_branches="7.x-3.", releases=[release("7.x-3.29")]
+    ),
+    "ctools": release_history_xml(
+        "ctools", api_version="7.x", supported_branches="7.x-1.", releases=[release("7.x-1.21")]
+    ),
+}
+
+
+@dataclass
+class Fleet:
+    config: Path
+    server: FeedServer
+    sites: dict[str, Any]
+
+
+def _ssh_env(sshd: SSHServer, path: Path, **ssh: Any) -> dict[str, Any]:
+    return {"host": f"ssh://{sshd.user}@127.0.0.1:{sshd.port}", "path": str(path), "ssh": ssh}
+
+
+@pytest.fixture
+def fleet(sshd: SSHServer, tmp_path: Path) -> Iterator[Fleet]:
+    shared = sshd.make_shared_dir()
+    d10 = build_drupal10(shared / "d10").project_root
+    d7 = build_drupal7(shared / "d7").project_root
+    wp = build_wordpress(
+        shared / "wp",
+        plugins={"akismet": "5.0.2", "hello.php": "1.7.2"},
+        themes={"twentytwentythree": "1.0"},
+    )
+    broken_feed_site = build_drupal10(shared / "d10-broken", modules={"brokenfeed": "8.x-1.0"})
+    (shared / "empty").mkdir()
+    other_key = tmp_path / "other_known_hosts"
+    other_key.write_text(
+        f"[127.0.0.1]:{sshd.port} ssh-ed25519 "
+        "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
+    )
+    empty_known = tmp_path / "empty_known_hosts"
+    empty_known.write_text("")
+    environments = {
+        "d10-local": {"host": "local", "path": str(d10)},
+        "d10-ssh": _ssh_env(sshd, d10),
+        "d7-local": {"host": "local", "path": str(d7)},
+        "d7-ssh": _ssh_env(sshd, d7),
+        "wp-local": {"host": "local", "path": str(wp)},
+        "wp-ssh": _ssh_env(sshd, wp),
+        "unknown-key": _ssh_env(sshd, d10, known_hosts=str(empty_known)),
+        "changed-key": _ssh_env(sshd, d10, known_hosts=str(other_key)),
+        "nobody-listens": {"host": "ssh://deploy@127.0.0.1:9", "path": "/srv/x"},
+        "not-a-site": {"host": "local", "path": str(shared / "empty")},
+        "bad-feed": {"host": "local", "path": str(broken_feed_site.project_root)},
+    }
+    with FeedServer() as server:
+        drupal_base = serve_release_histories(server, D10_FEEDS)
+        serve_release_histories(server, D7_FEEDS, api="7.x")
+        server.routes["/release-history/brokenfeed/current"] = Reply("<html>oops", status=200)
+        serve_wordpress_api(
+            server,
+            core_releases=["6.7.1", "6.1.9"],
+            plugins={"akismet": "5.3.5", "hello": "1.7.2"},
+            themes={"twentytwentythree": "1.0"},
+        )
+        config = {
+            "state_dir": str(tmp_path / "state"),
+            "ssh": {
+                "key_file": str(sshd.client_key_path),
+                "known_hosts": str(sshd.known_hosts_path),
+                "use_agent": False,
+                "connect_timeout": 5,
+            },
+            "sources": {"drupal": {"url": drupal_base}, "wordpress": {"url": server.url}},
+            "clients": [{"id": "acme", "name": "ACME"}],
+            "sites": [
+                {"id": name, "client": "acme", "environments": {"production": env}}
+                for name, env in environments.items()
+            ],
+        }
+        path = tmp_path / "tma.yaml"
+        path.write_text(json.dumps(config, indent=1))  # JSON is YAML
+        yield Fleet(path, server, environments)
+
+
+def tma(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "TMA_CONFIG"}
+    return subprocess.run(
+        [sys.executable, "-m", "tma_agent", "--config", str(config), "check", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def by_site(stdout: str) -> dict[str, dict[str, Any]]:
+    document = json.loads(stdout)
+    assert list(document) == ["sites"]
+    return {report["site"]: report for report in document["sites"]}
+
+
+def test_fleet_json_same_findings_over_ssh_and_local_and_failures_isolated(fleet: Fleet) -> None:
+    result = tma(fleet.config, "--format", "json", "--concurrency", "4")
+    assert result.returncode == 0, result.stderr
+    reports = by_site(result.stdout)
+    assert list(reports) == list(fleet.sites)  # config order, every site reported
+    for stack, status in (("d10", "updates"), ("d7", "ok"), ("wp", "updates")):
+        local, remote = reports[f"{stack}-local"], reports[f"{stack}-ssh"]
+        assert local["status"] == status, local
+        assert len(local["components"]) >= 3
+        assert local["components"] == remote["components"]
+        assert (local["stack"], local["status"]) == (remote["stack"], remote["status"])
+    assert reports["d10-local"]["stack"] == "drupal"
+    assert reports["wp-local"]["stack"] == "wordpress"
+    core = next(c for c in reports["d10-ssh"]["components"] if c["name"] == "drupal")
+    assert (core["update"], core["recommended"], core["latest"]) == ("security", "10.3.1", "10.3.1")
+    assert set(core) == {
+        "name",
+        "kind",
+        "installed",
+        "latest",
+        "recommended",
+        "update",
+        "advisories",
+        "source",
+    }
+
+    unknown = reports["unknown-key"]
+    assert unknown["status"] == "unreachable"
+    assert f"[127.0.0.1]:{fleet_port(fleet)}" in unknown["error"]
+    assert "SHA256:" in unknown["error"]
+    changed = reports["changed-key"]
+    assert changed["status"] == "unreachable" and "SHA256:" in changed["error"]
+    assert reports["nobody-listens"]["status"] == "unreachable"
+    assert reports["not-a-site"]["status"] == "error"
+    assert "is not a site of any known stack" in reports["not-a-site"]["error"]
+    bad = reports["bad-feed"]
+    assert bad["status"] == "error" and "/release-history/brokenfeed/current" in bad["error"]
+    assert "Traceback" not in result.stderr
+
+
+def fleet_port(fleet: Fleet) -> str:
+    return fleet.sites["d10-ssh"]["host"].rsplit(":", 1)[1]
+
+
+def test_fail_on_security_sets_exit_code_1(fleet: Fleet) -> None:
+    only_d10 = tma(fleet.config, "--site", "d10-local", "--fail-on", "security")
+    assert only_d10.returncode == 1, only_d10.stderr
+    only_d7 = tma(fleet.config, "--site", "d7-local", "--fail-on", "security")
+    assert only_d7.returncode == 0, only_d7.stderr
+    assert by_site(only_d7.stdout)["d7-local"]["status"] == "ok"
+
+
+def test_site_and_stack_filters(fleet: Fleet) -> None:
+    picked = by_site(tma(fleet.config, "--site", "wp-ssh", "--site", "d7-local").stdout)
+    assert list(picked) == ["wp-ssh", "d7-local"]
+    wordpress = tma(fleet.config, "--stack", "wordpress", "--format", "json")
+    assert wordpress.returncode == 0, wordpress.stderr
+    # Only sites detected as WordPress; unreachable ones cannot be told apart and are reported.
+    reports = by_site(wordpress.stdout)
+    assert {"wp-local", "wp-ssh"} <= set(reports)
+    assert not {"d10-local", "d7-ssh", "not-a-site"} & set(reports)
+
+
+def test_json_logs_on_stderr_and_table_format(fleet: Fleet) -> None:
+    result = tma(fleet.config, "--site", "d10-local", "--format", "table")
+    assert result.returncode == 0, result.stderr
+    assert "d10-local" in result.stdout and "pathauto" in result.stdout
+    verbose = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tma_agent",
+            "--config",
+            str(fleet.config),
+            "-v",
+            "--log-format",
+            "json",
+            "check",
+            "--site",
+            "d10-local",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    events = [json.loads(line) for line in verbose.stderr.splitlines() if line.startswith("{")]
+    assert any(e.get("event") == "checked" and e.get("site") == "d10-local" for e in events)
+
+
+def test_many_sites_share_each_feed_fetch(fleet: Fleet, tmp_path: Path) -> None:
+    config = load_config(fleet.config)
+    template = config.sites[0]  # d10-local
+    many = [template.model_copy(update={"id": f"clone-{i}"}) for i in range(25)]
+    pm = get_plugin_manager()
+    with Fetcher(cache_dir=tmp_path / "cache") as fetcher:
+        run = CheckRun(config, pm, fetcher=fetcher)
+        reports = run.run(many, concurrency=8)
+    assert [r.status for r in reports] == ["updates"] * 25
+    assert set(fetcher.sent.values()) == {1}
+    hits = Counter(p for p in fleet.server.hits if p.startswith("/release-history/"))
+    assert all(fleet.server.hits[p] == 1 for p in hits), fleet.server.hits
+    assert max(run.round_trips.values()) <= 2
