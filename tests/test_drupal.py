@@ -286,6 +286,8 @@ def test_not_drupal(tmp_path: Path, fetcher: Fetcher) -> None:
     report = check(tmp_path / "plain", "http://127.0.0.1:9", fetcher, stack="drupal")
     assert report.status == "error"
     assert "not a drupal site" in (report.error or "")
+    unknown = check(tmp_path / "plain", "http://127.0.0.1:9", fetcher)
+    assert unknown.status == "error" and "not a site of any known stack" in (unknown.error or "")
     tree = build_drupal10(tmp_path / "d10")
     other = check(tree.project_root, "http://127.0.0.1:9", fetcher, stack="wordpress")
     assert other.status == "error"  # the Drupal plugin stays silent for another stack
@@ -335,7 +337,9 @@ def test_drupal7_core_and_contrib(
         },
         api="7.x",
     )
-    findings = by_name(check(tree.project_root, base, fetcher))
+    host = LocalHost()
+    findings = by_name(check(tree.project_root, base, fetcher, host=host))
+    assert host.round_trips <= 2
     assert list(findings) == ["drupal", "agency_tweaks", "ctools", "views", "adminimal_theme"]
     core = findings["drupal"]
     assert (core.installed, core.update, core.recommended) == ("7.98", "security", "7.101")
