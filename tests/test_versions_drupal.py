@@ -99,3 +99,8 @@ def test_existing_compare_untouched() -> None:
 def test_legacy_versions_survive_composer(major: int, patch: int, extra: str) -> None:
     legacy = f"8.x-{major}.{patch}{extra}"
     assert legacy in composer_to_drupal_candidates(drupal_to_composer(legacy))
+
+
+def test_composer_dev_branch() -> None:
+    assert composer_to_drupal_candidates("1.x-dev") == ["1.x-dev", "8.x-1.x-dev"]
+    assert drupal_to_composer("8.x-1.x-dev") == "1.x-dev"

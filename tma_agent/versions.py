@@ -192,6 +192,9 @@ def composer_to_drupal_candidates(composer_version: str, *, core_prefix: str = "
     """drupal.org versions a Composer version of a drupal/* contrib package may stand for, most
     likely first: `1.2.0` is either semver `1.2.0` or legacy `8.x-1.2`; `1.2.1` is only semver."""
     text = composer_version.strip().removeprefix("v")
+    dev_branch = re.fullmatch(r"(\d+)\.x-dev", text)
+    if dev_branch:  # packages.drupal.org renders the branch 8.x-1.x as `1.x-dev`
+        return [text, f"{core_prefix}-{dev_branch.group(1)}.x-dev"]
     match = _COMPOSER_VERSION.match(text)
     if not match:
         return [text]

@@ -61,9 +61,11 @@ def inventory(site: SiteContext) -> list[Component]:
         raise SiteTreeError(f"{site.host.name}:{origin}: cannot read the Drupal core version")
 
     lock = composer_packages(files_here.get(COMPOSER_LOCK))
+    composer_origin = COMPOSER_LOCK
     scanned = _scan(site, docroot, facts, want_installed_json=not lock)
     if not lock:
         lock = composer_packages(scanned.pop(posixpath.join(site.path, INSTALLED_JSON), None))
+        composer_origin = INSTALLED_JSON
     core_prefix = "7.x" if facts.drupal7 else "8.x"
     core = Component(
         "drupal",
@@ -73,7 +75,7 @@ def inventory(site: SiteContext) -> list[Component]:
         extra={"project": "drupal", "drupal7": facts.drupal7},
     )
     projects = _projects_from_info(site, docroot, scanned, drupal7=facts.drupal7)
-    _apply_composer(projects, lock, core_prefix, drupal7=facts.drupal7)
+    _apply_composer(projects, lock, core_prefix, composer_origin, drupal7=facts.drupal7)
     return [core, *sorted(projects.values(), key=lambda c: (c.kind, c.name))]
 
 
@@ -140,6 +142,7 @@ def _apply_composer(
     projects: dict[str, Component],
     packages: Mapping[str, Mapping[str, Any]],
     core_prefix: str,
+    origin: str,
     *,
     drupal7: bool,
 ) -> None:
@@ -152,12 +155,12 @@ def _apply_composer(
         drupal_extra = (package.get("extra") or {}).get("drupal") or {}
         component = projects.get(short_name)
         if component is None:
-            component = Component(short_name, kind, None, origin=COMPOSER_LOCK)
+            component = Component(short_name, kind, None, origin=origin)
             projects[short_name] = component
         component.extra["project"] = short_name
         component.extra["composer_version"] = version
         component.extra.pop("error", None)  # composer states the version the info file hid
-        component.origin = COMPOSER_LOCK
+        component.origin = origin
         if isinstance(drupal_extra, dict) and isinstance(drupal_extra.get("version"), str):
             component.installed = drupal_extra["version"]
             if str(drupal_extra.get("datestamp", "")).isdigit():
