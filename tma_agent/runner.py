@@ -63,7 +63,7 @@ def _check(site: SiteContext, pm: pluggy.PluginManager, only_stack: str | None) 
     if only_stack and detection.stack != only_stack:
         raise _OtherStack
     site.stack, site.root = detection.stack, detection.root
-    site.log.debug("detected", stack=site.stack, root=site.root)
+    site.log.debug("detected", stack_name=site.stack, root=site.root)
     components = pm.hook.tma_inventory(site=site)
     if components is None:
         raise TmaError(f"no plugin lists the components of stack {site.stack!r}")
