@@ -168,16 +168,8 @@ def test_fleet_json_same_findings_over_ssh_and_local_and_failures_isolated(fleet
     assert reports["wp-local"]["stack"] == "wordpress"
     core = next(c for c in reports["d10-ssh"]["components"] if c["name"] == "drupal")
     assert (core["update"], core["recommended"], core["latest"]) == ("security", "10.3.1", "10.3.1")
-    assert set(core) == {
-        "name",
-        "kind",
-        "installed",
-        "latest",
-        "recommended",
-        "update",
-        "advisories",
-        "source",
-    }
+    required = {"name", "kind", "installed", "latest", "recommended", "update", "advisories"}
+    assert required | {"source", "policy", "policy_reason"} <= set(core)
 
     unknown = reports["unknown-key"]
     assert unknown["status"] == "unreachable"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Collection
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,9 +30,13 @@ from tma_agent.errors import ConfigError
 __all__ = [
     "CONFIG_ENV",
     "Client",
+    "ComposerRepository",
     "Config",
     "Contract",
     "Environment",
+    "IgnoreRule",
+    "Policy",
+    "RepositoryAuth",
     "SSHOverride",
     "SSHSettings",
     "Site",
@@ -76,15 +81,79 @@ class SSHOverride(_Strict):
         return base.model_copy(update=self.model_dump(exclude_unset=True))
 
 
-class SourceSettings(_Strict):
-    url: str | None = None
+class RepositoryAuth(_Strict):
+    """HTTP basic credentials, as in Composer's auth.json (`http-basic`): use `$env`/`$file`."""
 
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
+    username: str
+    password: str
+
+
+class ComposerRepository(_Strict):
+    url: str
+    auth: RepositoryAuth | None = None
+
+    _http = field_validator("url")(lambda cls, v: _http_url(v))
+
+
+class SourceSettings(_Strict):
+    """One upstream source. `url` is its base URL; the other keys belong to some sources only."""
+
+    url: str | None = None
+    #: API token (e.g. WPScan); read it with `$env` or `$file`.
+    token: str | None = None
+    #: `composer`: Composer v2 repositories, asked in order.
+    repositories: list[ComposerRepository] | None = None
+    #: `prestashop`: where module releases and module advisories come from (URL or file).
+    modules: str | None = None
+    advisories: str | None = None
+
+    _http = field_validator("url")(lambda cls, v: _http_url(v))
+
+
+def _http_url(value: str | None) -> str | None:
+    if value is not None and not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+UpdateLevel = Literal["security", "patch", "minor", "major"]
+
+
+class IgnoreRule(_Strict):
+    """Leave a component out of the work to do, for a reason, optionally for some versions
+    (a constraint such as `<4.1`) and until a date."""
+
+    component: str
+    versions: str | None = None
+    reason: str
+    until: date | None = None
+
+
+class Policy(_Strict):
+    """Update policy; global `policies`, then `clients[].policies`, then `sites[].policies`:
+    a key given at a narrower level replaces the wider one, `ignore` and `pin` add up."""
+
+    #: Update kinds wanted. `security` is any security fix whatever its size.
+    allow: list[UpdateLevel] | None = None
+    #: Hold back a non-security release younger than this many days.
+    min_release_age_days: int | None = Field(None, ge=0)
+    ignore: list[IgnoreRule] = Field(default_factory=list)
+    #: component -> version constraint it must stay within (`drupal: "^10.3"`).
+    pin: dict[str, str] = Field(default_factory=dict)
+
+    def merged_with(self, narrower: Policy | None) -> Policy:
+        if narrower is None:
+            return self
+        return Policy(
+            allow=narrower.allow if narrower.allow is not None else self.allow,
+            min_release_age_days=(
+                narrower.min_release_age_days
+                if narrower.min_release_age_days is not None
+                else self.min_release_age_days
+            ),
+            ignore=[*self.ignore, *narrower.ignore],
+            pin={**self.pin, **narrower.pin},
+        )
 
 
 class Contract(_Strict):
@@ -97,6 +166,7 @@ class Client(_Strict):
     id: str
     name: str
     contract: Contract | None = None
+    policies: Policy | None = None
 
     @field_validator("id")
     @classmethod
@@ -135,6 +205,7 @@ class Site(_Strict):
     check: str | None = None
     environments: dict[str, Environment] = Field(min_length=1)
     ssh: SSHOverride | None = None
+    policies: Policy | None = None
     #: Stack-specific settings handed to plugins as `SiteContext.options`.
     options: dict[str, Any] = Field(default_factory=dict)
 
@@ -170,6 +241,7 @@ class Config(_Strict):
     ssh: SSHSettings = Field(default_factory=lambda: SSHSettings())
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     plugins: PluginSettings = Field(default_factory=lambda: PluginSettings())
+    policies: Policy = Field(default_factory=lambda: Policy())
     clients: list[Client] = Field(default_factory=list)
     sites: list[Site] = Field(default_factory=list)
     _lines: LineMap | None = PrivateAttr(default=None)
@@ -203,6 +275,12 @@ class Config(_Strict):
         ]
         if problems:
             raise ConfigError("\n".join(problems))
+
+    def policy_for(self, site: Site) -> Policy:
+        client = next((c for c in self.clients if c.id == site.client), None)
+        return self.policies.merged_with(client.policies if client else None).merged_with(
+            site.policies
+        )
 
     def ssh_for(self, site: Site, env: str) -> SSHSettings:
         settings = self.ssh

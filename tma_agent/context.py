@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
+    from tma_agent.config import SourceSettings
     from tma_agent.hosts import Host
     from tma_agent.sources import Fetcher
 
@@ -34,6 +35,8 @@ class SiteContext:
     files: dict[str, str | None] = field(default_factory=dict)
     #: Stack-specific settings from `sites[].options`.
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: Every `sources.<name>` block of the config (repositories, tokens, module indexes...).
+    sources: Mapping[str, SourceSettings] = field(default_factory=dict)
 
     def source_url(self, name: str) -> str:
         """The effective base URL of source `name` (config override, else plugin default)."""
@@ -41,3 +44,7 @@ class SiteContext:
             return self.source_urls[name].rstrip("/")
         except KeyError:
             raise KeyError(f"no source named {name!r} is registered") from None
+
+    def source_settings(self, name: str) -> SourceSettings | None:
+        """The `sources.<name>` block of the config, when there is one."""
+        return self.sources.get(name)

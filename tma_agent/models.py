@@ -12,6 +12,7 @@ __all__ = [
     "ComponentKind",
     "Detection",
     "Finding",
+    "PolicyOutcome",
     "SiteReport",
     "SiteStatus",
     "SourceInfo",
@@ -24,6 +25,7 @@ UpdateKind = Literal[
     "none", "bugfix", "feature", "security", "unsupported", "revoked", "insecure", "unknown"
 ]
 SiteStatus = Literal["ok", "updates", "unreachable", "error"]
+PolicyOutcome = Literal["ignored", "too_recent", "not_allowed"]
 
 #: Update kinds that mean "this component needs attention", most urgent first.
 UPDATE_SEVERITY: tuple[UpdateKind, ...] = (
@@ -99,6 +101,12 @@ class Finding:
     update: UpdateKind
     advisories: list[Advisory] = field(default_factory=list)
     source: str = "unknown"
+    #: ISO date the `recommended` release was published, when the source tells (for
+    #: `min_release_age_days`).
+    released: str | None = None
+    #: Set by update policies: `ignored`, `too_recent` or `not_allowed`, with the reason.
+    policy: PolicyOutcome | None = None
+    policy_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

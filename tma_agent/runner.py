@@ -128,6 +128,7 @@ class CheckRun:
             log=site_log,
             stack=site.stack,
             options=site.options,
+            sources=self.config.sources,
         )
         try:
             report = check_site(context, self.pm, only_stack=only_stack)
