@@ -4,10 +4,26 @@ One import point (`tma_agent.versions`), one private module per ecosystem:
 - `_generic`: release numbers then stability; `-pN` patch releases after the release they patch
   (2.4.7 < 2.4.7-p1 < 2.4.8), pre-releases before the final release.
 - `_drupal`: drupal.org's `10.2.3`, `8.x-1.2`, `7.x-3.0-rc1`, `2.0.x-dev`.
+- `_composer`, `_composer_constraint`: Composer's normalised versions and constraints, as
+  composer/semver reads them (Drupal 8+, Magento, PrestaShop, Symfony).
 """
 
 from __future__ import annotations
 
+from tma_agent.versions._composer import (
+    ComposerVersion,
+    Stability,
+    UpdateLevel,
+    normalize_composer,
+    stability,
+    update_level,
+)
+from tma_agent.versions._composer_constraint import (
+    Comparison,
+    Constraint,
+    parse_constraint,
+    satisfies,
+)
 from tma_agent.versions._drupal import (
     DrupalVersion,
     composer_to_drupal_candidates,
@@ -19,7 +35,12 @@ from tma_agent.versions._drupal import (
 from tma_agent.versions._generic import Version, compare, is_stable, parse
 
 __all__ = [
+    "Comparison",
+    "ComposerVersion",
+    "Constraint",
     "DrupalVersion",
+    "Stability",
+    "UpdateLevel",
     "Version",
     "compare",
     "composer_to_drupal_candidates",
@@ -27,6 +48,11 @@ __all__ = [
     "drupal_major",
     "drupal_to_composer",
     "is_stable",
+    "normalize_composer",
     "parse",
+    "parse_constraint",
     "parse_drupal",
+    "satisfies",
+    "stability",
+    "update_level",
 ]
