@@ -1,0 +1,212 @@
+"""Turn a PrestaShop site's core and modules into findings.
+
+Core (distribution API, see `distribution.py`; version lines in `lines.py`):
+- 1.6 and older -> `unsupported`, `recommended` None (no in-place update exists: moving to a
+  supported line is a migration project), `latest` the newest stable release;
+- else `recommended` is the newest stable release of the installed major line (1.7.8.x for
+  1.7.8.11, 8.x for 8.1.7): `bugfix` when it is in the installed minor line (1.7.8 / 8.1),
+  `feature` otherwise, `none` when the site runs it. A newer major only shows in `latest`
+  (moving to it is a project, as Drupal's "also available"); a major the API does not list at
+  all -> `unknown`.
+
+Modules (a `ModuleReleaseSource`, by default the agency's index of `sources.prestashop.modules`):
+`latest` is the newest stable release listed, `recommended` the newest stable one whose
+`ps_min`/`ps_max` admit the site's core version; `bugfix` within one major.minor, else `feature`.
+A module no source lists (a custom or Addons module) is `unknown` with source `unknown`, never
+"up to date". An Addons API client would be another `ModuleReleaseSource`.
+
+Advisories (`sources.prestashop.advisories`, module `prestashop` meaning core): an advisory
+whose `versions` match the installed version is attached; when a newer stable release matched
+by none of that component's advisories exists (compatible ones first), the update is
+`security` and `recommended` is the newest such release; otherwise `insecure` with no
+`recommended` (also for an affected module no release source lists: no known fix). For core
+the fix must be in the installed major line (another line is a migration), and an affected
+1.6 site is `insecure`.
+`source` is the URL or file the verdict came from. Findings: core first, then modules by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from tma_agent.context import SiteContext
+from tma_agent.models import Advisory, Component, Finding, UpdateKind
+from tma_agent.versions import Version
+from tma_prestashop.distribution import SOURCE_NAME, CoreRelease, fetch_core_releases
+from tma_prestashop.indexes import (
+    ModuleAdvisory,
+    ModuleRelease,
+    load_advisories,
+    load_modules_index,
+)
+from tma_prestashop.lines import is_end_of_life, module_update_kind, same_line, try_version
+
+__all__ = ["CORE_ADVISORY_NAME", "IndexSource", "ModuleReleaseSource", "evaluate"]
+
+#: The `module` value that makes an advisory about PrestaShop core.
+CORE_ADVISORY_NAME = "prestashop"
+
+
+class ModuleReleaseSource(Protocol):
+    """Where module releases come from: the agency's index now, the Addons API later."""
+
+    #: What findings name as their `source`.
+    name: str
+
+    def releases(
+        self, site: SiteContext, names: Sequence[str]
+    ) -> Mapping[str, list[ModuleRelease]]:
+        """Releases (newest first) of the modules it knows among `names`; the others are left out.
+        Raise FeedError when the source answers badly."""
+        ...
+
+
+class IndexSource:
+    """The agency-maintained JSON index (URL or file)."""
+
+    def __init__(self, location: str) -> None:
+        self.name = location
+
+    def releases(
+        self, site: SiteContext, names: Sequence[str]
+    ) -> Mapping[str, list[ModuleRelease]]:
+        index = load_modules_index(site.fetcher, self.name)
+        return {name: index[name] for name in names if name in index}
+
+
+def _affected(version: Version, advisories: Sequence[ModuleAdvisory]) -> list[Advisory]:
+    return [a.advisory for a in advisories if a.constraint.matches(version)]
+
+
+def _core_finding(
+    site: SiteContext, core: Component, advisories: Sequence[ModuleAdvisory]
+) -> Finding:
+    answer = fetch_core_releases(site.fetcher, site.source_url(SOURCE_NAME))
+    stable = answer.stable()
+    latest = stable[0].version if stable else None
+    installed = try_version(core.installed)
+    if installed is None:  # inventory refuses those; kept for callers building components
+        return Finding("prestashop", "core", core.installed, latest, None, "unknown", [], "unknown")
+    found = _affected(installed, advisories)
+
+    def finding(recommended: str | None, update: UpdateKind) -> Finding:
+        return Finding(
+            "prestashop", "core", core.installed, latest, recommended, update, found, answer.url
+        )
+
+    in_major = [r for r in stable if same_line(r.parsed, installed)]
+    if found:
+        # Only a fix in the installed major line is an update; another line is a migration.
+        fixed = [
+            r for r in in_major if r.parsed > installed and not _affected(r.parsed, advisories)
+        ]
+        eol = is_end_of_life(installed)
+        return (
+            finding(fixed[0].version, "security")
+            if fixed and not eol
+            else finding(None, "insecure")
+        )
+    if is_end_of_life(installed):
+        return finding(None, "unsupported")
+    if not in_major:
+        site.log.warning("prestashop: no release of the installed major line", url=answer.url)
+        return finding(None, "unknown")
+    best: CoreRelease = in_major[0]
+    if best.parsed <= installed:
+        return finding(core.installed, "none")
+    minor = same_line(best.parsed, installed, minor=True)
+    return finding(best.version, "bugfix" if minor else "feature")
+
+
+def _module_finding(
+    module: Component,
+    core: Version | None,
+    releases: list[ModuleRelease] | None,
+    source: str,
+    advisories: Sequence[ModuleAdvisory],
+    advisories_source: str | None,
+) -> Finding:
+    name, installed_raw = module.name, module.installed
+    installed = try_version(installed_raw)
+    if installed is None:
+        return Finding(name, "module", installed_raw, None, None, "unknown", [], "unknown")
+    found = _affected(installed, advisories)
+    if releases is None:
+        if found:
+            return Finding(
+                name, "module", installed_raw, None, None, "insecure", found, str(advisories_source)
+            )
+        return Finding(name, "module", installed_raw, None, None, "unknown", [], "unknown")
+    stable = [r for r in releases if r.parsed.is_stable]
+    latest = stable[0].version if stable else None
+    compatible = [r for r in stable if r.supports(core)]
+    if found:
+        fixed = [r for r in stable if r.parsed > installed and not _affected(r.parsed, advisories)]
+        target = next((r for r in fixed if r.supports(core)), None) or next(iter(fixed), None)
+        if target is None:
+            return Finding(name, "module", installed_raw, latest, None, "insecure", found, source)
+        return Finding(
+            name,
+            "module",
+            installed_raw,
+            latest,
+            target.version,
+            "security",
+            found,
+            source,
+            target.date,
+        )
+    if not compatible or compatible[0].parsed <= installed:
+        return Finding(name, "module", installed_raw, latest, installed_raw, "none", [], source)
+    best = compatible[0]
+    update = module_update_kind(installed, best.parsed)
+    return Finding(
+        name, "module", installed_raw, latest, best.version, update, [], source, best.date
+    )
+
+
+def _module_sources(site: SiteContext) -> list[ModuleReleaseSource]:
+    settings = site.source_settings(SOURCE_NAME)
+    return [IndexSource(settings.modules)] if settings and settings.modules else []
+
+
+def evaluate(
+    site: SiteContext,
+    components: list[Component],
+    *,
+    module_sources: Sequence[ModuleReleaseSource] | None = None,
+) -> list[Finding]:
+    settings = site.source_settings(SOURCE_NAME)
+    advisories_location = settings.advisories if settings else None
+    advisories = load_advisories(site.fetcher, advisories_location) if advisories_location else []
+    by_name: dict[str, list[ModuleAdvisory]] = {}
+    for advisory in advisories:
+        by_name.setdefault(advisory.module, []).append(advisory)
+
+    core = next(c for c in components if c.kind == "core")
+    findings = [_core_finding(site, core, by_name.get(CORE_ADVISORY_NAME, []))]
+    modules = sorted((c for c in components if c.kind == "module"), key=lambda c: c.name)
+    names = [m.name for m in modules]
+    known: dict[str, tuple[list[ModuleRelease], str]] = {}
+    for release_source in _module_sources(site) if module_sources is None else module_sources:
+        wanted = [n for n in names if n not in known]
+        if wanted:
+            for name, listed in release_source.releases(site, wanted).items():
+                known.setdefault(name, (listed, release_source.name))
+    core_version = try_version(core.installed)
+    for module in modules:
+        releases, source = known.get(module.name) or (None, "unknown")
+        if releases is None:
+            site.log.info("prestashop: no release source knows module", module=module.name)
+        findings.append(
+            _module_finding(
+                module,
+                core_version,
+                releases,
+                source,
+                by_name.get(module.name, []),
+                advisories_location,
+            )
+        )
+    return findings
