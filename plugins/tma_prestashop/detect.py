@@ -44,7 +44,7 @@ DOCROOT_PREFIXES = ("", "public/", "htdocs/", "www/")
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _LINE_COMMENT = re.compile(r"(?m)^\s*(?://|#).*$")
 _KERNEL_VERSION = re.compile(
-    r"""(?m)^\s*(?:(?:public|final)\s+)*const\s+VERSION\s*=\s*(['"])([^'"\s]+)\1\s*;"""
+    r"""(?<![\w$])(?:(?:public|final)\s+)*const\s+VERSION\s*=\s*(['"])([^'"\s]+)\1\s*;"""
 )
 _PS_VERSION_DEFINE = re.compile(
     r"""define\(\s*(['"])_PS_VERSION_\1\s*,\s*(['"])([^'"\s]+)\2\s*\)"""
@@ -59,7 +59,7 @@ def strip_php_comments(text: str) -> str:
 class CoreFacts:
     #: The root relative to the site path ("" or "public" ...).
     docroot: str
-    version: str
+    version: str | None
     #: The file the version came from, relative to the root.
     origin: str
 
@@ -75,19 +75,18 @@ def _settings_version(text: str) -> str | None:
 
 
 def core_facts(files: Mapping[str, str | None]) -> CoreFacts | None:
-    """The first document root holding a PrestaShop core version, or None."""
+    """The first document root that is PrestaShop, or None. `version` is None when the tree is
+    PrestaShop but its version cannot be read (the inventory then names the file)."""
     for prefix in DOCROOT_PREFIXES:
-        kernel = files.get(prefix + APP_KERNEL)
-        if kernel is not None:
-            version = _kernel_version(kernel)
-            backed = files.get(prefix + DEFINES) is not None or "prestashop" in kernel.lower()
-            if version and backed:
-                return CoreFacts(prefix.rstrip("/"), version, APP_KERNEL)
-        settings = files.get(prefix + SETTINGS)
+        kernel, settings = files.get(prefix + APP_KERNEL), files.get(prefix + SETTINGS)
+        has_defines = files.get(prefix + DEFINES) is not None
+        docroot = prefix.rstrip("/")
+        if kernel is not None and (has_defines or "prestashop" in kernel.lower()):
+            return CoreFacts(docroot, _kernel_version(kernel), APP_KERNEL)
         if settings is not None:
             version = _settings_version(settings)
-            if version:
-                return CoreFacts(prefix.rstrip("/"), version, SETTINGS)
+            if version or has_defines:
+                return CoreFacts(docroot, version, SETTINGS)
     return None
 
 

@@ -75,8 +75,17 @@ class IndexSource:
         return {name: index[name] for name in names if name in index}
 
 
-def _affected(version: Version, advisories: Sequence[ModuleAdvisory]) -> list[Advisory]:
-    return [a.advisory for a in advisories if a.constraint.matches(version)]
+def _affected(version: str, advisories: Sequence[ModuleAdvisory]) -> list[Advisory]:
+    """Advisories whose Composer-style `versions` constraint matches `version`."""
+    found = []
+    for entry in advisories:
+        try:
+            if entry.constraint.matches(version):
+                found.append(entry.advisory)
+        except ValueError:
+            # Composer cannot read this version (`2.0.3-custom`): no range can speak for it.
+            continue
+    return found
 
 
 def _core_finding(
@@ -86,9 +95,9 @@ def _core_finding(
     stable = answer.stable()
     latest = stable[0].version if stable else None
     installed = try_version(core.installed)
-    if installed is None:  # inventory refuses those; kept for callers building components
+    if installed is None or core.installed is None:  # inventory refuses those
         return Finding("prestashop", "core", core.installed, latest, None, "unknown", [], "unknown")
-    found = _affected(installed, advisories)
+    found = _affected(core.installed, advisories)
 
     def finding(recommended: str | None, update: UpdateKind) -> Finding:
         return Finding(
@@ -99,7 +108,7 @@ def _core_finding(
     if found:
         # Only a fix in the installed major line is an update; another line is a migration.
         fixed = [
-            r for r in in_major if r.parsed > installed and not _affected(r.parsed, advisories)
+            r for r in in_major if r.parsed > installed and not _affected(r.version, advisories)
         ]
         eol = is_end_of_life(installed)
         return (
@@ -129,9 +138,9 @@ def _module_finding(
 ) -> Finding:
     name, installed_raw = module.name, module.installed
     installed = try_version(installed_raw)
-    if installed is None:
+    if installed is None or installed_raw is None:
         return Finding(name, "module", installed_raw, None, None, "unknown", [], "unknown")
-    found = _affected(installed, advisories)
+    found = _affected(installed_raw, advisories)
     if releases is None:
         if found:
             return Finding(
@@ -142,7 +151,7 @@ def _module_finding(
     latest = stable[0].version if stable else None
     compatible = [r for r in stable if r.supports(core)]
     if found:
-        fixed = [r for r in stable if r.parsed > installed and not _affected(r.parsed, advisories)]
+        fixed = [r for r in stable if r.parsed > installed and not _affected(r.version, advisories)]
         target = next((r for r in fixed if r.supports(core)), None) or next(iter(fixed), None)
         if target is None:
             return Finding(name, "module", installed_raw, latest, None, "insecure", found, source)

@@ -22,9 +22,8 @@ from typing import Any, TypeVar
 from tma_agent.errors import FeedError
 from tma_agent.models import Advisory
 from tma_agent.sources import Fetcher
-from tma_agent.versions import Version
+from tma_agent.versions import Constraint, Version, parse_constraint
 from tma_prestashop.lines import try_version
-from tma_prestashop.ranges import Constraint, parse_constraint
 
 __all__ = [
     "ModuleAdvisory",

@@ -124,12 +124,12 @@ def _core(site: SiteContext, root: str) -> Component:
     facts = core_facts({rel: site.files.get(path) for rel, path in wanted.items()})
     if facts is None:
         raise SiteTreeError(f"{site.host.name}:{root}: no PrestaShop version found")
+    where = f"{site.host.name}:{posixpath.join(root, facts.origin)}"
+    if facts.version is None:
+        raise SiteTreeError(f"{where}: no PrestaShop version found")
     version = try_version(facts.version)
     if version is None:
-        raise SiteTreeError(
-            f"{site.host.name}:{posixpath.join(root, facts.origin)}: "
-            f"unreadable PrestaShop version {facts.version!r}"
-        )
+        raise SiteTreeError(f"{where}: unreadable PrestaShop version {facts.version!r}")
     extra = {"major": line_name(major_line(version))}
     return Component("prestashop", "core", facts.version, facts.origin, extra)
 
