@@ -33,12 +33,15 @@ from tma_agent.versions._drupal import (
     parse_drupal,
 )
 from tma_agent.versions._generic import Version, compare, is_stable, parse
+from tma_agent.versions._npm import NpmRange, NpmVersion, max_satisfying, npm_satisfies
 
 __all__ = [
     "Comparison",
     "ComposerVersion",
     "Constraint",
     "DrupalVersion",
+    "NpmRange",
+    "NpmVersion",
     "Stability",
     "UpdateLevel",
     "Version",
@@ -48,7 +51,9 @@ __all__ = [
     "drupal_major",
     "drupal_to_composer",
     "is_stable",
+    "max_satisfying",
     "normalize_composer",
+    "npm_satisfies",
     "parse",
     "parse_constraint",
     "parse_drupal",
