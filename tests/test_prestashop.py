@@ -25,13 +25,14 @@ from tma_prestashop.testing import (
 )
 
 from tma_agent.config import SourceSettings, load_config
-from tma_agent.hosts import LocalHost
+from tma_agent.hosts import Host, LocalHost, SSHHost
 from tma_agent.models import Finding, SiteReport
 from tma_agent.plugins import get_plugin_manager, registered_sources, registered_stacks
 from tma_agent.runner import CheckRun, check_site
 from tma_agent.sources import Fetcher
 from tma_agent.testing.feeds import FeedServer, Reply
 from tma_agent.testing.sites import site_context
+from tma_agent.testing.sshd import SSHServer
 from tma_agent.versions import Version
 
 CORE_RELEASES = [
@@ -96,8 +97,9 @@ def run_check(
     *,
     stack: str | None = "prestashop",
     site_id: str = "shop",
-) -> tuple[SiteReport, LocalHost]:
-    host = LocalHost()
+    host: Host | None = None,
+) -> tuple[SiteReport, Host]:
+    host = host or LocalHost()
     site = site_context(
         host,
         str(path),
@@ -533,6 +535,27 @@ def test_one_request_per_url_and_one_file_read_per_run(
     with Fetcher(timeout=2.0) as next_run:
         report, _ = run_check(pm, tmp_path / "a", sources, next_run, site_id="a")
     assert by_name(report)["blockwishlist"].update == "feature"  # 2.1.0 -> 3.0.1, no advisory
+
+
+def test_same_findings_over_ssh_in_two_round_trips(
+    pm: pluggy.PluginManager,
+    sshd: SSHServer,
+    ssh_host: SSHHost,
+    api: dict[str, str],
+    fetcher: Fetcher,
+) -> None:
+    shop = build_prestashop(
+        sshd.make_shared_dir() / "shop",
+        core="1.7.8.8",
+        modules={"blockwishlist": "2.1.0", "ps_facetedsearch": "3.14.1"},
+        legacy_main_file_only=("ps_facetedsearch",),
+    )
+    remote, host = run_check(pm, shop, api, fetcher, host=ssh_host, site_id="remote")
+    local, _ = run_check(pm, shop, api, fetcher, site_id="local")
+    assert remote.status == "updates", remote.error
+    assert remote.components == local.components
+    assert by_name(remote)["blockwishlist"].update == "security"
+    assert host.round_trips == 2
 
 
 def test_fleet_run_from_config_isolates_a_broken_site(
