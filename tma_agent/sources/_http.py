@@ -99,6 +99,23 @@ class Fetcher:
         send = functools.partial(self._wire.send, "POST", url, data=data, headers=headers)
         return self._once(key, url, send, ok_statuses)
 
+    def post_json(
+        self,
+        url: str,
+        payload: object,
+        *,
+        ok_statuses: Collection[int] = frozenset(),
+        headers: Mapping[str, str] | None = None,
+    ) -> FetchResult:
+        """POST `payload` as a JSON body, memoized by body like `post_form`: keys are dumped
+        sorted, so equal payloads built in any order are one request per run."""
+        body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+        # A digest, not the body: a bulk query can be large and memo keys end up in logs.
+        key = f"POST {url} json:{hashlib.sha256(body).hexdigest()}" + _auth_tag(headers)
+        send_headers = {"Content-Type": "application/json", **(headers or {})}
+        send = functools.partial(self._wire.send, "POST", url, content=body, headers=send_headers)
+        return self._once(key, url, send, ok_statuses)
+
     def _once(
         self,
         key: str,

@@ -54,16 +54,18 @@ class Wire:
         url: str,
         *,
         data: Mapping[str, str] | None = None,
+        content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> FetchResult:
-        """Send with retries; 429/5xx answers that outlast them come back with `tries` set."""
+        """Send with retries; 429/5xx answers that outlast them come back with `tries` set.
+        `data` is sent as a form, `content` as a raw body (its Content-Type in `headers`)."""
         tries = 0
 
         def attempt() -> FetchResult:
             nonlocal tries
             tries += 1
             _log.debug("http.fetch", method=method, url=url, attempt=tries)
-            return self._attempt(method, url, data, headers)
+            return self._attempt(method, url, data, content, headers)
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(max(1, self.policy.retries)),
@@ -93,12 +95,14 @@ class Wire:
         method: str,
         url: str,
         data: Mapping[str, str] | None,
+        content: bytes | None,
         headers: Mapping[str, str] | None,
     ) -> FetchResult:
         cap = self.policy.max_bytes
+        form = dict(data) if data is not None else None
         try:
             with self._client.stream(
-                method, url, data=dict(data) if data is not None else None, headers=headers
+                method, url, data=form, content=content, headers=headers
             ) as response:
                 declared = response.headers.get("content-length", "")
                 # Refuse before reading a byte when the server admits the size up front.
