@@ -8,6 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -18,6 +19,8 @@ from tma_agent.ecosystems import (
     parse_installed_json,
 )
 from tma_agent.errors import SiteTreeError
+from tma_agent.sources import Fetcher
+from tma_agent.testing.feeds import FeedServer, Reply, Request
 
 # --- a real Composer project built offline ----------------------------------------------------
 PACKAGES = {
@@ -181,3 +184,29 @@ def test_package_names_match_the_manifest_whatever_their_case() -> None:
     lock = '{"packages": [{"name": "drupal/token", "version": "1.9.0"}], "packages-dev": null}'
     (token,) = parse_composer_lock(lock, "composer.lock", manifest)
     assert token.direct and token.constraint == "^1.9" and not token.dev
+
+
+# --- the fetcher's forms with repeated keys ---------------------------------------------------
+def _echo(request: Request) -> Reply:
+    return Reply(json.dumps({"query": request.query, "body": request.body.decode()}))
+
+
+def test_forms_and_queries_may_repeat_a_key(feed_server: FeedServer, fetcher: Fetcher) -> None:
+    feed_server.routes["/echo"] = _echo
+    url = feed_server.url + "/echo"
+    pairs = [("packages[]", "b/b"), ("packages[]", "a/a"), ("x", "1"), ("packages[]", "c/c")]
+    sent = fetcher.post_form(url, pairs).json()
+    assert parse_qsl(sent["body"]) == pairs  # every value, in the order given
+    assert fetcher.post_form(url, list(pairs)).json() == sent
+    assert feed_server.hits["/echo"] == 1  # the same pairs are the same request
+    fetcher.post_form(url, pairs[:2])
+    assert feed_server.hits["/echo"] == 2
+    asked = fetcher.get(url, params=[("v[]", "1"), ("v[]", "2")]).json()
+    assert parse_qsl(asked["query"]) == [("v[]", "1"), ("v[]", "2")]
+    # A mapping is still one value per key, its order irrelevant to the memo.
+    assert parse_qsl(fetcher.post_form(url, {"b": "2", "a": "1"}).json()["body"]) == [
+        ("b", "2"),
+        ("a", "1"),
+    ]
+    fetcher.post_form(url, {"a": "1", "b": "2"})
+    assert feed_server.hits["/echo"] == 4

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from tma_agent.sources._http import Fetcher, FetchResult
+from tma_agent.sources._wire import FormData
 
-__all__ = ["FetchResult", "Fetcher"]
+__all__ = ["FetchResult", "Fetcher", "FormData"]

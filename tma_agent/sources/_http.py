@@ -19,7 +19,7 @@ from tma_agent import __version__
 from tma_agent.errors import FeedError
 from tma_agent.sources._cache import DiskCache
 from tma_agent.sources._result import FetchResult
-from tma_agent.sources._wire import Wire, WirePolicy
+from tma_agent.sources._wire import FormData, Wire, WirePolicy, form_pairs
 
 __all__ = ["FetchResult", "Fetcher"]
 
@@ -78,23 +78,25 @@ class Fetcher:
         self,
         url: str,
         *,
-        params: Mapping[str, str] | None = None,
+        params: FormData | None = None,
         ok_statuses: Collection[int] = frozenset(),
         headers: Mapping[str, str] | None = None,
     ) -> FetchResult:
-        full = f"{url}?{urlencode(params)}" if params else url
+        full = f"{url}?{urlencode(form_pairs(params))}" if params else url
         key = "GET " + full + _auth_tag(headers)
         return self._once(key, full, lambda: self._get(key, full, headers), ok_statuses)
 
     def post_form(
         self,
         url: str,
-        data: Mapping[str, str],
+        data: FormData,
         *,
         ok_statuses: Collection[int] = frozenset(),
         headers: Mapping[str, str] | None = None,
     ) -> FetchResult:
-        body = urlencode(sorted(data.items()))
+        # A mapping's order carries no meaning (one key per form); a sequence's may.
+        pairs = form_pairs(data)
+        body = urlencode(sorted(pairs) if isinstance(data, Mapping) else pairs)
         key = f"POST {url} {body}" + _auth_tag(headers)
         send = functools.partial(self._wire.send, "POST", url, data=data, headers=headers)
         return self._once(key, url, send, ok_statuses)

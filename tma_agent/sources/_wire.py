@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import httpx
 import structlog
@@ -15,7 +16,16 @@ import tenacity
 from tma_agent.errors import FeedError
 from tma_agent.sources._result import FetchResult
 
-__all__ = ["Wire", "WirePolicy"]
+__all__ = ["FormData", "Wire", "WirePolicy", "form_pairs"]
+
+#: A form or query: a mapping, or a sequence of pairs when a key repeats (`packages[]=a&...`).
+FormData = Mapping[str, str] | Sequence[tuple[str, str]]
+
+
+def form_pairs(data: FormData) -> list[tuple[str, str]]:
+    """The (key, value) pairs of a form, in the order they are sent."""
+    return list(data.items()) if isinstance(data, Mapping) else list(data)
+
 
 _log = structlog.get_logger()
 
@@ -53,7 +63,7 @@ class Wire:
         method: str,
         url: str,
         *,
-        data: Mapping[str, str] | None = None,
+        data: FormData | None = None,
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> FetchResult:
@@ -94,12 +104,12 @@ class Wire:
         self,
         method: str,
         url: str,
-        data: Mapping[str, str] | None,
+        data: FormData | None,
         content: bytes | None,
         headers: Mapping[str, str] | None,
     ) -> FetchResult:
         cap = self.policy.max_bytes
-        form = dict(data) if data is not None else None
+        form, content, headers = _encode_form(data, content, headers)
         try:
             with self._client.stream(
                 method, url, data=form, content=content, headers=headers
@@ -125,6 +135,17 @@ class Wire:
             retry_after = _retry_after(answer_headers.get("retry-after"))
             raise _Transient(f"HTTP {status}", response=result, retry_after=retry_after)
         return result
+
+
+def _encode_form(
+    data: FormData | None, content: bytes | None, headers: Mapping[str, str] | None
+) -> tuple[dict[str, str] | None, bytes | None, Mapping[str, str] | None]:
+    """What to hand httpx: a mapping as its form; pairs encoded here, because httpx would
+    group a repeated key's values and the pairs must go in the order given."""
+    if data is None or isinstance(data, Mapping):
+        return (dict(data) if data is not None else None), content, headers
+    form_headers = {**(headers or {}), "Content-Type": "application/x-www-form-urlencoded"}
+    return None, urlencode(list(data)).encode(), form_headers
 
 
 def _retry_after(value: str | None) -> float | None:
