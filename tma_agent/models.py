@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "SECURITY_KINDS",
     "UPDATE_SEVERITY",
     "Advisory",
     "Component",
@@ -135,4 +136,4 @@ class SiteReport:
 
     @property
     def has_security_findings(self) -> bool:
-        return any(c.update in SECURITY_KINDS for c in self.components)
+        return any(c.update in SECURITY_KINDS and c.policy != "ignored" for c in self.components)

@@ -9,7 +9,8 @@ from typing import IO
 from rich.console import Console
 from rich.table import Table
 
-from tma_agent.models import UPDATE_SEVERITY, SiteReport
+from tma_agent.models import SECURITY_KINDS, SiteReport
+from tma_agent.policies import needs_work
 
 __all__ = ["render_json", "render_table"]
 
@@ -32,12 +33,15 @@ def render_json(reports: Sequence[SiteReport], stream: IO[str]) -> None:
 
 def render_table(reports: Sequence[SiteReport], console: Console) -> None:
     summary = Table(title="Sites", title_justify="left")
-    for column in ("site", "stack", "env", "status", "security", "updates", "unknown", "error"):
+    for column in ("site", "stack", "env", "status", "security", "updates", "held", "unknown"):
         summary.add_column(column)
+    summary.add_column("error", overflow="fold")
     for report in reports:
+        active = [c.update for c in report.components if needs_work(c)]
         kinds = [c.update for c in report.components]
-        security = sum(k in ("security", "insecure", "revoked") for k in kinds)
-        other = sum(k in UPDATE_SEVERITY for k in kinds) - security
+        security = sum(k in SECURITY_KINDS for k in active)
+        other = len(active) - security
+        held = sum(c.policy is not None for c in report.components)
         style = _STATUS_STYLE.get(report.status, "")
         summary.add_row(
             report.site,
@@ -46,6 +50,7 @@ def render_table(reports: Sequence[SiteReport], console: Console) -> None:
             f"[{style}]{report.status}[/]",
             str(security) if security else "",
             str(other) if other else "",
+            str(held) if held else "",
             str(kinds.count("unknown")) if "unknown" in kinds else "",
             report.error or "",
         )
@@ -53,6 +58,7 @@ def render_table(reports: Sequence[SiteReport], console: Console) -> None:
     details = Table(title="Components to update or look at", title_justify="left")
     for column in ("site", "component", "kind", "installed", "recommended", "latest", "update"):
         details.add_column(column)
+    details.add_column("policy", overflow="fold")
     for report in reports:
         for c in report.components:
             if c.update == "none":
@@ -66,6 +72,7 @@ def render_table(reports: Sequence[SiteReport], console: Console) -> None:
                 c.recommended or "",
                 c.latest or "",
                 f"[{style}]{c.update}[/]",
+                f"{c.policy}: {c.policy_reason}" if c.policy else "",
             )
     if details.row_count:
         console.print(details)

@@ -5,16 +5,18 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 
 import pluggy
 import structlog
 
-from tma_agent.config import Config, Site
+from tma_agent.config import Config, Policy, Site
 from tma_agent.context import SiteContext
 from tma_agent.errors import SiteTreeError, TmaError, UnreachableError
 from tma_agent.hosts import Host, open_host
-from tma_agent.models import UPDATE_SEVERITY, Finding, SiteReport, SiteStatus
+from tma_agent.models import Finding, SiteReport, SiteStatus
 from tma_agent.plugins import registered_sources
+from tma_agent.policies import apply_policy, needs_work
 from tma_agent.sources import Fetcher
 
 __all__ = ["CheckRun", "check_site"]
@@ -27,12 +29,20 @@ class _OtherStack(Exception):
 
 
 def check_site(
-    site: SiteContext, pm: pluggy.PluginManager, *, only_stack: str | None = None
+    site: SiteContext,
+    pm: pluggy.PluginManager,
+    *,
+    only_stack: str | None = None,
+    policy: Policy | None = None,
+    today: date | None = None,
 ) -> SiteReport | None:
-    """Detect, inventory and evaluate one site whose host is open. Never raises: a failure
-    becomes the report's status and one-line error. None when `only_stack` rules it out."""
+    """Detect, inventory and evaluate one site whose host is open, then apply its update
+    policy. Never raises: a failure becomes the report's status and one-line error. None when
+    `only_stack` rules the site out."""
     try:
         findings = _check(site, pm, only_stack)
+        if policy is not None:
+            apply_policy(findings, policy, today=today or date.today(), log=site.log)
     except _OtherStack:
         return None
     except UnreachableError as exc:
@@ -43,8 +53,7 @@ def check_site(
         site.log.exception("plugin failure")
         message = f"internal error ({type(exc).__name__}: {exc})"
         return SiteReport(site.site_id, site.stack, site.env, "error", message)
-    updates = any(f.update in UPDATE_SEVERITY for f in findings)
-    status: SiteStatus = "updates" if updates else "ok"
+    status: SiteStatus = "updates" if any(needs_work(f) for f in findings) else "ok"
     return SiteReport(site.site_id, site.stack, site.env, status, None, findings)
 
 
@@ -76,8 +85,17 @@ def _check(site: SiteContext, pm: pluggy.PluginManager, only_stack: str | None) 
 class CheckRun:
     """One `tma check`: a fetcher shared by every site, a bounded pool of site workers."""
 
-    def __init__(self, config: Config, pm: pluggy.PluginManager, *, fetcher: Fetcher) -> None:
+    def __init__(
+        self,
+        config: Config,
+        pm: pluggy.PluginManager,
+        *,
+        fetcher: Fetcher,
+        today: date | None = None,
+    ) -> None:
         self.config = config
+        #: The day policies are judged on (release ages, ignore expiry); fixed for the run.
+        self.today = today or date.today()
         self.pm = pm
         self.fetcher = fetcher
         defaults = {name: info.default_url for name, info in registered_sources(pm).items()}
@@ -131,7 +149,13 @@ class CheckRun:
             sources=self.config.sources,
         )
         try:
-            report = check_site(context, self.pm, only_stack=only_stack)
+            report = check_site(
+                context,
+                self.pm,
+                only_stack=only_stack,
+                policy=self.config.policy_for(site),
+                today=self.today,
+            )
         finally:
             self.round_trips[site.id] = host.round_trips
             host.close()
