@@ -3,7 +3,9 @@ api.wordpress.org with one request per endpoint per site (identical requests sha
 
 Modules: `detect` (is it WordPress, where is the root), `headers` (get_file_data-style header
 parsing), `inventory` (one batched read of the content directory), `api` (the three update
-checks), `evaluate` (findings), `testing` (site and answer builders for tests and the demo).
+checks), `evaluate` (findings), `security` (which vulnerability feeds run: `wordfence`,
+`wpscan`) and `vulnerabilities` (what their matches do to findings), `testing` (site, answer
+and feed builders for tests and the demo).
 """
 
 from __future__ import annotations

@@ -16,9 +16,10 @@ source `mu-plugin`.
 `source` is `wordpress.org` for everything the wordpress.org APIs answered, whatever base URL
 (mirror, proxy, test server) `sources.wordpress.url` points at.
 
-Security: these APIs carry no security flag. A vulnerability feed (Wordfence, WPScan) plugs in
-through `AdvisorySource`: `evaluate(..., advisory_sources=[...])` attaches its advisories and
-raises the update kind to `security`; the default is none.
+Security: these APIs carry no security flag. The Wordfence and WPScan feeds run after this
+(`security.py`, called by the `tma_evaluate` hook) because they also set `recommended` and
+`insecure`. A source that only has advisories can still plug in through `AdvisorySource`:
+`evaluate(..., advisory_sources=[...])` attaches them and raises the update kind to `security`.
 """
 
 from __future__ import annotations

@@ -7,9 +7,11 @@ from collections.abc import Callable, Mapping
 from tma_agent.context import SiteContext
 from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
+from tma_wordpress import wordfence, wpscan
 from tma_wordpress.detect import STACK, detect_paths, detect_wordpress
 from tma_wordpress.evaluate import SOURCE_NAME, evaluate
 from tma_wordpress.inventory import list_components
+from tma_wordpress.security import apply_vulnerabilities
 
 __all__ = [
     "tma_detect_paths",
@@ -37,6 +39,20 @@ def tma_register_sources(register: Callable[[SourceInfo], None]) -> None:
             "api.wordpress.org core version check and plugin/theme update checks",
         )
     )
+    register(
+        SourceInfo(
+            wordfence.WORDFENCE,
+            wordfence.DEFAULT_URL,
+            "Wordfence Intelligence vulnerability feed (scanner format), on by default",
+        )
+    )
+    register(
+        SourceInfo(
+            wpscan.WPSCAN,
+            wpscan.DEFAULT_URL,
+            "WPScan API v3, used when sources.wpscan.token is set",
+        )
+    )
 
 
 @hookimpl
@@ -60,4 +76,6 @@ def tma_inventory(site: SiteContext) -> list[Component] | None:
 def tma_evaluate(site: SiteContext, components: list[Component]) -> list[Finding] | None:
     if site.stack != STACK:
         return None
-    return evaluate(site, components)
+    findings = evaluate(site, components)
+    apply_vulnerabilities(site, findings)
+    return findings

@@ -11,6 +11,9 @@ Answers (plain dicts to `json.dumps`, or FeedServer routes that answer by what w
 - `plugin_entry`, `plugins_update_check_answer`, `plugins_update_check_route`;
 - `theme_entry`, `themes_update_check_answer`, `themes_update_check_route`;
 - `serve_wordpress_api(server, ...)` installs the three routes at their real paths.
+
+Vulnerability feeds (Wordfence scanner feed, WPScan v3): built in `testing_vulns`, re-exported
+here (`wordfence_record`, `serve_wordfence`, `wpscan_vulnerability`, `serve_wpscan`...).
 """
 
 from __future__ import annotations
@@ -25,6 +28,19 @@ from urllib.parse import parse_qs
 
 from tma_agent.testing.feeds import FeedServer, Reply, Request
 from tma_agent.versions import Version, compare
+from tma_wordpress.testing_vulns import (
+    WORDFENCE_PATH,
+    WPSCAN_PREFIX,
+    serve_wordfence,
+    serve_wpscan,
+    wordfence_range,
+    wordfence_record,
+    wordfence_route,
+    wordfence_software,
+    wpscan_component_answer,
+    wpscan_core_answer,
+    wpscan_vulnerability,
+)
 
 __all__ = [
     "CORE_VERSION_CHECK_PATH",
@@ -32,6 +48,8 @@ __all__ = [
     "DEBIAN_WORDPRESS",
     "PLUGINS_UPDATE_CHECK_PATH",
     "THEMES_UPDATE_CHECK_PATH",
+    "WORDFENCE_PATH",
+    "WPSCAN_PREFIX",
     "build_wordpress",
     "copy_debian_wordpress",
     "core_offer",
@@ -40,10 +58,19 @@ __all__ = [
     "plugin_entry",
     "plugins_update_check_answer",
     "plugins_update_check_route",
+    "serve_wordfence",
     "serve_wordpress_api",
+    "serve_wpscan",
     "theme_entry",
     "themes_update_check_answer",
     "themes_update_check_route",
+    "wordfence_range",
+    "wordfence_record",
+    "wordfence_route",
+    "wordfence_software",
+    "wpscan_component_answer",
+    "wpscan_core_answer",
+    "wpscan_vulnerability",
 ]
 
 DEBIAN_WORDPRESS = Path("/usr/share/wordpress")
