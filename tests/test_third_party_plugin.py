@@ -1,0 +1,132 @@
+"""A plugin installed from elsewhere is found through the same entry-point group as the
+built-in stacks: here a real distribution (dist-info + module) on PYTHONPATH, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+PLUGIN = textwrap.dedent('''
+    from __future__ import annotations
+
+    import click
+
+    from tma_agent.hookspecs import hookimpl
+    from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
+
+
+    @hookimpl
+    def tma_register_stacks(register):
+        register(StackInfo("flatfile", "Flat-file CMS"))
+
+
+    @hookimpl
+    def tma_register_sources(register):
+        register(SourceInfo("flatfile", "https://flatfile.invalid"))
+
+
+    @hookimpl
+    def tma_register_commands(cli):
+        @cli.command("flatfile-hello")
+        def hello():
+            """Say hello."""
+            click.echo("hello from flatfile")
+
+
+    @hookimpl
+    def tma_detect_paths():
+        return ["VERSION.flatfile"]
+
+
+    @hookimpl
+    def tma_detect_stack(site, files):
+        if site.stack in (None, "flatfile") and files.get("VERSION.flatfile"):
+            return Detection("flatfile", site.path, files["VERSION.flatfile"].strip())
+        return None
+
+
+    @hookimpl
+    def tma_inventory(site):
+        if site.stack != "flatfile":
+            return None
+        version = site.files[site.path + "/VERSION.flatfile"].strip()
+        return [Component("flatfile", "core", version)]
+
+
+    @hookimpl
+    def tma_evaluate(site, components):
+        if site.stack != "flatfile":
+            return None
+        return [Finding(c.name, c.kind, c.installed, "2.0", "2.0", "feature", source=site.source_url("flatfile"))
+                for c in components]
+''')
+
+
+def install_fake_distribution(root: Path) -> Path:
+    site_packages = root / "site-packages"
+    (site_packages / "tma_flatfile.py").parent.mkdir(parents=True)
+    (site_packages / "tma_flatfile.py").write_text(PLUGIN)
+    dist = site_packages / "tma_flatfile-1.4.2.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tma-flatfile\nVersion: 1.4.2\n")
+    (dist / "entry_points.txt").write_text("[tma_agent]\nflatfile = tma_flatfile\n")
+    return site_packages
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    install_fake_distribution(tmp_path)
+    return tmp_path
+
+
+def run(root: Path, *args: str, block: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("TMA_CONFIG", "TMA_BLOCK_PLUGINS")}
+    env["PYTHONPATH"] = str(root / "site-packages")
+    if block:
+        env["TMA_BLOCK_PLUGINS"] = block
+    return subprocess.run(
+        [sys.executable, "-m", "tma_agent", *args],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_third_party_plugin_is_listed_with_its_distribution(root: Path) -> None:
+    result = run(root, "plugins", "list")
+    assert result.returncode == 0, result.stderr
+    line = next(li for li in result.stdout.splitlines() if li.startswith("flatfile "))
+    assert "1.4.2" in line and "tma-flatfile" in line and "tma_flatfile.py" in line
+    assert "stacks: flatfile" in line
+
+
+def test_third_party_commands_and_stack_work(root: Path) -> None:
+    tmp_path = root
+    hello = run(root, "flatfile-hello")
+    assert (hello.returncode, hello.stdout.strip()) == (0, "hello from flatfile")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "VERSION.flatfile").write_text("1.0\n")
+    (tmp_path / "tma.yaml").write_text(
+        f"state_dir: {tmp_path / 'state'}\nclients: [{{id: c, name: C}}]\n"
+        f"sites: [{{id: flat, client: c, stack: flatfile, environments: {{production: {{path: {site}}}}}}}]\n"
+    )
+    result = run(tmp_path, "check", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    (report,) = json.loads(result.stdout)["sites"]
+    assert (report["stack"], report["status"]) == ("flatfile", "updates")
+    assert report["components"][0]["source"] == "https://flatfile.invalid"
+
+
+def test_third_party_plugin_can_be_blocked(root: Path) -> None:
+    result = run(root, "plugins", "list", block="flatfile")
+    assert result.returncode == 0
+    assert "flatfile" not in result.stdout and "drupal" in result.stdout
