@@ -1,0 +1,86 @@
+"""Tell an npm front end (React, Angular, Vue...) from the files of the detection round trip.
+
+A project is npm when its directory holds `package.json` and a lockfile (`package-lock.json`, or
+`npm-shrinkwrap.json`, which npm prefers when both exist). The directory is the site path, or
+`sites[].options.npm_dir` (relative to the site path) when the front end lives in a sub-folder
+of a larger repository; detection then reads those three files itself, in one round trip, so
+the inventory still needs none.
+
+The hook runs last (`trylast`): a Drupal or Symfony site that keeps a package.json for its theme
+build is still a Drupal or Symfony site. Configure `stack: npm` to check the front end of such a
+repository instead.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+
+from tma_agent.context import SiteContext
+from tma_agent.errors import ConfigError, SiteTreeError
+from tma_agent.models import Detection
+
+__all__ = [
+    "LOCKFILES",
+    "MANIFEST",
+    "STACK",
+    "detect_npm",
+    "detect_paths",
+    "project_dir",
+    "project_files",
+]
+
+STACK = "npm"
+MANIFEST = "package.json"
+#: In npm's order of preference.
+LOCKFILES = ("npm-shrinkwrap.json", "package-lock.json")
+_PROJECT_FILES = (MANIFEST, *LOCKFILES)
+
+
+def detect_paths() -> list[str]:
+    return list(_PROJECT_FILES)
+
+
+def project_dir(site: SiteContext) -> str:
+    """The npm project's directory: the site path or `options.npm_dir` inside it."""
+    configured = site.options.get("npm_dir")
+    if not configured:
+        return site.path
+    relative = str(configured)
+    if relative.startswith("/") or ".." in relative.split("/"):
+        raise ConfigError(
+            f"site {site.site_id}: options.npm_dir must be a relative path inside the site "
+            f"path, not {relative!r}"
+        )
+    return posixpath.normpath(posixpath.join(site.path, relative))
+
+
+def project_files(site: SiteContext, project: str) -> dict[str, str | None]:
+    """package.json and the lockfiles of `project` (file name -> content or None), from
+    `site.files` when the detection round trip read them, else read now in one trip."""
+    paths = {name: posixpath.join(project, name) for name in _PROJECT_FILES}
+    unread = [path for path in paths.values() if path not in site.files]
+    if unread:
+        site.files.update(site.host.read_many(unread))
+    return {name: site.files.get(path) for name, path in paths.items()}
+
+
+def detect_npm(site: SiteContext, files: Mapping[str, str | None]) -> Detection | None:
+    if site.stack not in (None, STACK):
+        return None
+    if site.options.get("npm_dir"):
+        project = project_dir(site)
+        found = project_files(site, project)
+    else:
+        project = site.path
+        found = {name: files.get(name) for name in _PROJECT_FILES}
+    has_lock = any(found[name] is not None for name in LOCKFILES)
+    if found[MANIFEST] is not None and has_lock:
+        return Detection(STACK, project)
+    if site.stack == STACK and found[MANIFEST] is not None:
+        # Configured as npm but never installed with a lockfile: say so rather than "not npm".
+        raise SiteTreeError(
+            f"{site.host.name}:{project}: package.json has no package-lock.json beside it "
+            "(commit the lockfile npm writes: the installed versions are read from it)"
+        )
+    return None
