@@ -18,11 +18,29 @@ from tma_agent.ecosystems.composer_lock import (
     parse_composer_lock,
     parse_installed_json,
 )
+from tma_agent.ecosystems.composer_repository import (
+    ComposerRepositories,
+    PackageMetadata,
+    PackageRelease,
+    expand_minified,
+)
+from tma_agent.ecosystems.packagist_advisories import (
+    PackageAdvisory,
+    PackagistAdvisories,
+    affecting,
+)
 
 __all__ = [
     "ComposerManifest",
+    "ComposerRepositories",
     "LockedPackage",
     "ManifestRepository",
+    "PackageAdvisory",
+    "PackageMetadata",
+    "PackageRelease",
+    "PackagistAdvisories",
+    "affecting",
+    "expand_minified",
     "parse_composer_json",
     "parse_composer_lock",
     "parse_installed_json",

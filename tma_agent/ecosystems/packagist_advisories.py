@@ -1,0 +1,146 @@
+"""Security advisories from Packagist's API, for any Composer package (drupal/*, magento/*,
+prestashop/*, symfony/*...), and which of them affect an installed version.
+
+`POST {base}/api/security-advisories/` with the form `packages[]=vendor/name` repeated answers
+`{"advisories": {"vendor/name": [{"advisoryId", "packageName", "remoteId", "title", "link",
+"cve", "affectedVersions", "source", "reportedAt", "severity"}]}}` (`"advisories": []` when
+there are none). Names are asked sorted, in batches; each package's answer is kept for the run
+(keyed by the shared fetcher), so a package is asked once however many sites have it.
+`affectedVersions` is a Composer constraint (`>=2.4.0,<2.4.3-p3|=2.4.4`) matched with
+`tma_agent.versions`; one that cannot be parsed is logged and taken as not matching.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from tma_agent.errors import FeedError
+from tma_agent.models import Advisory
+from tma_agent.sources import Fetcher
+from tma_agent.versions import normalize_composer, parse_constraint
+
+__all__ = ["BATCH_SIZE", "PackageAdvisory", "PackagistAdvisories", "affecting"]
+
+_log = structlog.get_logger()
+#: Packages per request: small enough for any server's form limits, large enough to be few.
+BATCH_SIZE = 50
+
+#: Answers of this run: fetcher -> API URL -> package -> advisories.
+_RUN_ANSWERS: weakref.WeakKeyDictionary[Fetcher, dict[str, dict[str, list[PackageAdvisory]]]]
+_RUN_ANSWERS = weakref.WeakKeyDictionary()
+_RUN_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class PackageAdvisory:
+    advisory_id: str
+    package: str
+    affected_versions: str
+    title: str | None = None
+    link: str | None = None
+    cve: str | None = None
+    remote_id: str | None = None
+    source: str | None = None
+    reported_at: str | None = None
+    severity: str | None = None
+
+    def to_advisory(self) -> Advisory:
+        return Advisory(
+            id=self.advisory_id,
+            cve=self.cve,
+            severity=self.severity,
+            url=self.link,
+            title=self.title,
+        )
+
+
+class PackagistAdvisories:
+    def __init__(self, fetcher: Fetcher, base_url: str, *, batch_size: int = BATCH_SIZE) -> None:
+        self._fetcher = fetcher
+        self.url = base_url.rstrip("/") + "/api/security-advisories/"
+        self._batch_size = max(1, batch_size)
+
+    def for_packages(self, names: Iterable[str]) -> dict[str, list[PackageAdvisory]]:
+        """Advisories of each named package (an empty list for a package without any)."""
+        wanted = sorted({name.strip().lower() for name in names if name.strip()})
+        with _RUN_LOCK:
+            known = _RUN_ANSWERS.setdefault(self._fetcher, {}).setdefault(self.url, {})
+            missing = [name for name in wanted if name not in known]
+        for start in range(0, len(missing), self._batch_size):
+            batch = missing[start : start + self._batch_size]
+            answer = self._fetcher.post_form(self.url, [("packages[]", name) for name in batch])
+            found = _parse_answer(answer.json(), self.url)
+            with _RUN_LOCK:
+                for name in batch:
+                    known[name] = found.get(name, [])
+        return {name: list(known[name]) for name in wanted}
+
+
+def affecting(advisories: Sequence[PackageAdvisory], installed_version: str) -> list[Advisory]:
+    """The advisories whose `affectedVersions` include `installed_version`."""
+    try:
+        normalized = normalize_composer(installed_version)
+    except ValueError:
+        _log.warning("packagist: installed version unreadable", version=installed_version)
+        return []
+    matching = []
+    for advisory in advisories:
+        try:
+            constraint = parse_constraint(advisory.affected_versions)
+        except ValueError as exc:
+            _log.warning(
+                "packagist: advisory constraint unreadable",
+                advisory=advisory.advisory_id,
+                error=str(exc),
+            )
+            continue
+        if constraint.matches_normalized(normalized):
+            matching.append(advisory.to_advisory())
+    return matching
+
+
+def _parse_answer(data: Any, url: str) -> dict[str, list[PackageAdvisory]]:
+    if not isinstance(data, dict) or "advisories" not in data:
+        raise FeedError(url, "not a security advisories answer (no advisories key)")
+    by_package = data["advisories"]
+    if by_package == []:  # PHP's empty array: no advisory for any package asked
+        return {}
+    if not isinstance(by_package, dict):
+        raise FeedError(url, "advisories is not an object keyed by package")
+    parsed: dict[str, list[PackageAdvisory]] = {}
+    for package, entries in by_package.items():
+        if not isinstance(entries, list):
+            raise FeedError(url, f"advisories of {package} is not a list")
+        parsed[str(package).lower()] = [_advisory(e, str(package), url) for e in entries]
+    return parsed
+
+
+def _advisory(entry: Any, package: str, url: str) -> PackageAdvisory:
+    if not isinstance(entry, dict):
+        raise FeedError(url, f"an advisory of {package} is not an object")
+    advisory_id, affected = entry.get("advisoryId"), entry.get("affectedVersions")
+    if not isinstance(advisory_id, str) or not advisory_id or not isinstance(affected, str):
+        raise FeedError(url, f"an advisory of {package} lacks advisoryId or affectedVersions")
+
+    def text(key: str) -> str | None:
+        value = entry.get(key)
+        return value if isinstance(value, str) and value else None
+
+    return PackageAdvisory(
+        advisory_id=advisory_id,
+        package=text("packageName") or package,
+        affected_versions=affected,
+        title=text("title"),
+        link=text("link"),
+        cve=text("cve"),
+        remote_id=text("remoteId"),
+        source=text("source"),
+        reported_at=text("reportedAt"),
+        severity=text("severity"),
+    )
