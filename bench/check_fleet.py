@@ -29,7 +29,7 @@ from tma_drupal.testing import (
     release_history_xml,
     serve_release_histories,
 )
-from tma_wordpress.testing import build_wordpress, serve_wordpress_api
+from tma_wordpress.testing import build_wordpress, serve_wordfence, serve_wordpress_api
 
 from tma_agent.config import Config
 from tma_agent.log import setup_logging
@@ -152,7 +152,11 @@ def main() -> int:
                 {
                     "state_dir": str(work / "state"),
                     "ssh": ssh,
-                    "sources": {"drupal": {"url": drupal}, "wordpress": {"url": server.url}},
+                    "sources": {
+                        "drupal": {"url": drupal},
+                        "wordpress": {"url": server.url},
+                        "wordfence": {"url": serve_wordfence(server, [])},
+                    },
                     "clients": [{"id": "bench", "name": "Bench"}],
                     "sites": sites,
                 }

@@ -21,7 +21,7 @@ from tma_drupal.testing import (
     release_history_xml,
     serve_release_histories,
 )
-from tma_wordpress.testing import build_wordpress, serve_wordpress_api
+from tma_wordpress.testing import build_wordpress, serve_wordfence, serve_wordpress_api
 
 from tma_agent.config import load_config
 from tma_agent.plugins import get_plugin_manager
@@ -124,7 +124,11 @@ def fleet(sshd: SSHServer, tmp_path: Path) -> Iterator[Fleet]:
                 "use_agent": False,
                 "connect_timeout": 5,
             },
-            "sources": {"drupal": {"url": drupal_base}, "wordpress": {"url": server.url}},
+            "sources": {
+                "drupal": {"url": drupal_base},
+                "wordpress": {"url": server.url},
+                "wordfence": {"url": serve_wordfence(server, [])},
+            },
             "clients": [{"id": "acme", "name": "ACME"}],
             "sites": [
                 {"id": name, "client": "acme", "environments": {"production": env}}

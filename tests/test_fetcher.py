@@ -300,6 +300,16 @@ def test_oversize_body(
     assert fetcher.get(feed_server.url + "/fits").content == b"y" * 1000
 
 
+def test_a_large_feed_may_raise_the_cap_for_its_request(
+    feed_server: FeedServer, make_fetcher: Callable[..., Fetcher]
+) -> None:
+    feed_server.routes["/huge-feed"] = Reply(b"z" * 100_000, chunked=True)
+    fetcher = make_fetcher(max_bytes=50_000)
+    assert len(fetcher.get(feed_server.url + "/huge-feed", max_bytes=200_000).content) == 100_000
+    with pytest.raises(FeedError, match="larger than 60000 bytes"):
+        make_fetcher(max_bytes=50_000).get(feed_server.url + "/huge-feed", max_bytes=60_000)
+
+
 # --- parsing ------------------------------------------------------------------------------
 
 

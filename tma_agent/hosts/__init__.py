@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tma_agent.hosts._base import DEFAULT_COMMAND_TIMEOUT, CommandResult, Host, quote_command
 from tma_agent.hosts._factory import HostSpec, open_host, parse_host
 from tma_agent.hosts._local import LocalHost
-from tma_agent.hosts._ssh import SSHHost
+
+if TYPE_CHECKING:
+    from tma_agent.hosts._ssh import SSHHost
 
 __all__ = [
     "DEFAULT_COMMAND_TIMEOUT",
@@ -18,3 +22,12 @@ __all__ = [
     "parse_host",
     "quote_command",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # SSHHost pulls in paramiko, slow to import; load it on first use only.
+    if name == "SSHHost":
+        from tma_agent.hosts._ssh import SSHHost
+
+        return SSHHost
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

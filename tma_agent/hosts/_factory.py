@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 from tma_agent.config import SSHSettings
 from tma_agent.hosts._base import Host
 from tma_agent.hosts._local import LocalHost
-from tma_agent.hosts._ssh import SSHHost
 
 __all__ = ["HostSpec", "open_host", "parse_host"]
 
@@ -71,4 +70,7 @@ def open_host(spec: str, ssh: SSHSettings) -> Host:
     parsed = parse_host(spec)
     if parsed.scheme == "local":
         return LocalHost()
+    # paramiko costs a third of a second to import: only fleets with SSH sites pay for it.
+    from tma_agent.hosts._ssh import SSHHost
+
     return SSHHost(parsed.hostname, port=parsed.port or 22, user=parsed.user, settings=ssh)

@@ -81,10 +81,12 @@ class Fetcher:
         params: FormData | None = None,
         ok_statuses: Collection[int] = frozenset(),
         headers: Mapping[str, str] | None = None,
+        max_bytes: int | None = None,
     ) -> FetchResult:
+        """GET once per run. `max_bytes` raises the size cap for a feed known to be large."""
         full = f"{url}?{urlencode(form_pairs(params))}" if params else url
         key = "GET " + full + _auth_tag(headers)
-        return self._once(key, full, lambda: self._get(key, full, headers), ok_statuses)
+        return self._once(key, full, lambda: self._get(key, full, headers, max_bytes), ok_statuses)
 
     def post_form(
         self,
@@ -148,12 +150,14 @@ class Fetcher:
             raise FeedError(answer.url, f"HTTP {answer.status}{after}")
         return answer
 
-    def _get(self, key: str, url: str, headers: Mapping[str, str] | None) -> FetchResult:
+    def _get(
+        self, key: str, url: str, headers: Mapping[str, str] | None, max_bytes: int | None
+    ) -> FetchResult:
         entry = self._cache.load(key) if self._cache else None
         send_headers = dict(headers or {})
         if entry is not None:
             send_headers.update(entry.conditional_headers())
-        result = self._wire.send("GET", url, headers=send_headers)
+        result = self._wire.send("GET", url, headers=send_headers, max_bytes=max_bytes)
         if self._cache is None:
             return result
         if result.status == 304 and entry is not None:

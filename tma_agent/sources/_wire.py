@@ -66,16 +66,18 @@ class Wire:
         data: FormData | None = None,
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        max_bytes: int | None = None,
     ) -> FetchResult:
         """Send with retries; 429/5xx answers that outlast them come back with `tries` set.
-        `data` is sent as a form, `content` as a raw body (its Content-Type in `headers`)."""
+        `data` is sent as a form, `content` as a raw body (its Content-Type in `headers`);
+        `max_bytes` overrides the policy's size cap for this request."""
         tries = 0
 
         def attempt() -> FetchResult:
             nonlocal tries
             tries += 1
             _log.debug("http.fetch", method=method, url=url, attempt=tries)
-            return self._attempt(method, url, data, content, headers)
+            return self._attempt(method, url, data, content, headers, max_bytes)
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(max(1, self.policy.retries)),
@@ -107,8 +109,9 @@ class Wire:
         data: FormData | None,
         content: bytes | None,
         headers: Mapping[str, str] | None,
+        max_bytes: int | None,
     ) -> FetchResult:
-        cap = self.policy.max_bytes
+        cap = max_bytes or self.policy.max_bytes
         form, content, headers = _encode_form(data, content, headers)
         try:
             with self._client.stream(
