@@ -32,6 +32,7 @@ from tma_drupal.testing import (
 from tma_wordpress.testing import build_wordpress, serve_wordfence, serve_wordpress_api
 
 from tma_agent.config import Config
+from tma_agent.ecosystems.testing import advisories_route
 from tma_agent.log import setup_logging
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.runner import CheckRun
@@ -133,6 +134,7 @@ def main() -> int:
         with FeedServer() as server:
             drupal = serve_release_histories(server, d10)
             serve_release_histories(server, d7, api="7.x")
+            server.routes["/api/security-advisories/"] = advisories_route({})
             serve_wordpress_api(
                 server,
                 core_releases=["6.7.1", "6.1.9"],
@@ -156,6 +158,7 @@ def main() -> int:
                         "drupal": {"url": drupal},
                         "wordpress": {"url": server.url},
                         "wordfence": {"url": serve_wordfence(server, [])},
+                        "packagist": {"url": server.url},
                     },
                     "clients": [{"id": "bench", "name": "Bench"}],
                     "sites": sites,

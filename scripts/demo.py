@@ -29,6 +29,7 @@ from tma_wordpress.testing import (
     wordfence_software,
 )
 
+from tma_agent.ecosystems.testing import advisories_route, packagist_advisory
 from tma_agent.testing.feeds import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +119,20 @@ def build_fleet(sites: Path) -> None:
     )
 
 
+PACKAGIST_ADVISORIES = {
+    "drupal/webform": [
+        packagist_advisory(
+            "PKSA-demo-0001",
+            "drupal/webform",
+            ">=6.2.0,<6.2.9",
+            title="Webform - Demo access bypass",
+            cve="CVE-2099-0002",
+            severity="high",
+            link="https://www.drupal.org/sa-contrib-2099-001",
+        )
+    ]
+}
+
 WORDFENCE_RECORDS = [
     wordfence_record(
         "demo-0001",
@@ -146,9 +161,13 @@ sources:
   drupal: {{url: {feeds}/release-history}}
   wordpress: {{url: {feeds}}}
   wordfence: {{url: {wordfence}}}
+  packagist: {{url: {feeds}}}
 clients:
   - {{id: acme, name: ACME SA, contract: {{days: 10, hours_per_day: 7, period: monthly}}}}
-  - {{id: bloggers, name: Bloggers SARL, contract: {{days: 2}}}}
+  - id: bloggers
+    name: Bloggers SARL
+    contract: {{days: 2}}
+    policies: {{allow: [security, patch]}}   # no feature updates without a request
 sites:
   - id: acme-www
     client: acme
@@ -157,6 +176,8 @@ sites:
       production: {{host: local, path: {sites / "acme-www"}, url: https://acme.example}}
   - id: acme-legacy
     client: acme
+    policies:
+      ignore: [{{component: views, reason: "patched locally, see ticket 1234", until: 2099-12-31}}]
     environments:
       production: {{host: local, path: {sites / "acme-legacy"}}}
   - id: blog
@@ -186,6 +207,7 @@ def main(argv: list[str]) -> int:
             plugins={"akismet": "5.3.5", "hello": "1.7.2", "contact-form-7": "6.0.1"},
             themes={"twentytwentythree": "1.6", "twentytwentytwo": "1.9"},
         )
+        server.routes["/api/security-advisories/"] = advisories_route(PACKAGIST_ADVISORIES)
         wordfence = serve_wordfence(server, WORDFENCE_RECORDS)
         config = DEMO / "tma.yaml"
         write_config(config, sites, server.url, wordfence)

@@ -24,6 +24,7 @@ from tma_drupal.testing import (
 from tma_wordpress.testing import build_wordpress, serve_wordfence, serve_wordpress_api
 
 from tma_agent.config import load_config
+from tma_agent.ecosystems.testing import advisories_route
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
@@ -109,6 +110,7 @@ def fleet(sshd: SSHServer, tmp_path: Path) -> Iterator[Fleet]:
     with FeedServer() as server:
         drupal_base = serve_release_histories(server, D10_FEEDS)
         serve_release_histories(server, D7_FEEDS, api="7.x")
+        server.routes["/api/security-advisories/"] = advisories_route({})
         server.routes["/release-history/brokenfeed/current"] = Reply("<html>oops", status=200)
         serve_wordpress_api(
             server,
@@ -128,6 +130,7 @@ def fleet(sshd: SSHServer, tmp_path: Path) -> Iterator[Fleet]:
                 "drupal": {"url": drupal_base},
                 "wordpress": {"url": server.url},
                 "wordfence": {"url": serve_wordfence(server, [])},
+                "packagist": {"url": server.url},
             },
             "clients": [{"id": "acme", "name": "ACME"}],
             "sites": [

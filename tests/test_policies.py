@@ -10,6 +10,7 @@ import structlog
 from tma_drupal.testing import build_drupal10, release, release_history_xml, serve_release_histories
 
 from tma_agent.config import Config, Policy, load_config
+from tma_agent.ecosystems.testing import advisories_route
 from tma_agent.models import Finding
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.policies import apply_policy, needs_work
@@ -181,12 +182,13 @@ def test_check_shows_held_back_components_and_site_status(tmp_path: Path) -> Non
                 ),
             },
         )
+        server.routes["/api/security-advisories/"] = advisories_route({})
         config_path = tmp_path / "tma.yaml"
         config_path.write_text(
             json.dumps(
                 {
                     "state_dir": str(tmp_path / "state"),
-                    "sources": {"drupal": {"url": base}},
+                    "sources": {"drupal": {"url": base}, "packagist": {"url": server.url}},
                     "policies": {
                         "allow": ["security", "patch"],
                         "ignore": [{"component": "pathauto", "reason": "patched locally"}],

@@ -119,7 +119,8 @@ def check(
     if fmt == "json":
         render_json(reports, sys.stdout)
     else:
-        render_table(reports, Console())
+        # Piped tables (mail, logs) are not cut to 80 columns: names must stay whole.
+        render_table(reports, Console(width=None if sys.stdout.isatty() else 200))
     if fail_on == "security" and any(r.has_security_findings for r in reports):
         sys.exit(EXIT_FINDINGS)
 

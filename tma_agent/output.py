@@ -33,7 +33,8 @@ def render_json(reports: Sequence[SiteReport], stream: IO[str]) -> None:
 
 def render_table(reports: Sequence[SiteReport], console: Console) -> None:
     summary = Table(title="Sites", title_justify="left")
-    for column in ("site", "stack", "env", "status", "security", "updates", "held", "unknown"):
+    summary.add_column("site", no_wrap=True)
+    for column in ("stack", "env", "status", "security", "updates", "held", "unknown"):
         summary.add_column(column)
     summary.add_column("error", overflow="fold")
     for report in reports:
@@ -56,7 +57,9 @@ def render_table(reports: Sequence[SiteReport], console: Console) -> None:
         )
     console.print(summary)
     details = Table(title="Components to update or look at", title_justify="left")
-    for column in ("site", "component", "kind", "installed", "recommended", "latest", "update"):
+    details.add_column("site", no_wrap=True)
+    details.add_column("component", no_wrap=True)
+    for column in ("kind", "installed", "recommended", "latest", "update"):
         details.add_column(column)
     details.add_column("policy", overflow="fold")
     for report in reports:
