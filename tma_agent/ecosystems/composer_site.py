@@ -1,0 +1,125 @@
+"""A Composer project on a site, as the Composer-based stacks (Composer sites, Magento) read it.
+
+Detection reads `composer.json` and `composer.lock` at the site path in the runner's single
+round trip; the inventory finds them again in `site.files`, so listing every locked package
+costs no further trip. Detection must decide without raising (another stack may own the tree),
+hence the tolerant `lock_package_names`; the inventory parses strictly and a broken file is a
+`SiteTreeError` naming `host:path/composer.lock`.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import dataclass
+from typing import Any
+
+from tma_agent.context import SiteContext
+from tma_agent.ecosystems.composer_lock import (
+    ComposerManifest,
+    LockedPackage,
+    parse_composer_json,
+    parse_composer_lock,
+)
+from tma_agent.errors import SiteTreeError
+from tma_agent.models import Component, ComponentKind
+
+__all__ = [
+    "COMPOSER_JSON",
+    "COMPOSER_LOCK",
+    "ComposerProject",
+    "lock_package_names",
+    "manifest_name",
+    "package_component",
+    "read_project",
+]
+
+COMPOSER_JSON = "composer.json"
+COMPOSER_LOCK = "composer.lock"
+
+
+def _load(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def lock_package_names(text: str | None) -> frozenset[str] | None:
+    """Lower-cased names of a lock's `packages` and `packages-dev`, or None when the text is
+    not a lock at all (the inventory then reports the file)."""
+    data = _load(text)
+    if not isinstance(data, dict) or not isinstance(data.get("packages"), list):
+        return None
+    entries = [*data["packages"], *(data.get("packages-dev") or [])]
+    return frozenset(
+        entry["name"].lower()
+        for entry in entries
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str)
+    )
+
+
+def manifest_name(text: str | None) -> str | None:
+    """composer.json's own `name` (the root package, never listed in the lock)."""
+    data = _load(text)
+    name = data.get("name") if isinstance(data, dict) else None
+    return name.lower() if isinstance(name, str) else None
+
+
+@dataclass(frozen=True)
+class ComposerProject:
+    directory: str
+    manifest: ComposerManifest
+    packages: tuple[LockedPackage, ...]
+    #: `host:path/composer.lock`, for messages.
+    lock_origin: str
+
+    def locked(self, name: str) -> LockedPackage | None:
+        key = name.lower()
+        return next((p for p in self.packages if p.name.lower() == key), None)
+
+
+def read_project(site: SiteContext, directory: str | None = None) -> ComposerProject:
+    """composer.json and composer.lock of `directory` (default: the site path), from
+    `site.files` when detection read them, else in one round trip."""
+    directory = directory or site.path
+    json_path = posixpath.join(directory, COMPOSER_JSON)
+    lock_path = posixpath.join(directory, COMPOSER_LOCK)
+    unread = [path for path in (json_path, lock_path) if path not in site.files]
+    if unread:
+        site.files.update(site.host.read_many(unread))
+    lock_origin = f"{site.host.name}:{lock_path}"
+    lock_text = site.files.get(lock_path)
+    if lock_text is None:
+        raise SiteTreeError(
+            f"{lock_origin}: missing (installed versions are read from the composer.lock that "
+            "`composer install` uses; commit it with the project)"
+        )
+    json_text = site.files.get(json_path)
+    # Without composer.json every package counts as transitive: still checked, never guessed.
+    manifest = (
+        parse_composer_json(json_text, f"{site.host.name}:{json_path}")
+        if json_text is not None
+        else ComposerManifest()
+    )
+    packages = parse_composer_lock(lock_text, lock_origin, manifest)
+    return ComposerProject(directory, manifest, tuple(packages), lock_origin)
+
+
+def package_component(package: LockedPackage, kind: ComponentKind) -> Component:
+    """A locked package as a component; `extra` carries what the evaluator needs."""
+    return Component(
+        name=package.name,
+        kind=kind,
+        installed=package.version,
+        origin=COMPOSER_LOCK,
+        extra={
+            "type": package.type,
+            "dev": package.dev,
+            "direct": package.direct,
+            "constraint": package.constraint,
+            "abandoned": package.abandoned,
+        },
+    )
