@@ -4,6 +4,10 @@
 says which mirror or fixture server answered; it is `unknown` when no feed speaks for the
 component (a custom extension, an unreadable info file, a project drupal.org does not know).
 
+Drupal 8+ findings then get the Packagist advisories affecting their installed version
+(advisories.py): a matching advisory makes a finding `security` when the feeds did not already
+say security, insecure or revoked.
+
 Findings come in a stable order: core first, then modules, themes, profiles, each by name.
 """
 
@@ -13,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tma_agent.context import SiteContext
 from tma_agent.models import Component, Finding
+from tma_drupal.advisories import apply_packagist_advisories
 from tma_drupal.releases import ReleaseHistory, feed_url, fetch_release_history
 from tma_drupal.status import classify
 
@@ -40,6 +45,8 @@ def evaluate(site: SiteContext, components: list[Component]) -> list[Finding]:
             )
         )
     findings = [_finding(site, c, histories.get(str(c.extra.get("project")))) for c in components]
+    if not drupal7:
+        apply_packagist_advisories(site, components, findings)
     return sorted(findings, key=_finding_order)
 
 

@@ -9,6 +9,7 @@ from tma_agent.context import SiteContext
 from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_drupal import detect
+from tma_drupal.advisories import DEFAULT_PACKAGIST_URL, PACKAGIST
 from tma_drupal.evaluate import evaluate
 from tma_drupal.inventory import inventory
 
@@ -39,6 +40,13 @@ def tma_register_sources(register: Callable[[SourceInfo], None]) -> None:
     register(
         SourceInfo(
             STACK, DEFAULT_FEED_URL, "drupal.org release history (update.settings fetch.url)"
+        )
+    )
+    register(
+        SourceInfo(
+            PACKAGIST,
+            DEFAULT_PACKAGIST_URL,
+            "Packagist security advisories API (drupal/*, magento/*, symfony/*...)",
         )
     )
 
