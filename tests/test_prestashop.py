@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pluggy
 import pytest
@@ -25,6 +26,7 @@ from tma_prestashop.testing import (
 )
 
 from tma_agent.config import SourceSettings, load_config
+from tma_agent.ecosystems.testing import advisories_route, packagist_advisory
 from tma_agent.hosts import Host, LocalHost, SSHHost
 from tma_agent.models import Finding, SiteReport
 from tma_agent.plugins import get_plugin_manager, registered_sources, registered_stacks
@@ -67,6 +69,23 @@ ADVISORIES = [
 ]
 
 
+PACKAGIST_PATH = "/api/security-advisories/"
+PACKAGIST = {
+    "prestashop/prestashop": [
+        # The same flaw as the Friends-of-Presta entry (same CVE): reported once.
+        packagist_advisory(
+            "PKSA-aaaa",
+            "prestashop/prestashop",
+            ">=1.7.0.0,<1.7.8.9|>=8.0.0,<8.0.4",
+            cve="CVE-2023-30839",
+        ),
+        packagist_advisory(
+            "PKSA-bbbb", "prestashop/prestashop", ">=1.7.0.0,<1.7.8.10", cve="CVE-2024-2222"
+        ),
+    ]
+}
+
+
 @pytest.fixture(scope="module")
 def pm() -> pluggy.PluginManager:
     return get_plugin_manager()
@@ -86,7 +105,13 @@ def api(feed_server: FeedServer) -> dict[str, str]:
         "url": serve_distribution_api(feed_server, CORE_RELEASES),
         "modules": serve_json(feed_server, "/agency/modules.json", INDEX),
         "advisories": serve_json(feed_server, "/agency/advisories.json", ADVISORIES),
+        "packagist": _serve_packagist(feed_server),
     }
+
+
+def _serve_packagist(server: FeedServer) -> str:
+    server.routes[PACKAGIST_PATH] = advisories_route(PACKAGIST)
+    return server.url
 
 
 def run_check(
@@ -100,11 +125,16 @@ def run_check(
     host: Host | None = None,
 ) -> tuple[SiteReport, Host]:
     host = host or LocalHost()
+    # Without a `packagist` entry the site is checked without Packagist, as a hand-built
+    # context is; the runner always registers it.
+    urls = {"prestashop": sources["url"]}
+    if "packagist" in sources:
+        urls["packagist"] = sources["packagist"]
     site = site_context(
         host,
         str(path),
         fetcher=fetcher,
-        source_urls={"prestashop": sources["url"]},
+        source_urls=urls,
         stack=stack,
         site_id=site_id,
     )
@@ -413,7 +443,10 @@ def test_module_and_core_advisories(
     found = by_name(report)
     core = found["prestashop"]
     assert row(core) == ("1.7.8.8", "9.0.1", "1.7.8.11", "security")
-    assert [a.cve for a in core.advisories] == ["CVE-2023-30839"]
+    assert [(a.id, a.cve) for a in core.advisories] == [
+        ("CVE-2023-30839", "CVE-2023-30839"),  # Friends of Presta; Packagist's twin dropped
+        ("PKSA-bbbb", "CVE-2024-2222"),
+    ]
     wishlist = found["blockwishlist"]
     # 3.0.1 is the newest release outside the affected range the shop's core admits.
     assert row(wishlist) == ("2.1.0", "3.0.1", "3.0.1", "security")
@@ -446,6 +479,41 @@ def test_core_advisory_without_fix_in_line_is_insecure(
     assert row(found["prestashop"]) == ("1.6.1.24", "9.0.1", None, "insecure")
     # No module index configured: modules are unknown, never up to date.
     assert row(found["ps_mainmenu"]) == ("2.3.4", None, None, "unknown")
+
+
+def test_packagist_core_advisories(
+    pm: pluggy.PluginManager, tmp_path: Path, feed_server: FeedServer, fetcher: Fetcher
+) -> None:
+    sources = {
+        "url": serve_distribution_api(feed_server, CORE_RELEASES),
+        "packagist": _serve_packagist(feed_server),
+    }
+    for core, expected in (
+        ("1.7.8.9", ("1.7.8.9", "9.0.1", "1.7.8.11", "security")),
+        ("1.7.8.10", ("1.7.8.10", "9.0.1", "1.7.8.11", "bugfix")),
+        ("8.0.3", ("8.0.3", "9.0.1", "8.2.1", "security")),
+    ):
+        build_prestashop(tmp_path / core, core=core, modules={}, custom_modules=())
+        report, _ = run_check(pm, tmp_path / core, sources, fetcher, site_id=core)
+        assert row(by_name(report)["prestashop"]) == expected
+    # One POST for the run, asking for the core package only: module names stay private.
+    (post,) = [r for r in feed_server.requests if r.path == PACKAGIST_PATH]
+    assert post.method == "POST"
+    assert parse_qsl(post.body.decode()) == [("packages[]", "prestashop/prestashop")]
+
+
+def test_failing_packagist_is_a_site_error(
+    pm: pluggy.PluginManager, tmp_path: Path, feed_server: FeedServer, fetcher: Fetcher
+) -> None:
+    feed_server.routes[PACKAGIST_PATH] = Reply(json.dumps({"oops": 1}))
+    sources = {
+        "url": serve_distribution_api(feed_server, CORE_RELEASES),
+        "packagist": feed_server.url,
+    }
+    build_prestashop(tmp_path)
+    report, _ = run_check(pm, tmp_path, sources, fetcher)
+    assert report.status == "error"
+    assert f"{feed_server.url}{PACKAGIST_PATH}" in (report.error or "")
 
 
 # --- Broken sources ----------------------------------------------------------------------------
@@ -519,7 +587,12 @@ def test_one_request_per_url_and_one_file_read_per_run(
     url = serve_distribution_api(feed_server, CORE_RELEASES)
     modules_url = serve_json(feed_server, "/agency/modules.json", INDEX)
     advisories_file = write_json(tmp_path / "advisories.json", ADVISORIES)
-    sources = {"url": url, "modules": modules_url, "advisories": str(advisories_file)}
+    sources = {
+        "url": url,
+        "modules": modules_url,
+        "advisories": str(advisories_file),
+        "packagist": _serve_packagist(feed_server),
+    }
     for name, core in (("a", "8.1.6"), ("b", "1.7.8.10"), ("c", "1.6.1.24")):
         build_prestashop(tmp_path / name, core=core, modules={"blockwishlist": "2.1.0"})
     with Fetcher(timeout=2.0) as fetcher:
@@ -532,6 +605,7 @@ def test_one_request_per_url_and_one_file_read_per_run(
             advisories_file.write_text("[]")
     assert feed_server.hits[DISTRIBUTION_PATH] == 1
     assert feed_server.hits["/agency/modules.json"] == 1
+    assert feed_server.hits[PACKAGIST_PATH] == 1
     with Fetcher(timeout=2.0) as next_run:
         report, _ = run_check(pm, tmp_path / "a", sources, next_run, site_id="a")
     assert by_name(report)["blockwishlist"].update == "feature"  # 2.1.0 -> 3.0.1, no advisory
@@ -573,7 +647,10 @@ def test_fleet_run_from_config_isolates_a_broken_site(
     )
     config = {
         "state_dir": str(tmp_path / "state"),
-        "sources": {"prestashop": {"url": url, "modules": str(index_file)}},
+        "sources": {
+            "prestashop": {"url": url, "modules": str(index_file)},
+            "packagist": {"url": _serve_packagist(feed_server)},
+        },
         "clients": [{"id": "acme", "name": "ACME"}],
         "sites": [
             {"id": n, "client": "acme", "environments": {"production": {"path": str(tmp_path / n)}}}
@@ -593,6 +670,7 @@ def test_fleet_run_from_config_isolates_a_broken_site(
     assert "app/AppKernel.php" in (reports["broken"].error or "")
     assert "@version@" in (reports["broken"].error or "")
     assert feed_server.hits[DISTRIBUTION_PATH] == 1
+    assert feed_server.hits[PACKAGIST_PATH] == 1
     assert all(trips <= 2 for trips in run.round_trips.values())
 
 

@@ -15,7 +15,8 @@ Modules (a `ModuleReleaseSource`, by default the agency's index of `sources.pres
 A module no source lists (a custom or Addons module) is `unknown` with source `unknown`, never
 "up to date". An Addons API client would be another `ModuleReleaseSource`.
 
-Advisories (`sources.prestashop.advisories`, module `prestashop` meaning core): an advisory
+Advisories (`sources.prestashop.advisories`, module `prestashop` meaning core, plus Packagist's
+advisories for `prestashop/prestashop`, see `packagist.py`): an advisory
 whose `versions` match the installed version is attached; when a newer stable release matched
 by none of that component's advisories exists (compatible ones first), the update is
 `security` and `recommended` is the newest such release; otherwise `insecure` with no
@@ -27,7 +28,7 @@ the fix must be in the installed major line (another line is a migration), and a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from tma_agent.context import SiteContext
@@ -41,6 +42,7 @@ from tma_prestashop.indexes import (
     load_modules_index,
 )
 from tma_prestashop.lines import is_end_of_life, module_update_kind, same_line, try_version
+from tma_prestashop.packagist import combine, core_package_advisories
 
 __all__ = ["CORE_ADVISORY_NAME", "IndexSource", "ModuleReleaseSource", "evaluate"]
 
@@ -89,7 +91,7 @@ def _affected(version: str, advisories: Sequence[ModuleAdvisory]) -> list[Adviso
 
 
 def _core_finding(
-    site: SiteContext, core: Component, advisories: Sequence[ModuleAdvisory]
+    site: SiteContext, core: Component, affected: Callable[[str], list[Advisory]]
 ) -> Finding:
     answer = fetch_core_releases(site.fetcher, site.source_url(SOURCE_NAME))
     stable = answer.stable()
@@ -97,7 +99,7 @@ def _core_finding(
     installed = try_version(core.installed)
     if installed is None or core.installed is None:  # inventory refuses those
         return Finding("prestashop", "core", core.installed, latest, None, "unknown", [], "unknown")
-    found = _affected(core.installed, advisories)
+    found = affected(core.installed)
 
     def finding(recommended: str | None, update: UpdateKind) -> Finding:
         return Finding(
@@ -107,9 +109,7 @@ def _core_finding(
     in_major = [r for r in stable if same_line(r.parsed, installed)]
     if found:
         # Only a fix in the installed major line is an update; another line is a migration.
-        fixed = [
-            r for r in in_major if r.parsed > installed and not _affected(r.version, advisories)
-        ]
+        fixed = [r for r in in_major if r.parsed > installed and not affected(r.version)]
         eol = is_end_of_life(installed)
         return (
             finding(fixed[0].version, "security")
@@ -194,7 +194,9 @@ def evaluate(
         by_name.setdefault(advisory.module, []).append(advisory)
 
     core = next(c for c in components if c.kind == "core")
-    findings = [_core_finding(site, core, by_name.get(CORE_ADVISORY_NAME, []))]
+    core_advisories = by_name.get(CORE_ADVISORY_NAME, [])
+    affected = combine(lambda v: _affected(v, core_advisories), core_package_advisories(site))
+    findings = [_core_finding(site, core, affected)]
     modules = sorted((c for c in components if c.kind == "module"), key=lambda c: c.name)
     names = [m.name for m in modules]
     known: dict[str, tuple[list[ModuleRelease], str]] = {}

@@ -11,6 +11,7 @@ from tma_prestashop.detect import STACK, detect_paths, detect_prestashop
 from tma_prestashop.distribution import SOURCE_NAME
 from tma_prestashop.evaluate import evaluate
 from tma_prestashop.inventory import list_components
+from tma_prestashop.packagist import DEFAULT_PACKAGIST_URL, PACKAGIST
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -38,6 +39,13 @@ def tma_register_sources(register: Callable[[SourceInfo], None]) -> None:
             DEFAULT_API_URL,
             "PrestaShop distribution API (core releases); `modules` and `advisories` name the "
             "agency's module index and advisories (URL or file)",
+        )
+    )
+    register(
+        SourceInfo(
+            PACKAGIST,
+            DEFAULT_PACKAGIST_URL,
+            "Packagist security advisories API (prestashop/prestashop, drupal/*, magento/*...)",
         )
     )
 
