@@ -2,8 +2,8 @@
 
 Modules: `detect` (is it PrestaShop, which core version), `inventory` (modules in one read),
 `lines` (major and minor lines of 4-part 1.x and semver 8+ versions), `distribution` (core
-releases), `indexes` (module index and advisories, URL or file, once per run), `evaluate`
-(findings), `testing` (trees and answers).
+releases), `indexes` (module index and advisories, URL or file, once per run), `packagist`
+(core advisories), `evaluate` (findings), `testing` (trees and answers).
 
 Configuration (`sources.prestashop`):
 - `url`: base of the distribution API (default https://api.prestashop-project.org); core
@@ -23,7 +23,11 @@ Configuration (`sources.prestashop`):
   3.4.1", "cve": "CVE-2023-xxxx", "severity": "critical", "title": "...", "url": "..."}`;
   `module` `prestashop` is the core; `versions` is a Composer constraint
   (`<= 3.4.0`, `>= 1.0.0, < 3.4.1`, `>=8.0.0 <8.0.4 || <1.7.8.9`, read by
-  `tma_agent.versions.parse_constraint`); `id` defaults to the CVE, then the URL. See `advisories.example.json`.
+  `tma_agent.versions.parse_constraint`); `id` defaults to the CVE, then the URL. See
+  `advisories.example.json`.
+
+`sources.packagist.url` (default https://packagist.org): Packagist's security advisories for
+`prestashop/prestashop`, matched against the core version (`packagist.py`).
 
 Every document is read once per run; a broken one is an error naming its URL or file for the
 sites that need it, and never stops the other sites.
