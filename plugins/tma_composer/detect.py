@@ -11,7 +11,8 @@ other stack would claim the tree; it refuses when
 - a marker file of another stack exists: `wp-includes/version.php` (WordPress, at the site path
   or in `public/`, `web/`, `htdocs/`, `wordpress/`), `core/lib/Drupal.php` (Drupal, also in
   `web/`, `docroot/`), `app/etc/env.php` (Magento), `config/defines.inc.php` (PrestaShop).
-Configure `stack: composer` to check such a tree as a plain Composer project anyway.
+Configure `stack: composer` to check such a tree as a plain Composer project anyway (a lock
+alone then suffices; without composer.json every package counts as transitive).
 
 A lock that cannot be read does not stop detection (unless a marker file says the tree is
 another stack's): the inventory then fails naming composer.lock. The framework, when there is
@@ -110,9 +111,12 @@ def owner(files: Mapping[str, str | None]) -> str | None:
 
 
 def detect_composer(site: SiteContext, files: Mapping[str, str | None]) -> Detection | None:
-    if site.stack not in (None, STACK) or files.get(COMPOSER_JSON) is None:
+    if site.stack not in (None, STACK):
         return None
-    if site.stack is None and (files.get(COMPOSER_LOCK) is None or owner(files) is not None):
+    manifest, lock = files.get(COMPOSER_JSON), files.get(COMPOSER_LOCK)
+    if site.stack is None and (manifest is None or lock is None or owner(files) is not None):
+        return None
+    if manifest is None and lock is None:
         return None
     found = framework_of(files.get(COMPOSER_LOCK))
     return Detection(STACK, site.path, found[1] if found else None)
