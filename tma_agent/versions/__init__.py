@@ -33,7 +33,8 @@ from tma_agent.versions._drupal import (
     parse_drupal,
 )
 from tma_agent.versions._generic import Version, compare, is_stable, parse
-from tma_agent.versions._npm import NpmRange, NpmVersion, max_satisfying, npm_satisfies
+from tma_agent.versions._npm import NpmVersion
+from tma_agent.versions._npm_range import NpmRange, max_satisfying, npm_satisfies
 
 __all__ = [
     "Comparison",
