@@ -326,13 +326,14 @@ def test_minor_update_in_range_deprecation_and_private_packages(
 def test_recommended_follows_npm_pick_manifest() -> None:
     versions = {v: {} for v in ["1.0.0", "1.1.0", "1.2.0", "2.0.0", "2.1.0", "3.0.0-rc.1"]}
     versions["1.2.0"] = {"deprecated": "broken build"}
-    tags = {"latest": "2.0.0", "next": "3.0.0-rc.1"}
+    tags = {"latest": "2.0.0", "next": "3.0.0-rc.1", "broken": "not a version"}
     doc = Packument("u", "2.0.0", versions, {}, tags)
     assert pick_recommended(doc, "^2.0.0", "2.0.0") == "2.0.0"  # `latest` wins when in range
     assert pick_recommended(doc, "^1.0.0", "1.0.0") == "1.1.0"  # deprecated 1.2.0 skipped
     assert pick_recommended(doc, "next", "2.0.0") == "3.0.0-rc.1"  # a dist-tag spec
     assert pick_recommended(doc, "^1.0.0", "1.2.0") == "1.2.0"  # never below installed
     assert pick_recommended(doc, "file:../lib", "1.0.0") == "1.0.0"
+    assert pick_recommended(doc, "broken", "1.0.0") == "1.0.0"
 
 
 # --- Advisories -------------------------------------------------------------------------------

@@ -75,9 +75,8 @@ def pick_recommended(packument: Packument, spec: str | None, installed: str) -> 
             wanted = max_satisfying(live, range_) or max_satisfying(packument.versions, range_)
     elif spec is not None:
         wanted = packument.dist_tags.get(spec)
-    if wanted is None or NpmVersion(wanted) <= NpmVersion(installed):
-        return installed
-    return wanted
+    # A dist-tag is registry data: one that is not a version recommends nothing newer.
+    return wanted if wanted and _newer(wanted, NpmVersion(installed)) else installed
 
 
 def _satisfies(version: str, range_: NpmRange) -> bool:
