@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -46,10 +47,18 @@ def list_plugins(pm: pluggy.PluginManager) -> list[PluginRecord]:
     records = []
     for plugin, dist in pm.list_plugin_distinfo():
         name = pm.get_name(plugin) or "?"
-        module_file = getattr(plugin, "__file__", None) or "?"
+        module_file = getattr(plugin, "__file__", None) or _defined_in(plugin)
         origin = f"{dist.metadata['Name']} ({module_file})"
         records.append(PluginRecord(name, dist.version, origin))
     return sorted(records, key=lambda r: r.name)
+
+
+def _defined_in(plugin: object) -> str:
+    """The file of a plugin given as an object (a StackPlugin instance) rather than a module."""
+    try:
+        return inspect.getfile(type(plugin))
+    except TypeError:
+        return "?"
 
 
 def registered_stacks(pm: pluggy.PluginManager) -> dict[str, StackInfo]:

@@ -3,20 +3,9 @@ each against drupal.org's release history exactly as core's update module does."
 
 from __future__ import annotations
 
-from tma_drupal.hooks import (
-    tma_detect_paths,
-    tma_detect_stack,
-    tma_evaluate,
-    tma_inventory,
-    tma_register_sources,
-    tma_register_stacks,
-)
+from tma_drupal.hooks import DrupalStack
 
-__all__ = [
-    "tma_detect_paths",
-    "tma_detect_stack",
-    "tma_evaluate",
-    "tma_inventory",
-    "tma_register_sources",
-    "tma_register_stacks",
-]
+__all__ = ["DrupalStack", "plugin"]
+
+#: What the `tma_agent` entry point registers.
+plugin = DrupalStack()

@@ -10,20 +10,9 @@ and feed builders for tests and the demo).
 
 from __future__ import annotations
 
-from tma_wordpress.hooks import (
-    tma_detect_paths,
-    tma_detect_stack,
-    tma_evaluate,
-    tma_inventory,
-    tma_register_sources,
-    tma_register_stacks,
-)
+from tma_wordpress.hooks import WordPressStack
 
-__all__ = [
-    "tma_detect_paths",
-    "tma_detect_stack",
-    "tma_evaluate",
-    "tma_inventory",
-    "tma_register_sources",
-    "tma_register_stacks",
-]
+__all__ = ["WordPressStack", "plugin"]
+
+#: What the `tma_agent` entry point registers.
+plugin = WordPressStack()

@@ -1,0 +1,74 @@
+"""A base class for stack plugins: the hooks every stack implements, written once.
+
+A stack subclasses `StackPlugin`, describes itself (`info`, `sources`) and writes four methods;
+the hook implementations here answer only for sites of that stack. The entry point names the
+instance: `[project.entry-points.tma_agent] mystack = "tma_mystack:plugin"`. A plugin may still
+implement any hook as a plain function instead (docs/hooks.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import ClassVar
+
+from tma_agent.context import SiteContext
+from tma_agent.hookspecs import hookimpl
+from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
+
+__all__ = ["StackPlugin"]
+
+
+class StackPlugin:
+    #: What `tma plugins list`, `sites[].stack` and `--stack` know the stack by.
+    info: ClassVar[StackInfo]
+    #: Upstream sources the stack reads, with their default base URLs.
+    sources: ClassVar[Sequence[SourceInfo]] = ()
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    # -- what a stack writes -------------------------------------------------------------------
+    def detect_paths(self) -> list[str]:
+        """Paths relative to a site's path that tell this stack (read in one round trip)."""
+        raise NotImplementedError
+
+    def detect(self, site: SiteContext, files: Mapping[str, str | None]) -> Detection | None:
+        """A Detection when the site is of this stack, else None."""
+        raise NotImplementedError
+
+    def inventory(self, site: SiteContext) -> list[Component]:
+        raise NotImplementedError
+
+    def evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding]:
+        raise NotImplementedError
+
+    # -- the hooks, answering only for this stack's sites -----------------------------------------
+    @hookimpl
+    def tma_register_stacks(self, register: Callable[[StackInfo], None]) -> None:
+        register(self.info)
+
+    @hookimpl
+    def tma_register_sources(self, register: Callable[[SourceInfo], None]) -> None:
+        for source in self.sources:
+            register(source)
+
+    @hookimpl
+    def tma_detect_paths(self) -> list[str]:
+        return self.detect_paths()
+
+    @hookimpl
+    def tma_detect_stack(
+        self, site: SiteContext, files: Mapping[str, str | None]
+    ) -> Detection | None:
+        if site.stack not in (None, self.name):
+            return None
+        return self.detect(site, files)
+
+    @hookimpl
+    def tma_inventory(self, site: SiteContext) -> list[Component] | None:
+        return self.inventory(site) if site.stack == self.name else None
+
+    @hookimpl
+    def tma_evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding] | None:
+        return self.evaluate(site, components) if site.stack == self.name else None
