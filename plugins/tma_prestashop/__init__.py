@@ -35,20 +35,9 @@ sites that need it, and never stops the other sites.
 
 from __future__ import annotations
 
-from tma_prestashop.hooks import (
-    tma_detect_paths,
-    tma_detect_stack,
-    tma_evaluate,
-    tma_inventory,
-    tma_register_sources,
-    tma_register_stacks,
-)
+from tma_prestashop.hooks import PrestaShopStack
 
-__all__ = [
-    "tma_detect_paths",
-    "tma_detect_stack",
-    "tma_evaluate",
-    "tma_inventory",
-    "tma_register_sources",
-    "tma_register_stacks",
-]
+__all__ = ["PrestaShopStack", "plugin"]
+
+#: What the `tma_agent` entry point registers.
+plugin = PrestaShopStack()
