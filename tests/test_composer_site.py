@@ -396,7 +396,8 @@ def test_malformed_metadata_names_the_url(
     report = check(build_symfony(tmp_path / "shop"), upstream, fetcher)
     assert report.status == "error"
     assert report.error == (
-        f"{upstream['composer']}/p2/doctrine/orm.json: packages.doctrine/orm is not a list of versions"
+        f"{upstream['composer']}/p2/doctrine/orm.json: "
+        "packages.doctrine/orm is not a list of versions"
     )
 
 

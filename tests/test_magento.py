@@ -295,7 +295,10 @@ def test_the_tree_is_real(tmp_path: Path) -> None:
     assert names["magento/module-catalog"] == "104.0.7-p3" and names[B2B] == "1.2.0"
     validated = run_composer(tree.root, "validate", "--no-check-publish", "--no-plugins")
     assert "Lock file errors" not in validated
-    script = '$e = include "app/etc/env.php"; echo $e["MAGE_MODE"], " ", $e["db"]["connection"]["default"]["dbname"];'
+    script = (
+        '$e = include "app/etc/env.php";'
+        'echo $e["MAGE_MODE"], " ", $e["db"]["connection"]["default"]["dbname"];'
+    )
     done = subprocess.run(
         ["php", "-r", script], cwd=tree.root, capture_output=True, text=True, check=True
     )

@@ -1,11 +1,11 @@
 """The Composer-project stack (`composer`): Symfony, Laravel and any PHP site whose
 composer.lock no other stack claims.
 
-Modules: `detect` (composer.json + composer.lock, and which stacks it leaves alone), `inventory`
-(every locked package, from the lock detection read), `hooks`, `testing` (Symfony and Laravel
-trees). Findings come from the shared Composer evaluator, `tma_agent.ecosystems.
-composer_findings`, which the Magento stack uses too: its docstring says how `latest`,
-`recommended` and the update kind are chosen.
+Modules: `detect` (composer.json + composer.lock, and which stacks it leaves alone),
+`inventory` (every locked package, from the lock detection read), `hooks` (the `StackPlugin`),
+`testing` (Symfony and Laravel trees). Findings come from the shared Composer evaluator,
+`tma_agent.ecosystems.composer_findings`, which the Magento stack uses too: its docstring says
+how `latest`, `recommended` and the update kind are chosen.
 
 Configuration:
 - `sources.composer.repositories`: Composer v2 repositories asked in order, each `url` with an
@@ -19,20 +19,9 @@ Configuration:
 
 from __future__ import annotations
 
-from tma_composer.hooks import (
-    tma_detect_paths,
-    tma_detect_stack,
-    tma_evaluate,
-    tma_inventory,
-    tma_register_sources,
-    tma_register_stacks,
-)
+from tma_composer.hooks import ComposerStack
 
-__all__ = [
-    "tma_detect_paths",
-    "tma_detect_stack",
-    "tma_evaluate",
-    "tma_inventory",
-    "tma_register_sources",
-    "tma_register_stacks",
-]
+__all__ = ["ComposerStack", "plugin"]
+
+#: What the `tma_agent` entry point registers.
+plugin = ComposerStack()

@@ -98,7 +98,8 @@ _LARAVEL_FILES = {
         "require __DIR__.'/vendor/autoload.php';\n\n"
         "$app = require_once __DIR__.'/bootstrap/app.php';\n\n"
         "$kernel = $app->make(Illuminate\\Contracts\\Console\\Kernel::class);\n\n"
-        "$status = $kernel->handle(\n    $input = new Symfony\\Component\\Console\\Input\\ArgvInput,\n"
+        "$status = $kernel->handle(\n"
+        "    $input = new Symfony\\Component\\Console\\Input\\ArgvInput,\n"
         "    new Symfony\\Component\\Console\\Output\\ConsoleOutput\n);\n\n"
         "$kernel->terminate($input, $status);\n\nexit($status);\n"
     ),

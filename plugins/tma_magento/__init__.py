@@ -2,8 +2,8 @@
 
 Modules: `detect` (the product package in composer.lock, app/etc/env.php), `inventory` (core
 meta-package and every locked package, from the lock detection read: one round trip per
-site), `evaluate` (release lines of the core, over the shared Composer evaluator), `hooks`,
-`testing` (Magento trees, Composer repositories and advisories answers).
+site), `evaluate` (release lines of the core, over the shared Composer evaluator), `hooks`
+(the `StackPlugin`), `testing` (Magento trees and product releases).
 
 Configuration (shared with the `composer` stack):
 - `sources.composer.repositories`: Composer v2 repositories asked in order, e.g. a mirror, then
@@ -18,20 +18,9 @@ Configuration (shared with the `composer` stack):
 
 from __future__ import annotations
 
-from tma_magento.hooks import (
-    tma_detect_paths,
-    tma_detect_stack,
-    tma_evaluate,
-    tma_inventory,
-    tma_register_sources,
-    tma_register_stacks,
-)
+from tma_magento.hooks import MagentoStack
 
-__all__ = [
-    "tma_detect_paths",
-    "tma_detect_stack",
-    "tma_evaluate",
-    "tma_inventory",
-    "tma_register_sources",
-    "tma_register_stacks",
-]
+__all__ = ["MagentoStack", "plugin"]
+
+#: What the `tma_agent` entry point registers.
+plugin = MagentoStack()

@@ -2,9 +2,9 @@
 such as Symfony and Laravel, Magento).
 
 Releases come from the Composer v2 repositories of `sources.composer.repositories`, asked in
-order (default: one repository at `sources.composer.url`, https://repo.packagist.org);
-advisories from Packagist's API at `sources.packagist.url` (https://packagist.org), one batched
-request for every locked package of a site, each package asked once per run.
+order (default: one repository at `sources.composer.url`; see `composer_site`); advisories
+from Packagist's API at `sources.packagist.url`, one batched request for every locked package
+of a site, each package asked once per run.
 
 The verdict on one package installed at version I:
 - `latest` is the newest stable release overall.
@@ -37,12 +37,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from tma_agent.config import ComposerRepository
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.composer_repository import (
     ComposerRepositories,
     PackageMetadata,
     PackageRelease,
+)
+from tma_agent.ecosystems.composer_site import (
+    PACKAGIST_SOURCE,
+    TRANSITIVE_OPTION,
+    site_repositories,
 )
 from tma_agent.ecosystems.packagist_advisories import (
     PackageAdvisory,
@@ -50,53 +54,22 @@ from tma_agent.ecosystems.packagist_advisories import (
     affecting,
 )
 from tma_agent.errors import ConfigError
-from tma_agent.models import Component, Finding, SourceInfo, UpdateKind
+from tma_agent.models import Component, Finding, UpdateKind
 from tma_agent.versions import ComposerVersion, parse_constraint, stability, update_level
 
 __all__ = [
-    "COMPOSER_SOURCE",
-    "DEFAULT_COMPOSER_URL",
-    "DEFAULT_PACKAGIST_URL",
-    "PACKAGIST_SOURCE",
-    "TRANSITIVE_OPTION",
     "PackageRules",
     "Scope",
-    "composer_sources",
     "evaluate_packages",
     "line_scope",
     "major_scope",
     "package_finding",
-    "site_repositories",
 ]
 
-COMPOSER_SOURCE = "composer"
-PACKAGIST_SOURCE = "packagist"
-DEFAULT_COMPOSER_URL = "https://repo.packagist.org"
-DEFAULT_PACKAGIST_URL = "https://packagist.org"
-TRANSITIVE_OPTION = "composer_transitive"
 #: One advisories request per site: PHP's default max_input_vars (1000) bounds a form.
 _ADVISORY_BATCH = 1000
 #: Metadata requests in flight per site (the fetcher still sends each URL once per run).
 _LOOKUP_WORKERS = 8
-
-
-def composer_sources() -> list[SourceInfo]:
-    """What both Composer-based plugins register (the same names: the first one wins)."""
-    return [
-        SourceInfo(
-            COMPOSER_SOURCE,
-            DEFAULT_COMPOSER_URL,
-            "Composer v2 repository (p2 metadata); `repositories` lists several, with auth",
-        ),
-        SourceInfo(PACKAGIST_SOURCE, DEFAULT_PACKAGIST_URL, "Packagist security advisories API"),
-    ]
-
-
-def site_repositories(site: SiteContext) -> list[ComposerRepository]:
-    settings = site.source_settings(COMPOSER_SOURCE)
-    if settings is not None and settings.repositories:
-        return list(settings.repositories)
-    return [ComposerRepository(url=site.source_url(COMPOSER_SOURCE))]
 
 
 def _numbers(normalized: str) -> tuple[int, ...]:

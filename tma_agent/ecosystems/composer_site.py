@@ -5,6 +5,11 @@ round trip; the inventory finds them again in `site.files`, so listing every loc
 costs no further trip. Detection must decide without raising (another stack may own the tree),
 hence the tolerant `lock_package_names`; the inventory parses strictly and a broken file is a
 `SiteTreeError` naming `host:path/composer.lock`.
+
+Both stacks also read the same configuration: the `composer` source (Composer v2 repositories,
+`sources.composer.repositories` asked in order, default one repository at
+`sources.composer.url`, https://repo.packagist.org), the `packagist` source (advisories API,
+https://packagist.org) and `sites[].options.composer_transitive`.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
+from tma_agent.config import ComposerRepository
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.composer_lock import (
     ComposerManifest,
@@ -22,20 +28,51 @@ from tma_agent.ecosystems.composer_lock import (
     parse_composer_lock,
 )
 from tma_agent.errors import SiteTreeError
-from tma_agent.models import Component, ComponentKind
+from tma_agent.models import Component, ComponentKind, SourceInfo
 
 __all__ = [
     "COMPOSER_JSON",
     "COMPOSER_LOCK",
+    "COMPOSER_SOURCE",
+    "DEFAULT_COMPOSER_URL",
+    "DEFAULT_PACKAGIST_URL",
+    "PACKAGIST_SOURCE",
+    "TRANSITIVE_OPTION",
     "ComposerProject",
+    "composer_sources",
     "lock_package_names",
     "manifest_name",
     "package_component",
     "read_project",
+    "site_repositories",
 ]
 
 COMPOSER_JSON = "composer.json"
 COMPOSER_LOCK = "composer.lock"
+COMPOSER_SOURCE = "composer"
+PACKAGIST_SOURCE = "packagist"
+DEFAULT_COMPOSER_URL = "https://repo.packagist.org"
+DEFAULT_PACKAGIST_URL = "https://packagist.org"
+TRANSITIVE_OPTION = "composer_transitive"
+
+
+def composer_sources() -> list[SourceInfo]:
+    """What both Composer-based plugins register (the same names: the first one wins)."""
+    return [
+        SourceInfo(
+            COMPOSER_SOURCE,
+            DEFAULT_COMPOSER_URL,
+            "Composer v2 repository (p2 metadata); `repositories` lists several, with auth",
+        ),
+        SourceInfo(PACKAGIST_SOURCE, DEFAULT_PACKAGIST_URL, "Packagist security advisories API"),
+    ]
+
+
+def site_repositories(site: SiteContext) -> list[ComposerRepository]:
+    settings = site.source_settings(COMPOSER_SOURCE)
+    if settings is not None and settings.repositories:
+        return list(settings.repositories)
+    return [ComposerRepository(url=site.source_url(COMPOSER_SOURCE))]
 
 
 def _load(text: str | None) -> Any:
