@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 from tma_composer.detect import detect_composer
 from tma_composer.testing import (
     SYMFONY_LOCKED,
@@ -280,8 +281,12 @@ def test_abandoned_packages_are_unsupported(
         locked={"swiftmailer/swiftmailer": "v6.2.7", "acme/old-sdk": "2.0.0", "acme/fine": "1.0.0"},
         abandoned={"swiftmailer/swiftmailer": "symfony/mailer"},
     )
-    found = by_name(check(root, {"composer": repo, "packagist": api}, fetcher))
+    with capture_logs() as logs:
+        found = by_name(check(root, {"composer": repo, "packagist": api}, fetcher))
     assert row(found["swiftmailer/swiftmailer"]) == ("v6.2.7", "v6.3.0", "v6.3.0", "unsupported")
+    # Finding has no field for the replacement: the log says what to move to.
+    abandoned = {e["package"]: e["use"] for e in logs if e["event"] == "composer: abandoned"}
+    assert abandoned == {"swiftmailer/swiftmailer": "symfony/mailer", "acme/old-sdk": True}
     assert row(found["acme/old-sdk"]) == ("2.0.0", "2.1.0", "2.1.0", "unsupported")
     assert row(found["acme/fine"]) == ("1.0.0", "1.1.0", "1.1.0", "feature")
 

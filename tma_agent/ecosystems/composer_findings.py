@@ -266,7 +266,12 @@ def evaluate_packages(
             rules=rules.get(component.name, PackageRules()),
         )
         if finding.update == "unsupported":
-            site.log.info("composer: abandoned package", package=component.name)
+            found = metadata.get(component.name)
+            replacement = component.extra.get("abandoned") or (
+                found.releases[0].abandoned if found and found.releases else True
+            )
+            # Finding has no field for it: the log keeps the suggested replacement.
+            site.log.info("composer: abandoned", package=component.name, use=replacement)
         findings.append(finding)
     return findings
 
