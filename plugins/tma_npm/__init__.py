@@ -13,20 +13,9 @@ packages are reported only when an advisory hits them, so a fleet report stays r
 
 from __future__ import annotations
 
-from tma_npm.hooks import (
-    tma_detect_paths,
-    tma_detect_stack,
-    tma_evaluate,
-    tma_inventory,
-    tma_register_sources,
-    tma_register_stacks,
-)
+from tma_npm.hooks import NpmStack
 
-__all__ = [
-    "tma_detect_paths",
-    "tma_detect_stack",
-    "tma_evaluate",
-    "tma_inventory",
-    "tma_register_sources",
-    "tma_register_stacks",
-]
+__all__ = ["NpmStack", "plugin"]
+
+#: What the `tma_agent` entry point registers.
+plugin = NpmStack()

@@ -1,66 +1,52 @@
-"""The pluggy hook implementations of the npm front-end stack (re-exported by the package)."""
+"""The npm front-end stack as a `StackPlugin`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from tma_agent.context import SiteContext
 from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
+from tma_agent.stack import StackPlugin
 from tma_npm.detect import STACK, detect_npm, detect_paths
 from tma_npm.evaluate import SOURCE_NAME, evaluate
 from tma_npm.inventory import list_components
 
-__all__ = [
-    "DEFAULT_REGISTRY_URL",
-    "tma_detect_paths",
-    "tma_detect_stack",
-    "tma_evaluate",
-    "tma_inventory",
-    "tma_register_sources",
-    "tma_register_stacks",
-]
+__all__ = ["DEFAULT_REGISTRY_URL", "NpmStack"]
 
 DEFAULT_REGISTRY_URL = "https://registry.npmjs.org"
 
 
-@hookimpl
-def tma_register_stacks(register: Callable[[StackInfo], None]) -> None:
-    register(
-        StackInfo(
-            STACK,
-            "npm front end (React, Angular, Vue...)",
-            "JavaScript projects installed with npm: packages from package-lock.json",
-        )
+class NpmStack(StackPlugin):
+    info = StackInfo(
+        STACK,
+        "npm front end (React, Angular, Vue...)",
+        "JavaScript projects installed with npm: packages from package-lock.json",
     )
-
-
-@hookimpl
-def tma_register_sources(register: Callable[[SourceInfo], None]) -> None:
-    register(
+    sources = (
         SourceInfo(
             SOURCE_NAME,
             DEFAULT_REGISTRY_URL,
             "the npm registry: package metadata and the bulk security advisory endpoint",
-        )
+        ),
     )
 
+    def detect_paths(self) -> list[str]:
+        return detect_paths()
 
-@hookimpl
-def tma_detect_paths() -> list[str]:
-    return detect_paths()
+    def detect(self, site: SiteContext, files: Mapping[str, str | None]) -> Detection | None:
+        return detect_npm(site, files)
 
+    def inventory(self, site: SiteContext) -> list[Component]:
+        return list_components(site)
 
-@hookimpl(trylast=True)
-def tma_detect_stack(site: SiteContext, files: Mapping[str, str | None]) -> Detection | None:
-    return detect_npm(site, files)
+    def evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding]:
+        return evaluate(site, components)
 
-
-@hookimpl
-def tma_inventory(site: SiteContext) -> list[Component] | None:
-    return list_components(site) if site.stack == STACK else None
-
-
-@hookimpl
-def tma_evaluate(site: SiteContext, components: list[Component]) -> list[Finding] | None:
-    return evaluate(site, components) if site.stack == STACK else None
+    @hookimpl(trylast=True)
+    def tma_detect_stack(
+        self, site: SiteContext, files: Mapping[str, str | None]
+    ) -> Detection | None:
+        # Asked last: a CMS or Composer project that builds its theme with npm keeps its own
+        # stack (detect.py).
+        return super().tma_detect_stack(site, files)
