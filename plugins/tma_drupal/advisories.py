@@ -18,15 +18,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tma_agent.context import SiteContext
-from tma_agent.ecosystems import PackagistAdvisories, affecting
+from tma_agent.ecosystems import affecting
+from tma_agent.ecosystems.packagist_advisories import site_advisories
 from tma_agent.models import SECURITY_KINDS, Component, Finding
 from tma_agent.versions import drupal_to_composer
 
-__all__ = ["DEFAULT_PACKAGIST_URL", "PACKAGIST", "apply_packagist_advisories", "composer_package"]
-
-#: The registered source name (`sources.packagist.url`), shared with other Composer stacks.
-PACKAGIST = "packagist"
-DEFAULT_PACKAGIST_URL = "https://packagist.org"
+__all__ = ["apply_packagist_advisories", "composer_package"]
 
 
 def composer_package(component: Component) -> str | None:
@@ -43,14 +40,10 @@ def apply_packagist_advisories(
     site: SiteContext, components: Sequence[Component], findings: Sequence[Finding]
 ) -> None:
     """Attach the advisories affecting each finding's installed version (see module doc)."""
-    if PACKAGIST not in site.source_urls:
-        # Only a hand-built SiteContext lacks it: the runner registers every source.
-        site.log.debug("drupal: packagist source not registered, advisories skipped")
-        return
+    client = site_advisories(site)
     packages = {c.name: p for c in components if (p := composer_package(c)) is not None}
-    if not packages:
+    if client is None or not packages:
         return
-    client = PackagistAdvisories(site.fetcher, site.source_url(PACKAGIST))
     advisories = client.for_packages(packages.values())
     by_component = {c.name: c for c in components}
     for finding in findings:

@@ -6,10 +6,10 @@ import posixpath
 from collections.abc import Mapping
 
 from tma_agent.context import SiteContext
+from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.stack import StackPlugin
 from tma_drupal import detect
-from tma_drupal.advisories import DEFAULT_PACKAGIST_URL, PACKAGIST
 from tma_drupal.evaluate import evaluate
 from tma_drupal.inventory import inventory
 
@@ -27,11 +27,7 @@ class DrupalStack(StackPlugin):
         SourceInfo(
             STACK, DEFAULT_FEED_URL, "drupal.org release history (update.settings fetch.url)"
         ),
-        SourceInfo(
-            PACKAGIST,
-            DEFAULT_PACKAGIST_URL,
-            "Packagist security advisories API (drupal/*, magento/*, symfony/*...)",
-        ),
+        PACKAGIST_SOURCE,
     )
 
     def detect_paths(self) -> list[str]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tma_agent.context import SiteContext
+from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.stack import StackPlugin
 from tma_prestashop.detect import STACK, detect_paths, detect_prestashop
 from tma_prestashop.distribution import SOURCE_NAME
 from tma_prestashop.evaluate import evaluate
 from tma_prestashop.inventory import list_components
-from tma_prestashop.packagist import DEFAULT_PACKAGIST_URL, PACKAGIST
 
 __all__ = ["DEFAULT_API_URL", "PrestaShopStack"]
 
@@ -27,11 +27,7 @@ class PrestaShopStack(StackPlugin):
             "PrestaShop distribution API (core releases); `modules` and `advisories` name the "
             "agency's module index and advisories (URL or file)",
         ),
-        SourceInfo(
-            PACKAGIST,
-            DEFAULT_PACKAGIST_URL,
-            "Packagist security advisories API (prestashop/prestashop, drupal/*, magento/*...)",
-        ),
+        PACKAGIST_SOURCE,
     )
 
     def detect_paths(self) -> list[str]:

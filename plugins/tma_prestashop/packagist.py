@@ -13,29 +13,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from tma_agent.context import SiteContext
-from tma_agent.ecosystems import PackageAdvisory, PackagistAdvisories, affecting
+from tma_agent.ecosystems import PackageAdvisory, affecting
+from tma_agent.ecosystems.packagist_advisories import site_advisories
 from tma_agent.models import Advisory
 
-__all__ = [
-    "CORE_PACKAGE",
-    "DEFAULT_PACKAGIST_URL",
-    "PACKAGIST",
-    "combine",
-    "core_package_advisories",
-]
+__all__ = ["CORE_PACKAGE", "combine", "core_package_advisories"]
 
-#: The registered source (`sources.packagist.url`), shared with the other Composer stacks.
-PACKAGIST = "packagist"
-DEFAULT_PACKAGIST_URL = "https://packagist.org"
 CORE_PACKAGE = "prestashop/prestashop"
 
 
 def core_package_advisories(site: SiteContext) -> list[PackageAdvisory]:
-    if PACKAGIST not in site.source_urls:
-        # Only a hand-built SiteContext lacks it: the runner registers every source.
-        site.log.debug("prestashop: packagist source not registered, core advisories skipped")
+    client = site_advisories(site)
+    if client is None:
         return []
-    client = PackagistAdvisories(site.fetcher, site.source_url(PACKAGIST))
     return client.for_packages([CORE_PACKAGE]).get(CORE_PACKAGE, [])
 
 

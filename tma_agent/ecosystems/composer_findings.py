@@ -43,15 +43,11 @@ from tma_agent.ecosystems.composer_repository import (
     PackageMetadata,
     PackageRelease,
 )
-from tma_agent.ecosystems.composer_site import (
-    PACKAGIST_SOURCE,
-    TRANSITIVE_OPTION,
-    site_repositories,
-)
+from tma_agent.ecosystems.composer_site import TRANSITIVE_OPTION, site_repositories
 from tma_agent.ecosystems.packagist_advisories import (
     PackageAdvisory,
-    PackagistAdvisories,
     affecting,
+    site_advisories,
 )
 from tma_agent.errors import ConfigError
 from tma_agent.models import Component, Finding, UpdateKind
@@ -140,7 +136,7 @@ def package_finding(
     *,
     metadata: PackageMetadata | None,
     fetched: bool,
-    advisories_url: str,
+    advisories_url: str | None,
     rules: PackageRules = PackageRules(),
 ) -> Finding:
     """The verdict on one package (see the module docstring)."""
@@ -157,7 +153,7 @@ def package_finding(
     ) -> Finding:
         if isinstance(recommended, PackageRelease):
             released, recommended = _release_date(recommended), recommended.version
-        source = source or (metadata.url if metadata else advisories_url)
+        source = source or (metadata.url if metadata else advisories_url) or "unknown"
         return Finding(name, kind, installed, latest, recommended, update, found, source, released)
 
     if not fetched:  # a transitive package checked against advisories only (never affected)
@@ -234,12 +230,10 @@ def evaluate_packages(
 ) -> list[Finding]:
     """One finding per component, in the order given; `rules` keyed by package name."""
     rules = rules or {}
-    api = PackagistAdvisories(
-        site.fetcher, site.source_url(PACKAGIST_SOURCE), batch_size=_ADVISORY_BATCH
-    )
+    api = site_advisories(site, batch_size=_ADVISORY_BATCH)
     names = {c.name.lower() for c in components}
     names.update(n.lower() for r in rules.values() for n in r.advisory_names)
-    by_package = api.for_packages(names)
+    by_package = api.for_packages(names) if api else {}
     transitive = _transitive_wanted(site)
     own: dict[str, list[PackageAdvisory]] = {}
     wanted: list[str] = []
@@ -262,7 +256,7 @@ def evaluate_packages(
             own[component.name],
             metadata=metadata.get(component.name),
             fetched=component.name in metadata,
-            advisories_url=api.url,
+            advisories_url=api.url if api else None,
             rules=rules.get(component.name, PackageRules()),
         )
         if finding.update == "unsupported":

@@ -27,6 +27,7 @@ from tma_agent.ecosystems.composer_lock import (
     parse_composer_json,
     parse_composer_lock,
 )
+from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
 from tma_agent.errors import SiteTreeError
 from tma_agent.models import Component, ComponentKind, SourceInfo
 
@@ -35,8 +36,6 @@ __all__ = [
     "COMPOSER_LOCK",
     "COMPOSER_SOURCE",
     "DEFAULT_COMPOSER_URL",
-    "DEFAULT_PACKAGIST_URL",
-    "PACKAGIST_SOURCE",
     "TRANSITIVE_OPTION",
     "ComposerProject",
     "composer_sources",
@@ -50,9 +49,7 @@ __all__ = [
 COMPOSER_JSON = "composer.json"
 COMPOSER_LOCK = "composer.lock"
 COMPOSER_SOURCE = "composer"
-PACKAGIST_SOURCE = "packagist"
 DEFAULT_COMPOSER_URL = "https://repo.packagist.org"
-DEFAULT_PACKAGIST_URL = "https://packagist.org"
 TRANSITIVE_OPTION = "composer_transitive"
 
 
@@ -64,7 +61,7 @@ def composer_sources() -> list[SourceInfo]:
             DEFAULT_COMPOSER_URL,
             "Composer v2 repository (p2 metadata); `repositories` lists several, with auth",
         ),
-        SourceInfo(PACKAGIST_SOURCE, DEFAULT_PACKAGIST_URL, "Packagist security advisories API"),
+        PACKAGIST_SOURCE,
     ]
 
 

@@ -20,16 +20,33 @@ from typing import Any
 
 import structlog
 
+from tma_agent.context import SiteContext
 from tma_agent.errors import FeedError
-from tma_agent.models import Advisory
+from tma_agent.models import Advisory, SourceInfo
 from tma_agent.sources import Fetcher
 from tma_agent.versions import normalize_composer, parse_constraint
 
-__all__ = ["BATCH_SIZE", "PackageAdvisory", "PackagistAdvisories", "affecting"]
+__all__ = [
+    "BATCH_SIZE",
+    "PACKAGIST",
+    "PACKAGIST_SOURCE",
+    "PackageAdvisory",
+    "PackagistAdvisories",
+    "affecting",
+    "site_advisories",
+]
 
 _log = structlog.get_logger()
 #: Packages per request: small enough for any server's form limits, large enough to be few.
 BATCH_SIZE = 50
+
+#: The source every Composer-based stack registers (`sources.packagist.url`).
+PACKAGIST = "packagist"
+PACKAGIST_SOURCE = SourceInfo(
+    PACKAGIST,
+    "https://packagist.org",
+    "Packagist security advisories API (drupal/*, magento/*, prestashop/*, symfony/*...)",
+)
 
 #: Answers of this run: fetcher -> API URL -> package -> advisories.
 _RUN_ANSWERS: weakref.WeakKeyDictionary[Fetcher, dict[str, dict[str, list[PackageAdvisory]]]]
@@ -144,3 +161,14 @@ def _advisory(entry: Any, package: str, url: str) -> PackageAdvisory:
         reported_at=text("reportedAt"),
         severity=text("severity"),
     )
+
+
+def site_advisories(
+    site: SiteContext, *, batch_size: int = BATCH_SIZE
+) -> PackagistAdvisories | None:
+    """The advisories client for a site, None when no plugin registered the source (only a
+    hand-built SiteContext lacks it: the runner passes every registered source)."""
+    if PACKAGIST not in site.source_urls:
+        site.log.debug("packagist source not registered, advisories skipped")
+        return None
+    return PackagistAdvisories(site.fetcher, site.source_url(PACKAGIST), batch_size=batch_size)
