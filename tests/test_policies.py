@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import structlog
@@ -225,3 +225,47 @@ def test_check_shows_held_back_components_and_site_status(tmp_path: Path) -> Non
     assert by_name["token"].update == "bugfix" and by_name["token"].policy == "not_allowed"
     assert report.status == "ok"  # everything that needs work is held back, and says why
     assert report.to_dict()["components"][0]["policy"] is not None
+
+
+def test_drupal_release_dates_drive_min_release_age(tmp_path: Path) -> None:
+    tree = build_drupal10(tmp_path / "site", core="10.2.3", modules={"token": "8.x-1.12"})
+    yesterday = int(datetime(2026, 11, 27, 12, tzinfo=UTC).timestamp())
+    with FeedServer() as server:
+        base = serve_release_histories(
+            server,
+            {
+                "drupal": release_history_xml(
+                    "drupal",
+                    type="project_core",
+                    supported_branches="10.2.",
+                    releases=[release("10.2.3")],
+                ),
+                "token": release_history_xml(
+                    "token", releases=[release("8.x-1.13", date=yesterday), release("8.x-1.12")]
+                ),
+            },
+        )
+        server.routes["/api/security-advisories/"] = advisories_route({})
+        config = Config.model_validate(
+            {
+                "sources": {"drupal": {"url": base}, "packagist": {"url": server.url}},
+                "policies": {"min_release_age_days": 3},
+                "clients": [{"id": "c", "name": "C"}],
+                "sites": [
+                    {
+                        "id": "s",
+                        "client": "c",
+                        "environments": {"production": {"path": str(tree.project_root)}},
+                    }
+                ],
+            }
+        )
+        with Fetcher() as fetcher:
+            (report,) = CheckRun(config, get_plugin_manager(), fetcher=fetcher, today=TODAY).run(
+                config.sites
+            )
+    token = next(c for c in report.components if c.name == "token")
+    assert token.released == "2026-11-27"
+    assert token.policy == "too_recent"
+    assert token.policy_reason == "8.x-1.13 released 2026-11-27, 1 days ago (minimum 3)"
+    assert report.status == "ok"

@@ -14,6 +14,7 @@ Findings come in a stable order: core first, then modules, themes, profiles, eac
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from tma_agent.context import SiteContext
 from tma_agent.models import Component, Finding
@@ -77,7 +78,16 @@ def _finding(site: SiteContext, component: Component, history: ReleaseHistory | 
         update=verdict.update,
         advisories=verdict.advisories,
         source=history.url,
+        released=_release_date(history, verdict.recommended),
     )
+
+
+def _release_date(history: ReleaseHistory, version: str | None) -> str | None:
+    """The ISO date drupal.org published `version` (its feed gives epoch seconds)."""
+    release = next((r for r in history.releases if r.version == version), None)
+    if release is None or release.date is None:
+        return None
+    return datetime.fromtimestamp(release.date, tz=UTC).date().isoformat()
 
 
 def _resolve_installed(component: Component, history: ReleaseHistory) -> str | None:
