@@ -230,7 +230,8 @@ def test_detection_at_the_path_and_under_npm_dir(
     build_npm_site(tmp_path / "plain", dependencies={"vite": ("^5.0.0", "5.0.2")})
     report, host = run_check(pm, tmp_path / "plain", registry, fetcher, stack=None)
     assert (report.stack, report.status) == ("npm", "ok"), report.error
-    assert host.round_trips == 1  # the runner's detection read carried both files
+    # The runner's detection read carries package.json; the inventory reads the lockfile.
+    assert host.round_trips == 2
 
     build_npm_site(tmp_path / "repo" / "frontend", dependencies={"vite": ("^5.0.0", "5.0.2")})
     options = {"npm_dir": "frontend"}
@@ -250,11 +251,10 @@ def test_no_lockfile_and_cms_sites(
     registry = serve_npm_registry(feed_server)
     (tmp_path / "bare").mkdir()
     (tmp_path / "bare" / "package.json").write_text('{"dependencies": {}}')
-    report, _ = run_check(pm, tmp_path / "bare", registry, fetcher, stack=None)
-    assert report.status == "error"
-    assert "not a site of any known stack" in (report.error or "")
-    report, _ = run_check(pm, tmp_path / "bare", registry, fetcher)
-    assert "package.json has no package-lock.json" in (report.error or "")
+    for stack in (None, "npm"):
+        report, _ = run_check(pm, tmp_path / "bare", registry, fetcher, stack=stack)
+        assert report.status == "error"
+        assert "package.json has no package-lock.json" in (report.error or "")
 
     # A WordPress site building its theme with npm is still a WordPress site.
     build_wordpress(tmp_path / "wp")
@@ -291,7 +291,7 @@ def test_update_kinds_against_the_package_json_range(
     vite = found["vite@5.0.2"]
     assert (vite.latest, vite.recommended, vite.update) == ("5.0.2", "5.0.2", "none")
     assert all(f.advisories == [] for f in report.components)
-    assert host.round_trips == 1
+    assert host.round_trips == 2
     # Metadata only for direct dependencies, abbreviated, each once.
     asked = {r.path for r in feed_server.requests if r.method == "GET"}
     assert asked == {packument_path(n) for n in DEPENDENCIES} | {packument_path("vite")}
@@ -373,7 +373,7 @@ def test_security_fix_insecure_and_transitive_advisories(
     old_lodash = found["lodash@3.10.1"]
     assert (old_lodash.update, old_lodash.recommended) == ("security", "4.17.21")
     assert [a.id for a in old_lodash.advisories] == ["1523"]
-    assert host.round_trips == 1
+    assert host.round_trips == 2
     # One bulk query with every installed version, direct and transitive.
     (bulk,) = [r for r in feed_server.requests if r.path == BULK_ADVISORY_PATH]
     assert bulk.method == "POST" and bulk.headers["Content-Type"] == "application/json"

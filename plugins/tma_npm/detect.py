@@ -3,8 +3,9 @@
 A project is npm when its directory holds `package.json` and a lockfile (`package-lock.json`, or
 `npm-shrinkwrap.json`, which npm prefers when both exist). The directory is the site path, or
 `sites[].options.npm_dir` (relative to the site path) when the front end lives in a sub-folder
-of a larger repository; detection then reads those three files itself, in one round trip, so
-the inventory still needs none.
+of a larger repository. Detection reads only `package.json` (every site of the fleet pays for
+what detection reads, and a lockfile can weigh megabytes); the inventory reads the lockfiles in
+its one round trip, and a package.json without a lockfile is an error saying so.
 
 The hook runs last (`trylast`): a Drupal or Symfony site that keeps a package.json for its theme
 build is still a Drupal or Symfony site. Configure `stack: npm` to check the front end of such a
@@ -28,6 +29,7 @@ __all__ = [
     "detect_paths",
     "project_dir",
     "project_files",
+    "require_lockfile",
 ]
 
 STACK = "npm"
@@ -38,7 +40,7 @@ _PROJECT_FILES = (MANIFEST, *LOCKFILES)
 
 
 def detect_paths() -> list[str]:
-    return list(_PROJECT_FILES)
+    return [MANIFEST]
 
 
 def project_dir(site: SiteContext) -> str:
@@ -70,17 +72,16 @@ def detect_npm(site: SiteContext, files: Mapping[str, str | None]) -> Detection 
         return None
     if site.options.get("npm_dir"):
         project = project_dir(site)
-        found = project_files(site, project)
+        manifest = project_files(site, project)[MANIFEST]
     else:
-        project = site.path
-        found = {name: files.get(name) for name in _PROJECT_FILES}
-    has_lock = any(found[name] is not None for name in LOCKFILES)
-    if found[MANIFEST] is not None and has_lock:
-        return Detection(STACK, project)
-    if site.stack == STACK and found[MANIFEST] is not None:
-        # Configured as npm but never installed with a lockfile: say so rather than "not npm".
+        project, manifest = site.path, files.get(MANIFEST)
+    return Detection(STACK, project) if manifest is not None else None
+
+
+def require_lockfile(site: SiteContext, project: str, found: Mapping[str, str | None]) -> None:
+    """A package.json never installed with a lockfile: say so rather than guess versions."""
+    if all(found[name] is None for name in LOCKFILES):
         raise SiteTreeError(
             f"{site.host.name}:{project}: package.json has no package-lock.json beside it "
             "(commit the lockfile npm writes: the installed versions are read from it)"
         )
-    return None

@@ -1,7 +1,7 @@
 """List an npm project's installed packages, direct and transitive, from its lockfile.
 
-No round trip of its own: package.json and the lockfile come from `site.files` (read during
-detection). One component per distinct installed name@version, so nested duplicates
+One round trip: package.json comes from `site.files` (read during detection), the lockfiles
+are read together. One component per distinct installed name@version, so nested duplicates
 (`node_modules/a/node_modules/b` at another version than the hoisted `node_modules/b`) are
 separate components. `extra` keeps:
 - `direct`: the copy at `node_modules/<key>` for a key of package.json's `dependencies`,
@@ -22,7 +22,7 @@ import posixpath
 from tma_agent.context import SiteContext
 from tma_agent.errors import SiteTreeError
 from tma_agent.models import Component
-from tma_npm.detect import LOCKFILES, MANIFEST, project_files
+from tma_npm.detect import LOCKFILES, MANIFEST, project_files, require_lockfile
 from tma_npm.lockfile import LockedPackage, Manifest, parse_lockfile, parse_manifest, split_alias
 
 __all__ = ["build_components", "list_components"]
@@ -38,9 +38,8 @@ def list_components(site: SiteContext) -> list[Component]:
     manifest_text = found[MANIFEST]
     if manifest_text is None:
         raise SiteTreeError(f"{where(MANIFEST)}: cannot read it")
-    lock_name = next((name for name in LOCKFILES if found[name] is not None), None)
-    if lock_name is None:
-        raise SiteTreeError(f"{where(LOCKFILES[-1])}: cannot read it")
+    require_lockfile(site, project, found)
+    lock_name = next(name for name in LOCKFILES if found[name] is not None)
     manifest = parse_manifest(manifest_text, where(MANIFEST))
     locked = parse_lockfile(found[lock_name] or "", where(lock_name))
     return build_components(manifest, locked, lock_name)
