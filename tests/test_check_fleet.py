@@ -23,7 +23,7 @@ from tma_drupal.testing import (
 )
 from tma_wordpress.testing import build_wordpress, serve_wordfence, serve_wordpress_api
 
-from tma_agent.config import load_config
+from tma_agent.config import Config, load_config
 from tma_agent.ecosystems.testing import advisories_route
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.runner import CheckRun
@@ -254,3 +254,51 @@ def test_many_sites_share_each_feed_fetch(fleet: Fleet, tmp_path: Path) -> None:
     hits = Counter(p for p in fleet.server.hits if p.startswith("/release-history/"))
     assert all(fleet.server.hits[p] == 1 for p in hits), fleet.server.hits
     assert max(run.round_trips.values()) <= 2
+
+
+BOMB = (
+    '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>\n'
+    "<project><title>&lol3;</title></project>\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (Reply("{not xml at all"), "invalid XML"),
+        (Reply("oops", status=500), "HTTP 500"),
+        (Reply(D10_FEEDS["token"], delay=3.0), "timed out"),
+        (Reply(BOMB), "unsafe XML"),
+    ],
+    ids=["garbage", "http-500", "timeout", "xml-bomb"],
+)
+def test_a_bad_feed_fails_only_the_sites_that_need_it(
+    tmp_path: Path, reply: Reply, reason: str
+) -> None:
+    plain = build_drupal10(tmp_path / "plain", modules={"pathauto": "8.x-1.12"}).project_root
+    broken = build_drupal10(tmp_path / "broken", modules={"token": "8.x-1.13"}).project_root
+    with FeedServer() as server:
+        base = serve_release_histories(
+            server, {"drupal": D10_FEEDS["drupal"], "pathauto": D10_FEEDS["pathauto"]}
+        )
+        server.routes["/release-history/token/current"] = reply
+        server.routes["/api/security-advisories/"] = advisories_route({})
+        config = Config.model_validate(
+            {
+                "sources": {"drupal": {"url": base}, "packagist": {"url": server.url}},
+                "clients": [{"id": "c", "name": "C"}],
+                "sites": [
+                    {"id": name, "client": "c", "environments": {"production": {"path": str(p)}}}
+                    for name, p in (("plain-1", plain), ("broken", broken), ("plain-2", plain))
+                ],
+            }
+        )
+        with Fetcher(timeout=1.0, retries=1) as fetcher:
+            reports = CheckRun(config, get_plugin_manager(), fetcher=fetcher).run(config.sites)
+    status = {r.site: (r.status, r.error or "") for r in reports}
+    assert status["plain-1"][0] == status["plain-2"][0] == "updates"
+    broken_status, error = status["broken"]
+    assert broken_status == "error"
+    assert f"{base}/token/current" in error and reason in error
