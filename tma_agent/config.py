@@ -9,13 +9,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Collection
-from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -26,6 +23,16 @@ from pydantic import (
 from tma_agent._secrets import resolve_secrets
 from tma_agent._yaml import LineMap, format_loc, load_yaml_with_lines
 from tma_agent.errors import ConfigError
+from tma_agent.settings import (
+    ComposerRepository,
+    IgnoreRule,
+    Policy,
+    RepositoryAuth,
+    SourceSettings,
+    SSHOverride,
+    SSHSettings,
+    Strict,
+)
 
 __all__ = [
     "CONFIG_ENV",
@@ -49,120 +56,13 @@ CONFIG_ENV = "TMA_CONFIG"
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SSHSettings(_Strict):
-    """How to reach `ssh://` hosts; global, overridable per site and per environment."""
-
-    key_file: str | None = None
-    known_hosts: str = "~/.ssh/known_hosts"
-    connect_timeout: float = Field(10.0, gt=0)
-    command_timeout: float = Field(120.0, gt=0)
-    keepalive: int = Field(30, ge=0)
-    #: Strict host-key checking. Turning it off is an explicit opt-in, logged as a warning.
-    strict_host_keys: bool = True
-    use_agent: bool = True
-
-
-class SSHOverride(_Strict):
-    """The same keys as `ssh`, all optional: only those given replace the outer value."""
-
-    key_file: str | None = None
-    known_hosts: str | None = None
-    connect_timeout: float | None = Field(None, gt=0)
-    command_timeout: float | None = Field(None, gt=0)
-    keepalive: int | None = Field(None, ge=0)
-    strict_host_keys: bool | None = None
-    use_agent: bool | None = None
-
-    def apply_to(self, base: SSHSettings) -> SSHSettings:
-        return base.model_copy(update=self.model_dump(exclude_unset=True))
-
-
-class RepositoryAuth(_Strict):
-    """HTTP basic credentials, as in Composer's auth.json (`http-basic`): use `$env`/`$file`."""
-
-    username: str
-    password: str
-
-
-class ComposerRepository(_Strict):
-    url: str
-    auth: RepositoryAuth | None = None
-
-    _http = field_validator("url")(lambda cls, v: _http_url(v))
-
-
-class SourceSettings(_Strict):
-    """One upstream source. `url` is its base URL; the other keys belong to some sources only."""
-
-    url: str | None = None
-    #: API token (e.g. WPScan); read it with `$env` or `$file`.
-    token: str | None = None
-    #: `composer`: Composer v2 repositories, asked in order.
-    repositories: list[ComposerRepository] | None = None
-    #: `prestashop`: where module releases and module advisories come from (URL or file).
-    modules: str | None = None
-    advisories: str | None = None
-
-    _http = field_validator("url")(lambda cls, v: _http_url(v))
-
-
-def _http_url(value: str | None) -> str | None:
-    if value is not None and not re.match(r"^https?://[^\s/]+", value):
-        raise ValueError("must be an http:// or https:// URL")
-    return value
-
-
-UpdateLevel = Literal["security", "patch", "minor", "major"]
-
-
-class IgnoreRule(_Strict):
-    """Leave a component out of the work to do, for a reason, optionally for some versions
-    (a constraint such as `<4.1`) and until a date."""
-
-    component: str
-    versions: str | None = None
-    reason: str
-    until: date | None = None
-
-
-class Policy(_Strict):
-    """Update policy; global `policies`, then `clients[].policies`, then `sites[].policies`:
-    a key given at a narrower level replaces the wider one, `ignore` and `pin` add up."""
-
-    #: Update kinds wanted. `security` is any security fix whatever its size.
-    allow: list[UpdateLevel] | None = None
-    #: Hold back a non-security release younger than this many days.
-    min_release_age_days: int | None = Field(None, ge=0)
-    ignore: list[IgnoreRule] = Field(default_factory=list)
-    #: component -> version constraint it must stay within (`drupal: "^10.3"`).
-    pin: dict[str, str] = Field(default_factory=dict)
-
-    def merged_with(self, narrower: Policy | None) -> Policy:
-        if narrower is None:
-            return self
-        return Policy(
-            allow=narrower.allow if narrower.allow is not None else self.allow,
-            min_release_age_days=(
-                narrower.min_release_age_days
-                if narrower.min_release_age_days is not None
-                else self.min_release_age_days
-            ),
-            ignore=[*self.ignore, *narrower.ignore],
-            pin={**self.pin, **narrower.pin},
-        )
-
-
-class Contract(_Strict):
+class Contract(Strict):
     days: float = Field(gt=0)
     hours_per_day: float = Field(7.0, gt=0, le=24)
     period: Literal["monthly", "quarterly", "yearly"] = "monthly"
 
 
-class Client(_Strict):
+class Client(Strict):
     id: str
     name: str
     contract: Contract | None = None
@@ -176,7 +76,7 @@ class Client(_Strict):
         return value
 
 
-class Environment(_Strict):
+class Environment(Strict):
     host: str = "local"
     path: str
     url: str | None = None
@@ -198,7 +98,7 @@ class Environment(_Strict):
         return value.rstrip("/") or "/"
 
 
-class Site(_Strict):
+class Site(Strict):
     id: str
     client: str
     stack: str | None = None
@@ -225,7 +125,7 @@ class Site(_Strict):
         return "production" if "production" in self.environments else next(iter(self.environments))
 
 
-class PluginSettings(_Strict):
+class PluginSettings(Strict):
     #: Entry-point names of plugins not to load (also `$TMA_BLOCK_PLUGINS`).
     block: list[str] = Field(default_factory=list)
 
@@ -235,7 +135,7 @@ def _default_state_dir() -> str:
     return os.path.join(base, "tma-agent")
 
 
-class Config(_Strict):
+class Config(Strict):
     state_dir: str = Field(default_factory=_default_state_dir)
     concurrency: int = Field(8, ge=1, le=256)
     ssh: SSHSettings = Field(default_factory=lambda: SSHSettings())
