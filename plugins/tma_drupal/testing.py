@@ -6,7 +6,7 @@ really leave on disk: composer.lock and vendor/composer/installed.json at the pr
 the lines drupal.org's packaging script appends to every info file, custom code without them;
 Drupal 7 with `includes/bootstrap.inc` and `sites/all/modules/<p>/<p>.info`.
 
-Feeds follow `https://updates.drupal.org/release-history/<project>/current` (see FORMATS.md).
+Feed builders live in `testing_feeds` and are re-exported here.
 Also a pytest plugin: the `drupal10_tree` and `drupal7_tree` fixtures.
 """
 
@@ -17,12 +17,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 import pytest
 
-from tma_agent.testing.feeds import FeedServer, Reply
-from tma_agent.versions import drupal_to_composer, parse_drupal
+from tma_agent.versions import drupal_to_composer
+from tma_drupal.testing_feeds import (
+    DATESTAMP,
+    error_xml,
+    release,
+    release_history_xml,
+    serve_release_histories,
+)
 
 __all__ = [
     "DEFAULT_D7_MODULES",
@@ -40,8 +45,6 @@ __all__ = [
 
 DEFAULT_D10_MODULES: Mapping[str, str] = {"pathauto": "8.x-1.12", "token": "8.x-1.13"}
 DEFAULT_D7_MODULES: Mapping[str, str] = {"views": "7.x-3.29", "ctools": "7.x-1.21"}
-#: A fixed packaging date keeps builds reproducible (2023-11-14).
-DATESTAMP = 1700000000
 
 
 @dataclass(frozen=True)
@@ -297,128 +300,6 @@ define('DRUPAL_BOOTSTRAP_FULL', 7);
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-
-
-# --- Release-history feeds ----------------------------------------------------------------------
-
-
-def release(version: str, *terms: str, **fields: Any) -> dict[str, Any]:
-    """A release dict for `release_history_xml`: `release("8.x-1.3", "Security update")`."""
-    return {"version": version, "terms": list(terms or ("Bug fixes",)), **fields}
-
-
-def release_history_xml(
-    short_name: str,
-    *,
-    title: str | None = None,
-    type: str = "project_module",
-    supported_branches: str | Sequence[str] | None = "8.x-1.",
-    project_status: str = "published",
-    releases: Sequence[Mapping[str, Any]] = (),
-    api_version: str | None = None,
-    recommended_major: int | None = None,
-    supported_majors: Sequence[int] | None = None,
-) -> str:
-    """A release-history document. Releases go newest first, as drupal.org sorts them; each is
-    a dict with `version` and optionally `name`, `status`, `release_link`, `download_link`,
-    `date`, `terms` (Release type values), `security_covered`, `security` (its text),
-    `core_compatibility`, `files`. `api_version="7.x"` adds the Drupal 7 fields."""
-    project = Element("project", {"xmlns:dc": "http://purl.org/dc/elements/1.1/"})
-    _sub(project, "title", title or short_name.replace("_", " ").title())
-    _sub(project, "short_name", short_name)
-    _sub(project, "dc:creator", "tma-agent tests")
-    _sub(project, "type", type)
-    if api_version:
-        _sub(project, "api_version", api_version)
-    if recommended_major is not None:
-        _sub(project, "recommended_major", str(recommended_major))
-    if supported_majors is not None:
-        _sub(project, "supported_majors", ",".join(str(m) for m in supported_majors))
-    if supported_branches is not None:
-        branches = supported_branches
-        _sub(
-            project,
-            "supported_branches",
-            branches if isinstance(branches, str) else ",".join(branches),
-        )
-    _sub(project, "project_status", project_status)
-    _sub(project, "link", f"https://www.drupal.org/project/{short_name}")
-    container = SubElement(project, "releases")
-    for index, entry in enumerate(releases):
-        _release_element(container, short_name, entry, index, drupal7=api_version == "7.x")
-    indent(project, space=" ")
-    body = tostring(project, encoding="unicode")
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n"
-
-
-def _release_element(
-    parent: Element, short_name: str, entry: Mapping[str, Any], index: int, *, drupal7: bool
-) -> None:
-    version = str(entry["version"])
-    element = SubElement(parent, "release")
-    _sub(element, "name", entry.get("name", f"{short_name} {version}"))
-    _sub(element, "version", version)
-    if drupal7:
-        parsed = parse_drupal(version)
-        _sub(element, "version_major", str(parsed.major))
-        if parsed.patch is not None:
-            _sub(element, "version_patch", str(parsed.patch))
-        if parsed.extra:
-            _sub(element, "version_extra", parsed.extra)
-    _sub(element, "status", entry.get("status", "published"))
-    link = f"https://www.drupal.org/project/{short_name}/releases/{version}"
-    _sub(element, "release_link", entry.get("release_link", link))
-    download = f"https://ftp.drupal.org/files/projects/{short_name}-{version}.tar.gz"
-    _sub(element, "download_link", entry.get("download_link", download))
-    # Newest first, a day apart, unless the test says otherwise.
-    _sub(element, "date", str(entry.get("date", DATESTAMP - index * 86400)))
-    if "core_compatibility" in entry:
-        _sub(element, "core_compatibility", entry["core_compatibility"])
-    terms = SubElement(element, "terms")
-    for value in entry.get("terms", ()):
-        term = SubElement(terms, "term")
-        _sub(term, "name", "Release type")
-        _sub(term, "value", value)
-    covered = entry.get("security_covered", "-" not in version.split(".x-", 1)[-1])
-    text = entry.get(
-        "security", "Covered by Drupal's security advisory policy" if covered else "Not covered"
-    )
-    SubElement(element, "security", {"covered": "1"} if covered else {}).text = text
-    for file_entry in entry.get("files", ()):
-        file_element = SubElement(SubElement(element, "files"), "file")
-        for key, value in file_entry.items():
-            _sub(file_element, key, str(value))
-
-
-def _sub(parent: Element, tag: str, text: str) -> Element:
-    child = SubElement(parent, tag)
-    child.text = text
-    return child
-
-
-def error_xml(short_name: str) -> str:
-    """What drupal.org answers for a project it does not know."""
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n'
-        f"<error>No release history was found for the requested project ({short_name}).</error>\n"
-    )
-
-
-def serve_release_histories(
-    server: FeedServer,
-    feeds: Mapping[str, str | Reply],
-    *,
-    api: str = "current",
-    prefix: str = "/release-history",
-) -> str:
-    """Route `{prefix}/{project}/{api}` to each feed; returns the base URL for `drupal`."""
-    for project, feed in feeds.items():
-        server.routes[f"{prefix}/{project}/{api}"] = (
-            feed
-            if isinstance(feed, Reply)
-            else Reply(feed, headers={"Content-Type": "application/xml; charset=utf-8"})
-        )
-    return server.url + prefix
 
 
 # --- pytest plugin --------------------------------------------------------------------------------
