@@ -23,7 +23,6 @@ one, is told by its package: `symfony/framework-bundle` (Symfony) or `laravel/fr
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from tma_agent.context import SiteContext
@@ -31,6 +30,7 @@ from tma_agent.ecosystems.composer_site import (
     COMPOSER_JSON,
     COMPOSER_LOCK,
     lock_package_names,
+    locked_version,
     manifest_name,
 )
 from tma_agent.models import Detection
@@ -79,21 +79,11 @@ def detect_paths() -> list[str]:
 
 def framework_of(lock_text: str | None) -> tuple[str, str] | None:
     """(framework, installed version) from a lock's text, or None."""
-    try:
-        data = json.loads(lock_text or "")
-    except ValueError:
+    found = locked_version(lock_text, list(FRAMEWORKS.values()))
+    if found is None:
         return None
-    entries = data.get("packages") if isinstance(data, dict) else None
-    versions = {
-        e["name"].lower(): e.get("version")
-        for e in (entries if isinstance(entries, list) else [])
-        if isinstance(e, dict) and isinstance(e.get("name"), str)
-    }
-    for framework, package in FRAMEWORKS.items():
-        version = versions.get(package)
-        if isinstance(version, str):
-            return framework, version
-    return None
+    framework = next(f for f, package in FRAMEWORKS.items() if package == found[0])
+    return framework, found[1]
 
 
 def owner(files: Mapping[str, str | None]) -> str | None:

@@ -12,12 +12,16 @@ A tree without env.php whose lock names a product is Magento code too (a fresh c
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 
 from tma_agent.context import SiteContext
-from tma_agent.ecosystems.composer_site import COMPOSER_JSON, COMPOSER_LOCK, lock_package_names
+from tma_agent.ecosystems.composer_site import (
+    COMPOSER_JSON,
+    COMPOSER_LOCK,
+    lock_package_names,
+    locked_version,
+)
 from tma_agent.models import Detection
 
 __all__ = [
@@ -50,21 +54,7 @@ def detect_paths() -> list[str]:
 
 def product_version(lock_text: str | None) -> tuple[str, str] | None:
     """(product package, version) of a lock, or None when it names no Magento product."""
-    try:
-        data = json.loads(lock_text or "")
-    except ValueError:
-        return None
-    entries = data.get("packages") if isinstance(data, dict) else None
-    versions = {
-        e["name"].lower(): e.get("version")
-        for e in (entries if isinstance(entries, list) else [])
-        if isinstance(e, dict) and isinstance(e.get("name"), str)
-    }
-    for name in PRODUCT_PACKAGES:
-        version = versions.get(name)
-        if isinstance(version, str):
-            return name, version
-    return None
+    return locked_version(lock_text, PRODUCT_PACKAGES)
 
 
 def mage_mode(env_php: str | None) -> str | None:

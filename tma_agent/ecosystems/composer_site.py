@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ __all__ = [
     "ComposerProject",
     "composer_sources",
     "lock_package_names",
+    "locked_version",
     "manifest_name",
     "package_component",
     "read_project",
@@ -93,6 +95,23 @@ def lock_package_names(text: str | None) -> frozenset[str] | None:
         for entry in entries
         if isinstance(entry, dict) and isinstance(entry.get("name"), str)
     )
+
+
+def locked_version(text: str | None, names: Sequence[str]) -> tuple[str, str] | None:
+    """(name, version) of the first of `names` the lock's `packages` holds, or None (also for
+    text that is not a lock: detection must never fail on a file another stack owns)."""
+    data = _load(text)
+    entries = data.get("packages") if isinstance(data, dict) else None
+    versions = {
+        entry["name"].lower(): entry.get("version")
+        for entry in (entries if isinstance(entries, list) else [])
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str)
+    }
+    for name in names:
+        version = versions.get(name)
+        if isinstance(version, str):
+            return name, version
+    return None
 
 
 def manifest_name(text: str | None) -> str | None:
