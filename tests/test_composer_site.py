@@ -37,7 +37,7 @@ from tma_agent.testing.composer_trees import (
     serve_composer_repository,
 )
 from tma_agent.testing.feeds import FeedServer, Reply
-from tma_agent.testing.sites import site_context
+from tma_agent.testing.sites import check_path, site_context
 
 PM = get_plugin_manager()
 T_6_4_8 = "2024-05-31T12:00:00+00:00"
@@ -103,17 +103,9 @@ def check(
     options: Mapping[str, Any] | None = None,
     host: Host | None = None,
 ) -> SiteReport:
-    site = site_context(
-        host or LocalHost(),
-        str(path),
-        fetcher=fetcher,
-        source_urls=upstream,
-        stack=stack,
-        options=options,
+    return check_path(
+        path, fetcher=fetcher, source_urls=upstream, stack=stack, options=options, host=host, pm=PM
     )
-    report = check_site(site, PM)
-    assert report is not None
-    return report
 
 
 def by_name(report: SiteReport) -> dict[str, Finding]:

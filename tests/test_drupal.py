@@ -23,10 +23,9 @@ from tma_drupal.testing import (
 from tma_agent.hosts import LocalHost
 from tma_agent.models import Finding, SiteReport
 from tma_agent.plugins import get_plugin_manager, registered_sources, registered_stacks
-from tma_agent.runner import check_site
 from tma_agent.sources import Fetcher
 from tma_agent.testing.feeds import FeedServer, Reply
-from tma_agent.testing.sites import site_context
+from tma_agent.testing.sites import check_path, site_context
 
 PM = get_plugin_manager()
 
@@ -47,17 +46,15 @@ def check(
     host: LocalHost | None = None,
     site_id: str = "test-site",
 ) -> SiteReport:
-    site = site_context(
-        host or LocalHost(),
-        str(path),
+    return check_path(
+        path,
         fetcher=fetcher,
         source_urls={"drupal": base},
         stack=stack,
         site_id=site_id,
+        host=host,
+        pm=PM,
     )
-    report = check_site(site, PM)
-    assert report is not None
-    return report
 
 
 def by_name(report: SiteReport) -> dict[str, Finding]:

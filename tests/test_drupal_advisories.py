@@ -19,13 +19,12 @@ from tma_drupal.testing import (
 
 from tma_agent.config import load_config
 from tma_agent.ecosystems.testing import advisories_route, packagist_advisory
-from tma_agent.hosts import LocalHost
 from tma_agent.models import Advisory, Finding, SiteReport
 from tma_agent.plugins import get_plugin_manager, registered_sources
-from tma_agent.runner import CheckRun, check_site
+from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
 from tma_agent.testing.feeds import FeedServer, Reply
-from tma_agent.testing.sites import site_context
+from tma_agent.testing.sites import check_path
 
 PM = get_plugin_manager()
 ADVISORIES_PATH = "/api/security-advisories/"
@@ -112,10 +111,7 @@ def check(
 ) -> SiteReport:
     base = serve_release_histories(server, FEEDS)
     urls = {"drupal": base, **({"packagist": server.url} if packagist else {})}
-    site = site_context(LocalHost(), str(path), fetcher=fetcher, source_urls=urls)
-    report = check_site(site, PM)
-    assert report is not None
-    return report
+    return check_path(path, fetcher=fetcher, source_urls=urls, pm=PM)
 
 
 def by_name(report: SiteReport) -> dict[str, Finding]:

@@ -28,7 +28,7 @@ from tma_agent.testing.composer_trees import (
     serve_composer_repository,
 )
 from tma_agent.testing.feeds import FeedServer, Reply
-from tma_agent.testing.sites import site_context
+from tma_agent.testing.sites import check_path, site_context
 from tma_agent.testing.sshd import SSHServer
 from tma_agent.versions import ComposerVersion
 
@@ -105,17 +105,15 @@ def check(
     stack: str | None = None,
     auth: bool = True,
 ) -> SiteReport:
-    site = site_context(
-        host or LocalHost(),
-        str(path),
+    return check_path(
+        path,
         fetcher=fetcher,
         source_urls={"composer": upstream["mirror"], "packagist": upstream["packagist"]},
+        sources={"composer": repositories(upstream, auth=auth)},
         stack=stack,
+        host=host,
+        pm=PM,
     )
-    site.sources = {"composer": repositories(upstream, auth=auth)}
-    report = check_site(site, PM)
-    assert report is not None
-    return report
 
 
 def by_name(report: SiteReport) -> dict[str, Finding]:

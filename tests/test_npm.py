@@ -31,7 +31,7 @@ from tma_agent.plugins import get_plugin_manager, registered_sources, registered
 from tma_agent.runner import check_site
 from tma_agent.sources import Fetcher
 from tma_agent.testing.feeds import FeedServer, Reply, Request
-from tma_agent.testing.sites import site_context
+from tma_agent.testing.sites import check_path, site_context
 
 #: A React + Angular front end with dev tools, a nested duplicate (js-tokens 4 hoisted, 3 under
 #: vite) and a second lodash (3.x under vite, 4.x direct).
@@ -83,17 +83,16 @@ def run_check(
     options: dict[str, Any] | None = None,
 ) -> tuple[SiteReport, LocalHost]:
     host = LocalHost()
-    site = site_context(
-        host,
-        str(path),
+    report = check_path(
+        path,
         fetcher=fetcher,
         source_urls={"npm": registry, "wordpress": registry},
         stack=stack,
         site_id=site_id,
         options=options,
+        host=host,
+        pm=pm,
     )
-    report = check_site(site, pm)
-    assert report is not None
     return report, host
 
 

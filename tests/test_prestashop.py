@@ -30,10 +30,10 @@ from tma_agent.ecosystems.testing import advisories_route, packagist_advisory
 from tma_agent.hosts import Host, LocalHost, SSHHost
 from tma_agent.models import Finding, SiteReport
 from tma_agent.plugins import get_plugin_manager, registered_sources, registered_stacks
-from tma_agent.runner import CheckRun, check_site
+from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
 from tma_agent.testing.feeds import FeedServer, Reply
-from tma_agent.testing.sites import site_context
+from tma_agent.testing.sites import check_path, site_context
 from tma_agent.testing.sshd import SSHServer
 from tma_agent.versions import Version
 
@@ -130,18 +130,17 @@ def run_check(
     urls = {"prestashop": sources["url"]}
     if "packagist" in sources:
         urls["packagist"] = sources["packagist"]
-    site = site_context(
-        host,
-        str(path),
+    settings = {k: v for k, v in sources.items() if k in ("modules", "advisories")}
+    report = check_path(
+        path,
         fetcher=fetcher,
         source_urls=urls,
+        sources={"prestashop": SourceSettings(**settings)},
         stack=stack,
         site_id=site_id,
+        host=host,
+        pm=pm,
     )
-    settings = {k: v for k, v in sources.items() if k in ("modules", "advisories")}
-    site.sources = {"prestashop": SourceSettings(**settings)}
-    report = check_site(site, pm)
-    assert report is not None
     return report, host
 
 

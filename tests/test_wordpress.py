@@ -28,10 +28,9 @@ from tma_wordpress.testing import (
 from tma_agent.hosts import LocalHost
 from tma_agent.models import Component, Finding, SiteReport
 from tma_agent.plugins import get_plugin_manager, registered_sources, registered_stacks
-from tma_agent.runner import check_site
 from tma_agent.sources import Fetcher
 from tma_agent.testing.feeds import FeedServer, Reply
-from tma_agent.testing.sites import site_context
+from tma_agent.testing.sites import check_path, site_context
 
 CORE_RELEASES = ["6.7.1", "6.6.2", "6.1.9"]
 PLUGIN_LATEST = {"akismet": "5.3.5", "hello": "1.7.2", "classic-editor": "1.6.7"}
@@ -73,17 +72,16 @@ def run_check(
     options: dict[str, Any] | None = None,
 ) -> tuple[SiteReport, LocalHost]:
     host = LocalHost()
-    site = site_context(
-        host,
-        str(path),
+    report = check_path(
+        path,
         fetcher=fetcher,
         source_urls={"wordpress": api_url},
         stack=stack,
         site_id=site_id,
         options=options,
+        host=host,
+        pm=pm,
     )
-    report = check_site(site, pm)
-    assert report is not None  # None only when a `--stack` filter rules the site out
     return report, host
 
 

@@ -1,17 +1,23 @@
-"""Build a SiteContext for plugin tests without a config file."""
+"""Check one site tree from a test, without a config file: the real runner, host and fetcher."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import pluggy
 import structlog
 
+from tma_agent.config import SourceSettings
 from tma_agent.context import SiteContext
-from tma_agent.hosts import Host
+from tma_agent.hosts import Host, LocalHost
+from tma_agent.models import SiteReport
+from tma_agent.plugins import get_plugin_manager
+from tma_agent.runner import check_site
 from tma_agent.sources import Fetcher
 
-__all__ = ["site_context"]
+__all__ = ["check_path", "site_context"]
 
 
 def site_context(
@@ -23,6 +29,7 @@ def site_context(
     stack: str | None = None,
     site_id: str = "test-site",
     options: Mapping[str, Any] | None = None,
+    sources: Mapping[str, SourceSettings] | None = None,
 ) -> SiteContext:
     return SiteContext(
         site_id=site_id,
@@ -36,4 +43,35 @@ def site_context(
         log=structlog.get_logger().bind(site=site_id),
         stack=stack,
         options=options or {},
+        sources=sources or {},
     )
+
+
+def check_path(
+    path: str | Path,
+    *,
+    fetcher: Fetcher,
+    source_urls: Mapping[str, str],
+    stack: str | None = None,
+    site_id: str = "test-site",
+    options: Mapping[str, Any] | None = None,
+    sources: Mapping[str, SourceSettings] | None = None,
+    host: Host | None = None,
+    pm: pluggy.PluginManager | None = None,
+) -> SiteReport:
+    """Detect, inventory and evaluate the site at `path` (on `host`, local by default) as
+    `tma check` would, with only the given sources registered."""
+    site = site_context(
+        host or LocalHost(),
+        str(path),
+        fetcher=fetcher,
+        source_urls=source_urls,
+        stack=stack,
+        site_id=site_id,
+        options=options,
+        sources=sources,
+    )
+    report = check_site(site, pm or get_plugin_manager())
+    if report is None:  # only an `only_stack` filter, never passed here, rules a site out
+        raise AssertionError(f"{path}: no report")
+    return report
