@@ -22,12 +22,12 @@ from tma_composer.testing import (
 from tma_drupal.testing import build_drupal10
 from tma_magento.testing import build_magento
 
-from tma_agent.config import ComposerRepository, SourceSettings, load_config
+from tma_agent.config import ComposerRepository, SourceSettings
 from tma_agent.ecosystems.testing import run_composer
 from tma_agent.hosts import Host, LocalHost
 from tma_agent.models import Component, Finding, SiteReport
 from tma_agent.plugins import get_plugin_manager, registered_sources, registered_stacks
-from tma_agent.runner import CheckRun, check_site
+from tma_agent.runner import check_site
 from tma_agent.sources import Fetcher
 from tma_agent.testing.composer_trees import (
     advisory,
@@ -37,7 +37,7 @@ from tma_agent.testing.composer_trees import (
     serve_composer_repository,
 )
 from tma_agent.testing.feeds import FeedServer, Reply
-from tma_agent.testing.sites import check_path, site_context
+from tma_agent.testing.sites import check_path, run_fleet, site_context, write_fleet_config
 
 PM = get_plugin_manager()
 T_6_4_8 = "2024-05-31T12:00:00+00:00"
@@ -405,24 +405,13 @@ def test_fleet_asks_each_url_once(
         build_symfony(tmp_path / name)
     build_laravel(tmp_path / "lara")
     names = ("one", "two", "three", "lara")
-    config = {
-        "state_dir": str(tmp_path / "state"),
-        "sources": {
-            "composer": {"url": upstream["composer"]},
-            "packagist": {"url": upstream["packagist"]},
-        },
-        "clients": [{"id": "acme", "name": "ACME"}],
-        "sites": [
-            {"id": n, "client": "acme", "environments": {"production": {"path": str(tmp_path / n)}}}
-            for n in names
-        ],
+    sources = {
+        "composer": {"url": upstream["composer"]},
+        "packagist": {"url": upstream["packagist"]},
     }
-    path = tmp_path / "tma.yaml"
-    path.write_text(json.dumps(config))
-    loaded = load_config(path)
+    config = write_fleet_config(tmp_path, sources, {n: tmp_path / n for n in names})
     with Fetcher(timeout=2.0) as fetcher:
-        run = CheckRun(loaded, PM, fetcher=fetcher)
-        reports = {r.site: r for r in run.run(loaded.sites, concurrency=4)}
+        reports, run = run_fleet(config, fetcher=fetcher, pm=PM)
     assert {r.status for r in reports.values()} == {"updates"}
     assert row(by_name(reports["lara"])["laravel/framework"]) == (
         "v10.43.0",

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from tma_magento.testing import build_magento, product_releases
 
-from tma_agent.config import ComposerRepository, RepositoryAuth, SourceSettings, load_config
+from tma_agent.config import ComposerRepository, RepositoryAuth, SourceSettings
 from tma_agent.ecosystems.testing import run_composer
 from tma_agent.hosts import Host, LocalHost, SSHHost
 from tma_agent.models import Finding, SiteReport
 from tma_agent.plugins import get_plugin_manager, registered_sources, registered_stacks
-from tma_agent.runner import CheckRun, check_site
+from tma_agent.runner import check_site
 from tma_agent.sources import Fetcher
 from tma_agent.testing.composer_trees import (
     advisory,
@@ -28,7 +28,7 @@ from tma_agent.testing.composer_trees import (
     serve_composer_repository,
 )
 from tma_agent.testing.feeds import FeedServer, Reply
-from tma_agent.testing.sites import check_path, site_context
+from tma_agent.testing.sites import check_path, run_fleet, site_context, write_fleet_config
 from tma_agent.testing.sshd import SSHServer
 from tma_agent.versions import ComposerVersion
 
@@ -339,24 +339,13 @@ def test_fleet_from_config_asks_each_url_once(
             "password": {"$env": "MAGENTO_PRIVATE_KEY"},
         },
     }
-    config = {
-        "state_dir": str(tmp_path / "state"),
-        "sources": {
-            "composer": {"repositories": [{"url": upstream["mirror"]}, market]},
-            "packagist": {"url": upstream["packagist"]},
-        },
-        "clients": [{"id": "acme", "name": "ACME"}],
-        "sites": [
-            {"id": n, "client": "acme", "environments": {"production": {"path": str(tmp_path / n)}}}
-            for n in names
-        ],
+    sources = {
+        "composer": {"repositories": [{"url": upstream["mirror"]}, market]},
+        "packagist": {"url": upstream["packagist"]},
     }
-    path = tmp_path / "tma.yaml"
-    path.write_text(json.dumps(config))
-    loaded = load_config(path)
+    config = write_fleet_config(tmp_path, sources, {n: tmp_path / n for n in names})
     with Fetcher(timeout=2.0) as fetcher:
-        run = CheckRun(loaded, PM, fetcher=fetcher)
-        reports = {r.site: r for r in run.run(loaded.sites, concurrency=4)}
+        reports, run = run_fleet(config, fetcher=fetcher, pm=PM)
     assert [reports[n].status for n in names] == ["updates", "updates", "updates", "error"]
     assert "composer.lock: not a composer.lock" in (reports["broken"].error or "")
     assert row(by_name(reports["us"])[CE]) == ("2.4.7-p1", "2.4.8", "2.4.7-p8", "security")

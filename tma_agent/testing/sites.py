@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -9,15 +10,15 @@ from typing import Any
 import pluggy
 import structlog
 
-from tma_agent.config import SourceSettings
+from tma_agent.config import SourceSettings, load_config
 from tma_agent.context import SiteContext
 from tma_agent.hosts import Host, LocalHost
 from tma_agent.models import SiteReport
 from tma_agent.plugins import get_plugin_manager
-from tma_agent.runner import check_site
+from tma_agent.runner import CheckRun, check_site
 from tma_agent.sources import Fetcher
 
-__all__ = ["check_path", "site_context"]
+__all__ = ["check_path", "run_fleet", "site_context", "write_fleet_config"]
 
 
 def site_context(
@@ -75,3 +76,41 @@ def check_path(
     if report is None:  # only an `only_stack` filter, never passed here, rules a site out
         raise AssertionError(f"{path}: no report")
     return report
+
+
+def write_fleet_config(
+    tmp_path: Path,
+    sources: Mapping[str, Any],
+    sites: Mapping[str, str | Path],
+    **extra: Any,
+) -> Path:
+    """Write `tmp_path/tma.yaml`: one client, one `local` site per name -> path, the given
+    sources and any other top-level keys. JSON is YAML, so the real loader reads it."""
+    config = {
+        "state_dir": str(tmp_path / "state"),
+        "sources": dict(sources),
+        "clients": [{"id": "acme", "name": "ACME"}],
+        "sites": [
+            {"id": name, "client": "acme", "environments": {"production": {"path": str(path)}}}
+            for name, path in sites.items()
+        ],
+        **extra,
+    }
+    target = tmp_path / "tma.yaml"
+    target.write_text(json.dumps(config, indent=1))
+    return target
+
+
+def run_fleet(
+    config_path: Path,
+    *,
+    fetcher: Fetcher,
+    concurrency: int = 4,
+    pm: pluggy.PluginManager | None = None,
+) -> tuple[dict[str, SiteReport], CheckRun]:
+    """Load the config and check every site as `tma check` does; reports by site id, and the
+    run (its `round_trips`, its `fetcher.sent`)."""
+    config = load_config(config_path)
+    run = CheckRun(config, pm or get_plugin_manager(), fetcher=fetcher)
+    reports = run.run(config.sites, concurrency=concurrency)
+    return {report.site: report for report in reports}, run
