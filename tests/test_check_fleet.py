@@ -105,6 +105,7 @@ def fleet(sshd: SSHServer, tmp_path: Path) -> Iterator[Fleet]:
         "changed-key": _ssh_env(sshd, d10, known_hosts=str(other_key)),
         "nobody-listens": {"host": "ssh://deploy@127.0.0.1:9", "path": "/srv/x"},
         "not-a-site": {"host": "local", "path": str(shared / "empty")},
+        "no-such-dir": _ssh_env(sshd, shared / "gone"),
         "bad-feed": {"host": "local", "path": str(broken_feed_site.project_root)},
     }
     with FeedServer() as server:
@@ -187,6 +188,12 @@ def test_fleet_json_same_findings_over_ssh_and_local_and_failures_isolated(fleet
     assert reports["nobody-listens"]["status"] == "unreachable"
     assert reports["not-a-site"]["status"] == "error"
     assert "is not a site of any known stack" in reports["not-a-site"]["error"]
+    gone = reports["no-such-dir"]
+    assert (gone["status"], gone["error"]) == (
+        "error",
+        f"{fleet.sites['d10-ssh']['host'].split('//')[1]}:{fleet.sites['no-such-dir']['path']}: "
+        "no such directory",
+    )
     bad = reports["bad-feed"]
     assert bad["status"] == "error" and "/release-history/brokenfeed/current" in bad["error"]
     assert "Traceback" not in result.stderr

@@ -67,6 +67,9 @@ def _check(site: SiteContext, pm: pluggy.PluginManager, only_stack: str | None) 
     if detection is None:
         if only_stack and site.stack is None:
             raise _OtherStack
+        # One more round trip, on the failure path only, for a message that says what to fix.
+        if not site.host.run(["test", "-d", site.path], check=False).ok:
+            raise SiteTreeError(f"{site.host.name}:{site.path}: no such directory")
         expected = f"a {site.stack} site" if site.stack else "a site of any known stack"
         raise SiteTreeError(f"{site.host.name}:{site.path} is not {expected}")
     if only_stack and detection.stack != only_stack:
