@@ -92,3 +92,13 @@ def test_empty_fleet_prints_empty_json(tmp_path: Path) -> None:
     result = tma("check", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"sites": []}
+
+
+def test_unusable_state_dir_is_a_config_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    (tmp_path / "tma.yaml").write_text(f"state_dir: {blocker / 'state'}\nclients: []\nsites: []\n")
+    result = tma("check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"tma.yaml:1: state_dir: cannot use {blocker / 'state'}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -109,7 +109,7 @@ def check(
     sites = _select_sites(config, site_ids, stack, pm)
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
     console = Console(stderr=True)
-    cache_dir = config.state_path / "http-cache"
+    cache_dir = config.ensure_state_dir() / "http-cache"
     with Fetcher(cache_dir=cache_dir) as fetcher:
         run = CheckRun(config, pm, fetcher=fetcher)
         if fmt == "table" and console.is_terminal:

@@ -160,6 +160,20 @@ class Config(Strict):
     def state_path(self) -> Path:
         return Path(self.state_dir).expanduser()
 
+    def ensure_state_dir(self) -> Path:
+        """Create `state_dir` (cache, ledger, locks) if needed; a ConfigError when impossible."""
+        path = self.state_path
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / ".write-test"
+            probe.touch()
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(
+                f"{self.where(('state_dir',))}: cannot use {path} ({exc.strerror})"
+            ) from None
+        return path
+
     def where(self, loc: tuple[str | int, ...]) -> str:
         """`file:line: key.path` of a key, for errors found after loading."""
         prefix = f"{self._lines.where(loc)}: " if self._lines else ""
