@@ -102,3 +102,15 @@ def test_unusable_state_dir_is_a_config_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"tma.yaml:1: state_dir: cannot use {blocker / 'state'}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_misspelt_source_is_reported_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "tma.yaml").write_text(
+        "clients: []\nsites: []\nsources:\n  drupal: {url: http://127.0.0.1:9/rh}\n"
+        "  wordpres: {url: http://127.0.0.1:9}\n"
+    )
+    result = tma("config", "validate", cwd=tmp_path)
+    assert result.returncode == 2
+    assert (
+        "tma.yaml:5: sources.wordpres: no plugin reads a source named 'wordpres'" in result.stderr
+    )

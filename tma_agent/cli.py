@@ -16,7 +16,12 @@ from tma_agent.errors import ConfigError, TmaError
 from tma_agent.log import setup_logging
 from tma_agent.models import SiteReport
 from tma_agent.output import render_json, render_table
-from tma_agent.plugins import get_plugin_manager, list_plugins, registered_stacks
+from tma_agent.plugins import (
+    get_plugin_manager,
+    list_plugins,
+    registered_sources,
+    registered_stacks,
+)
 from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
 
@@ -106,6 +111,7 @@ def check(
     """Check sites for updates and security advisories."""
     config, pm = state.config, state.pm
     config.check_stacks(registered_stacks(pm))
+    config.check_sources(registered_sources(pm))
     sites = _select_sites(config, site_ids, stack, pm)
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
     console = Console(stderr=True)
@@ -169,6 +175,7 @@ def config_validate(state: _State) -> None:
     """Validate the configuration file and the stacks it names."""
     cfg = state.config
     cfg.check_stacks(registered_stacks(state.pm))
+    cfg.check_sources(registered_sources(state.pm))
     path = find_config_path(state.config_path)
     click.echo(f"{path}: valid ({len(cfg.clients)} clients, {len(cfg.sites)} sites)")
 

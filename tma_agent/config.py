@@ -160,6 +160,19 @@ class Config(Strict):
     def state_path(self) -> Path:
         return Path(self.state_dir).expanduser()
 
+    def check_sources(self, known: Collection[str]) -> None:
+        """Every `sources.<name>` must be one a plugin reads: a typo would silently send the
+        agent to the default upstream instead of the configured mirror."""
+        names = ", ".join(sorted(known)) or "none"
+        problems = [
+            f"{self.where(('sources', name))}: no plugin reads a source named {name!r} "
+            f"(known: {names})"
+            for name in self.sources
+            if name not in known
+        ]
+        if problems:
+            raise ConfigError("\n".join(problems))
+
     def ensure_state_dir(self) -> Path:
         """Create `state_dir` (cache, ledger, locks) if needed; a ConfigError when impossible."""
         path = self.state_path
