@@ -16,6 +16,7 @@ __all__ = [
     "PolicyOutcome",
     "SiteReport",
     "SiteStatus",
+    "SourceError",
     "SourceInfo",
     "StackInfo",
     "UpdateKind",
@@ -25,7 +26,9 @@ ComponentKind = Literal["core", "module", "theme", "plugin", "profile", "package
 UpdateKind = Literal[
     "none", "bugfix", "feature", "security", "unsupported", "revoked", "insecure", "unknown"
 ]
-SiteStatus = Literal["ok", "updates", "unreachable", "error"]
+#: `partial`: some components were evaluated but at least one source failed (`source_errors`);
+#: `error`: nothing could be evaluated.
+SiteStatus = Literal["ok", "updates", "partial", "unreachable", "error"]
 PolicyOutcome = Literal["ignored", "too_recent", "not_allowed"]
 
 #: Update kinds that mean "this component needs attention", most urgent first.
@@ -108,6 +111,24 @@ class Finding:
     #: Set by update policies: `ignored`, `too_recent` or `not_allowed`, with the reason.
     policy: PolicyOutcome | None = None
     policy_reason: str | None = None
+    #: Why `update` is `unknown` when a site file was bad (unreadable, over
+    #: `limits.max_file_bytes`, unparsable, too deep, outside the site tree).
+    reason: str | None = None
+    #: The security data for this component could not be read (a source failed): it must
+    #: never look clean.
+    advisories_unavailable: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SourceError:
+    """A source that failed for one site while others answered (`SiteReport.source_errors`)."""
+
+    source: str
+    url: str
+    error: str
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,6 +144,7 @@ class SiteReport:
     status: SiteStatus
     error: str | None = None
     components: list[Finding] = field(default_factory=list)
+    source_errors: list[SourceError] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +154,7 @@ class SiteReport:
             "status": self.status,
             "error": self.error,
             "components": [c.to_dict() for c in self.components],
+            "source_errors": [e.to_dict() for e in self.source_errors],
         }
 
     @property

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tma_agent.hosts._base import DEFAULT_COMMAND_TIMEOUT, CommandResult, Host, quote_command
+from tma_agent.hosts._base import (
+    DEFAULT_COMMAND_TIMEOUT,
+    CommandResult,
+    FileSet,
+    Host,
+    quote_command,
+)
 from tma_agent.hosts._factory import HostSpec, open_host, parse_host
 from tma_agent.hosts._local import LocalHost
 
@@ -14,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_COMMAND_TIMEOUT",
     "CommandResult",
+    "FileSet",
     "Host",
     "HostSpec",
     "LocalHost",

@@ -12,10 +12,11 @@ import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from tma_agent.errors import HostError
 
-__all__ = ["DEFAULT_COMMAND_TIMEOUT", "CommandResult", "Host"]
+__all__ = ["DEFAULT_COMMAND_TIMEOUT", "CommandResult", "FileSet", "Host"]
 
 DEFAULT_COMMAND_TIMEOUT = 120.0
 
@@ -56,6 +57,23 @@ done | while IFS= read -r f; do emit "$f"; done
 )
 
 
+_Content = TypeVar("_Content", str, "str | None")
+
+
+class FileSet(dict[str, _Content]):
+    """What `read_many` / `read_glob` return: path -> content (for `read_many`, None when absent
+    or not read; `read_glob` lists only files it read).
+
+    `problems` maps a path that exists but was not read to a one-line reason (unreadable by the
+    host's user, larger than `limits.max_file_bytes`, a symlink leaving the site tree): a plugin
+    turns such a file into an `unknown` component with that reason, never drops it silently.
+    """
+
+    def __init__(self, *args: object, problems: dict[str, str] | None = None) -> None:
+        super().__init__(*args)
+        self.problems: dict[str, str] = dict(problems or {})
+
+
 @dataclass(frozen=True)
 class CommandResult:
     command: str
@@ -72,9 +90,9 @@ class CommandResult:
         return self.exit_code == 0
 
 
-def _decode_frames(payload: bytes) -> dict[str, str | None]:
+def _decode_frames(payload: bytes) -> FileSet[str | None]:
     parts = payload.split(b"\0")
-    files: dict[str, str | None] = {}
+    files: FileSet[str | None] = FileSet()
     for i in range(0, len(parts) - 2, 3):
         kind, path, data = parts[i], parts[i + 1], parts[i + 2]
         name = path.decode("utf-8", errors="surrogateescape")
@@ -141,11 +159,11 @@ class Host(ABC):
             raise HostError(f"{self.name}: `{result.command}` failed: {detail}")
         return result
 
-    def read_many(self, paths: Sequence[str], *, max_bytes: int = 0) -> dict[str, str | None]:
+    def read_many(self, paths: Sequence[str], *, max_bytes: int = 0) -> FileSet[str | None]:
         """Read several files in one round trip; a missing or unreadable file maps to None.
         `max_bytes` > 0 keeps only the head of each file (like WordPress' get_file_data)."""
         if not paths:
-            return {}
+            return FileSet()
         result = self.run(["sh", "-c", _READ_MANY, "sh", str(max_bytes), *paths])
         return _decode_frames(result.stdout)
 
@@ -165,15 +183,16 @@ class Host(ABC):
         *,
         max_depth: int = 4,
         max_bytes: int = 0,
-    ) -> dict[str, str]:
+    ) -> FileSet[str]:
         """In one round trip, read every file under `roots` (missing roots are skipped) whose
         base name matches one of the shell patterns `names`, following symlinks, at most
         `max_depth` levels down. Returns path -> content."""
         if not roots or not names:
-            return {}
+            return FileSet()
         argv = ["sh", "-c", _READ_GLOB, "sh", str(max_bytes), str(max_depth), str(len(roots))]
         result = self.run([*argv, *roots, *names])
-        return {k: v for k, v in _decode_frames(result.stdout).items() if v is not None}
+        frames = _decode_frames(result.stdout)
+        return FileSet({k: v for k, v in frames.items() if v is not None}, problems=frames.problems)
 
     def glob(self, roots: Sequence[str], names: Sequence[str], *, max_depth: int = 4) -> list[str]:
         """Paths of the files `read_glob` would read, without their content."""
