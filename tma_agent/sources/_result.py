@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +10,7 @@ from xml.etree.ElementTree import Element
 import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 
+from tma_agent._json import JSONError, parse_json
 from tma_agent.errors import FeedError
 
 __all__ = ["FetchResult"]
@@ -33,9 +33,9 @@ class FetchResult:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.content)
-        except ValueError as exc:  # UnicodeDecodeError is a ValueError too
-            raise FeedError(self.url, f"invalid JSON ({exc})") from None
+            return parse_json(self.content)
+        except JSONError as exc:
+            raise FeedError(self.url, str(exc)) from None
 
     def xml(self) -> Element:
         # defusedxml refuses DTDs outright (forbid_dtd): feeds never need one, and it is the
