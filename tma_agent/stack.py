@@ -14,6 +14,7 @@ from typing import ClassVar
 from tma_agent.context import SiteContext
 from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
+from tma_agent.plugin_settings import SettingsInfo
 
 __all__ = ["StackPlugin"]
 
@@ -23,6 +24,8 @@ class StackPlugin:
     info: ClassVar[StackInfo]
     #: Upstream sources the stack reads, with their default base URLs.
     sources: ClassVar[Sequence[SourceInfo]] = ()
+    #: Models of its `sites[].options` and of its sources' extra keys (`tma_register_settings`).
+    settings: ClassVar[Sequence[SettingsInfo]] = ()
 
     @property
     def name(self) -> str:
@@ -52,6 +55,11 @@ class StackPlugin:
     def tma_register_sources(self, register: Callable[[SourceInfo], None]) -> None:
         for source in self.sources:
             register(source)
+
+    @hookimpl
+    def tma_register_settings(self, register: Callable[[SettingsInfo], None]) -> None:
+        for info in self.settings:
+            register(info)
 
     @hookimpl
     def tma_detect_paths(self) -> list[str]:
