@@ -11,7 +11,7 @@ which validate with the same model, so a hand-built context gets the same rules.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -95,7 +95,7 @@ def settings_problems(config: Config, registry: SettingsRegistry) -> list[str]:
     for name, block in config.sources.items():
         extra = block.model_extra or {}
         if extra:
-            owner = f"sources.{name}"
+            owner = f"sources.{name} takes"
             errors = _errors(registry.sources.get(name), extra, owner, extra_keys=("url",))
             problems += [_line(config, ("sources", name, *loc), msg) for loc, msg in errors]
     return problems
@@ -105,17 +105,32 @@ def _site_problems(
     config: Config, where: _Loc, site: Site, registry: SettingsRegistry
 ) -> list[str]:
     if site.stack is not None:
-        owner = f"stack {site.stack}"
+        owner = f"stack {site.stack} takes"
         errors = _errors(registry.options.get(site.stack), site.options, owner)
     else:
-        # The stack is found by detection: the options must suit one stack, then at run time
-        # the detected stack's model reads them (a mismatch is that site's error).
-        candidates = [
-            _errors(model, site.options, f"stack {stack} (the closest; set sites[].stack)")
-            for stack, model in sorted(registry.options.items())
-        ] or [_errors(None, site.options, "no stack")]
-        errors = min(candidates, key=len)
+        errors = _undetected_site_errors(site.options, registry)
     return [_line(config, (*where, *loc), message) for loc, message in errors]
+
+
+def _undetected_site_errors(
+    options: Mapping[str, Any], registry: SettingsRegistry
+) -> list[tuple[_Loc, str]]:
+    """The stack is found by detection: the options must suit one stack; at run time the
+    detected stack reads them with its model (a mismatch is then that site's error)."""
+    every_key = sorted({key for model in registry.options.values() for key in _keys(model)})
+    unknown = [key for key in options if key not in every_key]
+    if unknown:
+        return [((key,), _unknown(key, every_key, "the stacks take")) for key in unknown]
+    # The stack declaring most of the given keys is the one meant; its errors are the useful ones.
+    ranked = sorted(
+        registry.options.items(),
+        key=lambda item: (-len(set(options) & set(_keys(item[1]))), item[0]),
+    )
+    candidates = [
+        _errors(model, options, f"stack {stack} (the closest; set sites[].stack) takes")
+        for stack, model in ranked
+    ]
+    return min(candidates, key=len)
 
 
 def _line(config: Config, loc: _Loc, message: str) -> str:
@@ -129,7 +144,7 @@ def _errors(
     *,
     extra_keys: tuple[str, ...] = (),
 ) -> list[tuple[_Loc, str]]:
-    """(location inside `data`, message) for each problem; `owner` names whose keys they are."""
+    """(location inside `data`, message) for each problem; `owner` says whose keys they are."""
     from pydantic import ValidationError
 
     if model is None:
@@ -154,13 +169,14 @@ def _keys(model: type[BaseModel]) -> list[str]:
     return [info.alias or name for name, info in model.model_fields.items()]
 
 
-def _unknown(key: str, known: tuple[str, ...] | list[str], owner: str) -> str:
+def _unknown(key: str, known: Sequence[str], owner: str) -> str:
+    """`owner` says whose keys `known` are: "stack npm takes", "sources.npm takes"."""
     close = difflib.get_close_matches(key, known, n=1)
     if close:
         return f"unknown key (did you mean {close[0]!r}?)"
     if not known:
-        return f"unknown key ({owner} takes none)"
-    return f"unknown key ({owner} takes: {', '.join(known)})"
+        return f"unknown key ({owner} none)"
+    return f"unknown key ({owner}: {', '.join(known)})"
 
 
 def typed_settings(model: type[Model], data: Mapping[str, Any] | BaseModel, where: str) -> Model:
