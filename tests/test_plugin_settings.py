@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -250,6 +251,54 @@ def test_options_of_another_stack_than_the_detected_one_are_that_sites_error(
     assert (reports["drupal"]["stack"], reports["drupal"]["status"]) == ("drupal", "error")
     assert reports["drupal"]["error"] == (
         "site drupal: options: stack drupal takes no options (given: composer_transitive)"
+    )
+
+
+# --- A plugin from elsewhere declares its own --------------------------------------------------
+
+FLATFILE = textwrap.dedent("""
+    from __future__ import annotations
+
+    from typing import Literal
+
+    from tma_agent.hookspecs import hookimpl
+    from tma_agent.models import StackInfo
+    from tma_agent.plugin_settings import SettingsInfo
+    from tma_agent.settings import Strict
+
+
+    class FlatfileOptions(Strict):
+        edition: Literal["lite", "pro"] = "lite"
+
+
+    @hookimpl
+    def tma_register_stacks(register):
+        register(StackInfo("flatfile", "Flat-file CMS"))
+
+
+    @hookimpl
+    def tma_register_settings(register):
+        register(SettingsInfo("options", "flatfile", FlatfileOptions))
+""")
+
+
+def test_a_third_party_stack_declares_its_options_with_plain_hooks(tmp_path: Path) -> None:
+    packages = tmp_path / "site-packages"
+    dist = packages / "tma_flatfile-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (packages / "tma_flatfile.py").write_text(FLATFILE)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tma-flatfile\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[tma_agent]\nflatfile = tma_flatfile\n")
+    env = {"PYTHONPATH": str(packages)}
+    config_file(tmp_path, site("flat", "/srv/flat", stack="flatfile", options="edition: pro"))
+    assert tma(tmp_path, "config", "validate", env=env).returncode == 0
+    path = config_file(
+        tmp_path, site("flat", "/srv/flat", stack="flatfile", options="edition: max")
+    )
+    assert_config_error(
+        tma(tmp_path, "config", "validate", env=env),
+        f"tma.yaml:{line_of(path, 'edition')}: sites[0].options.edition: "
+        "Input should be 'lite' or 'pro'",
     )
 
 

@@ -174,7 +174,7 @@ def config() -> None:
 @config.command("validate")
 @click.pass_obj
 def config_validate(state: _State) -> None:
-    """Validate the configuration file and the stacks it names."""
+    """Validate the configuration file, the stacks it names and the plugins' settings."""
     cfg = state.config
     cfg.check_stacks(registered_stacks(state.pm))
     cfg.check_sources(registered_sources(state.pm))
