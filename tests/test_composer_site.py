@@ -253,7 +253,7 @@ def test_transitive_option_must_be_a_boolean(
     root = build_symfony(tmp_path / "shop")
     report = check(root, upstream, fetcher, options={"composer_transitive": "yes"})
     assert report.status == "error"
-    assert "options.composer_transitive must be true or false" in (report.error or "")
+    assert "options.composer_transitive: must be true or false" in (report.error or "")
 
 
 def test_abandoned_packages_are_unsupported(

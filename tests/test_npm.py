@@ -241,7 +241,7 @@ def test_detection_at_the_path_and_under_npm_dir(
 
     report, _ = run_check(pm, tmp_path / "repo", registry, fetcher, options={"npm_dir": "../x"})
     assert report.status == "error"
-    assert "options.npm_dir must be a relative path" in (report.error or "")
+    assert "options.npm_dir: must be a relative path" in (report.error or "")
 
 
 def test_no_lockfile_and_cms_sites(

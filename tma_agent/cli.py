@@ -16,6 +16,7 @@ from tma_agent.errors import ConfigError, TmaError
 from tma_agent.log import setup_logging
 from tma_agent.models import SiteReport
 from tma_agent.output import render_json, render_table
+from tma_agent.plugin_settings import registered_settings
 from tma_agent.plugins import (
     get_plugin_manager,
     list_plugins,
@@ -112,6 +113,7 @@ def check(
     config, pm = state.config, state.pm
     config.check_stacks(registered_stacks(pm))
     config.check_sources(registered_sources(pm))
+    config.check_settings(registered_settings(pm))
     sites = _select_sites(config, site_ids, stack, pm)
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
     console = Console(stderr=True)
@@ -172,10 +174,11 @@ def config() -> None:
 @config.command("validate")
 @click.pass_obj
 def config_validate(state: _State) -> None:
-    """Validate the configuration file and the stacks it names."""
+    """Validate the configuration file, the stacks it names and the plugins' settings."""
     cfg = state.config
     cfg.check_stacks(registered_stacks(state.pm))
     cfg.check_sources(registered_sources(state.pm))
+    cfg.check_settings(registered_settings(state.pm))
     path = find_config_path(state.config_path)
     click.echo(f"{path}: valid ({len(cfg.clients)} clients, {len(cfg.sites)} sites)")
 

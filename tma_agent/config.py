@@ -23,6 +23,7 @@ from pydantic import (
 from tma_agent._secrets import resolve_secrets
 from tma_agent._yaml import LineMap, format_loc, load_yaml_with_lines
 from tma_agent.errors import ConfigError
+from tma_agent.plugin_settings import SettingsRegistry, settings_problems
 from tma_agent.settings import (
     ComposerRepository,
     IgnoreRule,
@@ -106,7 +107,8 @@ class Site(Strict):
     environments: dict[str, Environment] = Field(min_length=1)
     ssh: SSHOverride | None = None
     policies: Policy | None = None
-    #: Stack-specific settings handed to plugins as `SiteContext.options`.
+    #: Stack-specific settings: validated by the stack's declared model once plugins are
+    #: loaded (`Config.check_settings`), read by plugins with `SiteContext.options_as`.
     options: dict[str, Any] = Field(default_factory=dict)
 
     _slug = field_validator("id")(Client._slug.__func__)  # type: ignore[attr-defined]
@@ -200,6 +202,13 @@ class Config(Strict):
             for i, s in enumerate(self.sites)
             if s.stack is not None and s.stack not in known
         ]
+        if problems:
+            raise ConfigError("\n".join(problems))
+
+    def check_settings(self, registry: SettingsRegistry) -> None:
+        """`sites[].options` and the `sources.<name>` keys besides `url`, validated with the
+        models the plugins declare (`tma_register_settings`): a typo fails here, not mid-run."""
+        problems = settings_problems(self, registry)
         if problems:
             raise ConfigError("\n".join(problems))
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tma_agent.plugin_settings import typed_settings
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
     from structlog.typing import FilteringBoundLogger
 
     from tma_agent.config import SourceSettings
@@ -14,6 +17,8 @@ if TYPE_CHECKING:
     from tma_agent.sources import Fetcher
 
 __all__ = ["SiteContext"]
+
+Model = TypeVar("Model", bound="BaseModel")
 
 
 @dataclass
@@ -33,7 +38,7 @@ class SiteContext:
     #: Files already read from the host (absolute path -> content, None when absent), so a
     #: plugin never reads the same file twice.
     files: dict[str, str | None] = field(default_factory=dict)
-    #: Stack-specific settings from `sites[].options`.
+    #: `sites[].options` as written; read them typed with `options_as`.
     options: Mapping[str, Any] = field(default_factory=dict)
     #: Every `sources.<name>` block of the config (repositories, tokens, module indexes...).
     sources: Mapping[str, SourceSettings] = field(default_factory=dict)
@@ -48,3 +53,15 @@ class SiteContext:
     def source_settings(self, name: str) -> SourceSettings | None:
         """The `sources.<name>` block of the config, when there is one."""
         return self.sources.get(name)
+
+    def options_as(self, model: type[Model]) -> Model:
+        """`sites[].options` as `model`, the settings the stack declares
+        (`tma_register_settings`). Validated at config load already; a ConfigError here is a
+        hand-built context or options that suit another stack than the one detected."""
+        return typed_settings(model, self.options, f"site {self.site_id}: options")
+
+    def source_settings_as(self, name: str, model: type[Model]) -> Model:
+        """The keys of `sources.<name>` besides `url`, as the declared `model` (its defaults
+        when the config has no such block)."""
+        block = self.sources.get(name)
+        return typed_settings(model, (block.model_extra or {}) if block else {}, f"sources.{name}")

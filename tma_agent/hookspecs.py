@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from tma_agent.context import SiteContext
     from tma_agent.models import Component, Detection, Finding, SiteReport, SourceInfo, StackInfo
+    from tma_agent.plugin_settings import SettingsInfo
 
 __all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
 
@@ -45,6 +46,19 @@ def tma_register_sources(register: Callable[[SourceInfo], None]) -> None:
 
     Called once at start-up, all implementations run. ``sources.<name>.url`` in the config
     overrides the default; the plugin reads the effective URL with ``site.source_url(name)``.
+    """
+
+
+@hookspec
+def tma_register_settings(register: Callable[[SettingsInfo], None]) -> None:
+    """Declare the settings this plugin reads, each as a pydantic model, by calling
+    ``register(SettingsInfo(scope, name, Model))``.
+
+    Called once when the configuration is checked, all implementations run. Scope ``"options"``:
+    ``Model`` validates ``sites[].options`` of sites of stack ``name``; scope ``"sources"``: it
+    validates the keys of ``sources.<name>`` besides ``url``. Validation runs when the config
+    is loaded (unknown key or wrong type: ``file:line`` error, exit 2); plugins then read typed
+    values with ``site.options_as(Model)`` and ``site.source_settings_as(name, Model)``.
     """
 
 

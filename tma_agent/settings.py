@@ -73,16 +73,13 @@ class ComposerRepository(Strict):
 
 
 class SourceSettings(Strict):
-    """One upstream source. `url` is its base URL; the other keys belong to some sources only."""
+    """One upstream source. `url` is its base URL; any other key (a token, repositories...) is
+    kept as written for the model the plugin reading the source declares
+    (`tma_register_settings`), which validates it once plugins are loaded."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     url: str | None = None
-    #: API token (e.g. WPScan); read it with `$env` or `$file`.
-    token: str | None = None
-    #: `composer`: Composer v2 repositories, asked in order.
-    repositories: list[ComposerRepository] | None = None
-    #: `prestashop`: where module releases and module advisories come from (URL or file).
-    modules: str | None = None
-    advisories: str | None = None
 
     _http = field_validator("url")(lambda cls, v: _http_url(v))
 

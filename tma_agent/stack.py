@@ -12,8 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
 from tma_agent.context import SiteContext
+from tma_agent.errors import ConfigError
 from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
+from tma_agent.plugin_settings import SettingsInfo
 
 __all__ = ["StackPlugin"]
 
@@ -23,6 +25,8 @@ class StackPlugin:
     info: ClassVar[StackInfo]
     #: Upstream sources the stack reads, with their default base URLs.
     sources: ClassVar[Sequence[SourceInfo]] = ()
+    #: Models of its `sites[].options` and of its sources' extra keys (`tma_register_settings`).
+    settings: ClassVar[Sequence[SettingsInfo]] = ()
 
     @property
     def name(self) -> str:
@@ -54,6 +58,11 @@ class StackPlugin:
             register(source)
 
     @hookimpl
+    def tma_register_settings(self, register: Callable[[SettingsInfo], None]) -> None:
+        for info in self.settings:
+            register(info)
+
+    @hookimpl
     def tma_detect_paths(self) -> list[str]:
         return self.detect_paths()
 
@@ -67,7 +76,22 @@ class StackPlugin:
 
     @hookimpl
     def tma_inventory(self, site: SiteContext) -> list[Component] | None:
-        return self.inventory(site) if site.stack == self.name else None
+        if site.stack != self.name:
+            return None
+        self._check_options(site)
+        return self.inventory(site)
+
+    def _check_options(self, site: SiteContext) -> None:
+        """The config check could only ask that a site without `stack` suit some stack: once
+        detected, its options must be this stack's, never silently ignored."""
+        models = [i.model for i in self.settings if i.scope == "options" and i.name == self.name]
+        if models:
+            site.options_as(models[0])
+        elif site.options:
+            raise ConfigError(
+                f"site {site.site_id}: options: stack {self.name} takes no options "
+                f"(given: {', '.join(map(str, site.options))})"
+            )
 
     @hookimpl
     def tma_evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding] | None:

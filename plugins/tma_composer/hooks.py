@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.composer_findings import evaluate_packages
-from tma_agent.ecosystems.composer_site import composer_sources
+from tma_agent.ecosystems.composer_site import composer_settings, composer_sources
 from tma_agent.models import Component, Detection, Finding, StackInfo
 from tma_agent.stack import StackPlugin
 from tma_composer.detect import STACK, detect_composer, detect_paths
@@ -22,6 +22,7 @@ class ComposerStack(StackPlugin):
         "any PHP project with a composer.lock that no other stack claims: every package",
     )
     sources = tuple(composer_sources())
+    settings = tuple(composer_settings(STACK))
 
     def detect_paths(self) -> list[str]:
         return detect_paths()

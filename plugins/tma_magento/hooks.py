@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tma_agent.context import SiteContext
-from tma_agent.ecosystems.composer_site import composer_sources
+from tma_agent.ecosystems.composer_site import composer_settings, composer_sources
 from tma_agent.models import Component, Detection, Finding, StackInfo
 from tma_agent.stack import StackPlugin
 from tma_magento.detect import STACK, detect_magento, detect_paths
@@ -22,6 +22,7 @@ class MagentoStack(StackPlugin):
         "the product meta-package, Magento and third-party modules, every locked package",
     )
     sources = tuple(composer_sources())
+    settings = tuple(composer_settings(STACK))
 
     def detect_paths(self) -> list[str]:
         return detect_paths()

@@ -18,8 +18,9 @@ import posixpath
 from collections.abc import Mapping
 
 from tma_agent.context import SiteContext
-from tma_agent.errors import ConfigError, SiteTreeError
+from tma_agent.errors import SiteTreeError
 from tma_agent.models import Detection
+from tma_npm.settings import NpmOptions
 
 __all__ = [
     "LOCKFILES",
@@ -45,15 +46,9 @@ def detect_paths() -> list[str]:
 
 def project_dir(site: SiteContext) -> str:
     """The npm project's directory: the site path or `options.npm_dir` inside it."""
-    configured = site.options.get("npm_dir")
-    if not configured:
+    relative = site.options_as(NpmOptions).npm_dir
+    if not relative:
         return site.path
-    relative = str(configured)
-    if relative.startswith("/") or ".." in relative.split("/"):
-        raise ConfigError(
-            f"site {site.site_id}: options.npm_dir must be a relative path inside the site "
-            f"path, not {relative!r}"
-        )
     return posixpath.normpath(posixpath.join(site.path, relative))
 
 
@@ -70,6 +65,8 @@ def project_files(site: SiteContext, project: str) -> dict[str, str | None]:
 def detect_npm(site: SiteContext, files: Mapping[str, str | None]) -> Detection | None:
     if site.stack not in (None, STACK):
         return None
+    # Only a site that names the option is read typed here: a site whose stack is detected may
+    # carry another stack's options, which are not npm's to reject.
     if site.options.get("npm_dir"):
         project = project_dir(site)
         manifest = project_files(site, project)[MANIFEST]

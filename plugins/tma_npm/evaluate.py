@@ -36,6 +36,7 @@ from tma_agent.context import SiteContext
 from tma_agent.models import Component, Finding, UpdateKind
 from tma_agent.versions import NpmRange, NpmVersion, max_satisfying, npm_satisfies
 from tma_npm.registry import NpmAdvisory, Packument, fetch_advisories, fetch_packument
+from tma_npm.settings import NpmSourceSettings
 
 __all__ = ["SOURCE_NAME", "evaluate", "pick_recommended", "update_kind"]
 
@@ -155,8 +156,7 @@ def _finding(
 
 
 def _auth_headers(site: SiteContext) -> dict[str, str]:
-    settings = site.source_settings(SOURCE_NAME)
-    token = settings.token if settings else None
+    token = site.source_settings_as(SOURCE_NAME, NpmSourceSettings).token
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 

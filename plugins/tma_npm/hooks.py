@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from tma_agent.context import SiteContext
 from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
+from tma_agent.plugin_settings import SettingsInfo
 from tma_agent.stack import StackPlugin
 from tma_npm.detect import STACK, detect_npm, detect_paths
 from tma_npm.evaluate import SOURCE_NAME, evaluate
 from tma_npm.inventory import list_components
+from tma_npm.settings import NpmOptions, NpmSourceSettings
 
 __all__ = ["DEFAULT_REGISTRY_URL", "NpmStack"]
 
@@ -29,6 +31,10 @@ class NpmStack(StackPlugin):
             DEFAULT_REGISTRY_URL,
             "the npm registry: package metadata and the bulk security advisory endpoint",
         ),
+    )
+    settings = (
+        SettingsInfo("options", STACK, NpmOptions),
+        SettingsInfo("sources", SOURCE_NAME, NpmSourceSettings),
     )
 
     def detect_paths(self) -> list[str]:

@@ -43,6 +43,7 @@ from tma_prestashop.indexes import (
 )
 from tma_prestashop.lines import is_end_of_life, module_update_kind, same_line, try_version
 from tma_prestashop.packagist import combine, core_package_advisories
+from tma_prestashop.settings import PrestaShopSourceSettings
 
 __all__ = ["CORE_ADVISORY_NAME", "IndexSource", "ModuleReleaseSource", "evaluate"]
 
@@ -176,8 +177,8 @@ def _module_finding(
 
 
 def _module_sources(site: SiteContext) -> list[ModuleReleaseSource]:
-    settings = site.source_settings(SOURCE_NAME)
-    return [IndexSource(settings.modules)] if settings and settings.modules else []
+    index = site.source_settings_as(SOURCE_NAME, PrestaShopSourceSettings).modules
+    return [IndexSource(index)] if index else []
 
 
 def evaluate(
@@ -186,8 +187,7 @@ def evaluate(
     *,
     module_sources: Sequence[ModuleReleaseSource] | None = None,
 ) -> list[Finding]:
-    settings = site.source_settings(SOURCE_NAME)
-    advisories_location = settings.advisories if settings else None
+    advisories_location = site.source_settings_as(SOURCE_NAME, PrestaShopSourceSettings).advisories
     advisories = load_advisories(site.fetcher, advisories_location) if advisories_location else []
     by_name: dict[str, list[ModuleAdvisory]] = {}
     for advisory in advisories:

@@ -7,11 +7,13 @@ from collections.abc import Mapping
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
+from tma_agent.plugin_settings import SettingsInfo
 from tma_agent.stack import StackPlugin
 from tma_prestashop.detect import STACK, detect_paths, detect_prestashop
 from tma_prestashop.distribution import SOURCE_NAME
 from tma_prestashop.evaluate import evaluate
 from tma_prestashop.inventory import list_components
+from tma_prestashop.settings import PrestaShopSourceSettings
 
 __all__ = ["DEFAULT_API_URL", "PrestaShopStack"]
 
@@ -29,6 +31,7 @@ class PrestaShopStack(StackPlugin):
         ),
         PACKAGIST_SOURCE,
     )
+    settings = (SettingsInfo("sources", SOURCE_NAME, PrestaShopSourceSettings),)
 
     def detect_paths(self) -> list[str]:
         return detect_paths()

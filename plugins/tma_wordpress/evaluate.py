@@ -32,6 +32,7 @@ from tma_agent.context import SiteContext
 from tma_agent.models import Advisory, Component, Finding, UpdateKind
 from tma_agent.versions import Version
 from tma_wordpress import api
+from tma_wordpress.settings import WordPressOptions
 
 __all__ = [
     "SOURCE",
@@ -90,7 +91,7 @@ def numbered_update_kind(installed: str | None, offered: str) -> UpdateKind:
 
 def _core_finding(site: SiteContext, core: Component) -> Finding:
     installed = core.installed or ""
-    php = site.options.get("php_version") or core.extra.get("required_php")
+    php = site.options_as(WordPressOptions).php_version or core.extra.get("required_php")
     offers = api.check_core(site.fetcher, site.source_url(SOURCE_NAME), installed, php)
     current = _version(installed)
     readable = [(v, o) for o in offers if (v := _version(o.version)) is not None]

@@ -6,12 +6,14 @@ from collections.abc import Mapping
 
 from tma_agent.context import SiteContext
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
+from tma_agent.plugin_settings import SettingsInfo
 from tma_agent.stack import StackPlugin
 from tma_wordpress import wordfence, wpscan
 from tma_wordpress.detect import STACK, detect_paths, detect_wordpress
 from tma_wordpress.evaluate import SOURCE_NAME, evaluate
 from tma_wordpress.inventory import list_components
 from tma_wordpress.security import apply_vulnerabilities
+from tma_wordpress.settings import TokenSettings, WordPressOptions
 
 __all__ = ["DEFAULT_API_URL", "WordPressStack"]
 
@@ -36,6 +38,11 @@ class WordPressStack(StackPlugin):
             wpscan.DEFAULT_URL,
             "WPScan API v3, used when sources.wpscan.token is set",
         ),
+    )
+    settings = (
+        SettingsInfo("options", STACK, WordPressOptions),
+        SettingsInfo("sources", wordfence.WORDFENCE, TokenSettings),
+        SettingsInfo("sources", wpscan.WPSCAN, TokenSettings),
     )
 
     def detect_paths(self) -> list[str]:

@@ -42,6 +42,7 @@ from tma_wordpress.headers import (
     THEME_HEADERS,
     read_file_headers,
 )
+from tma_wordpress.settings import WordPressOptions
 
 __all__ = ["DEBIAN_CONTENT_DIR", "content_dir_candidates", "list_components"]
 
@@ -72,9 +73,9 @@ def _defined_content_dir(wp_config: str, config_dir: str, root: str) -> str | No
 
 def content_dir_candidates(site: SiteContext, root: str, wp_config: str | None) -> list[str]:
     """Content directories to glob, in order of preference (module docstring)."""
-    configured = site.options.get("content_dir")
+    configured = site.options_as(WordPressOptions).content_dir
     if configured:
-        return [str(configured).rstrip("/")]
+        return [configured]
     is_debian_loader = wp_config is not None and _DEBIAN_LOADER_MARKER in wp_config
     if wp_config is not None and not is_debian_loader:
         defined = _defined_content_dir(wp_config, root, root)

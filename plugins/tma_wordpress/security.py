@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from tma_agent.context import SiteContext
 from tma_agent.errors import ConfigError
 from tma_agent.models import Finding
+from tma_wordpress.settings import TokenSettings, WordPressOptions
 from tma_wordpress.vulnerabilities import VulnerabilityFeed, apply_to_finding
 from tma_wordpress.wordfence import WORDFENCE, WordfenceFeed
 from tma_wordpress.wpscan import WPSCAN, WPScanFeed
@@ -35,23 +36,15 @@ _KINDS = ("core", "plugin", "theme")
 
 def feed_names(site: SiteContext) -> list[str]:
     """The feeds this site uses, in order (module docstring)."""
-    wpscan = site.source_settings(WPSCAN)
-    has_token = bool(wpscan and wpscan.token)
-    chosen = site.options.get(OPTION)
-    where = f"sites[{site.site_id}].options.{OPTION}"
+    has_token = bool(site.source_settings_as(WPSCAN, TokenSettings).token)
+    chosen = site.options_as(WordPressOptions).vulnerability_sources
     if chosen is None:
         names = [WORDFENCE, *([WPSCAN] if has_token else [])]
         return [n for n in names if n in site.source_urls]
-    if not isinstance(chosen, list) or not all(isinstance(n, str) for n in chosen):
-        raise ConfigError(f"{where}: must be a list of source names")
-    unknown = [n for n in chosen if n not in FEED_NAMES]
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown source {unknown[0]!r} (known: {', '.join(FEED_NAMES)})"
-        )
     if WPSCAN in chosen and not has_token:
+        where = f"sites[{site.site_id}].options.{OPTION}"
         raise ConfigError(f"{where} lists wpscan but sources.wpscan.token is not set")
-    return list(dict.fromkeys(chosen))
+    return chosen
 
 
 def feeds_for(site: SiteContext) -> list[VulnerabilityFeed]:

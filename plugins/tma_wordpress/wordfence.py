@@ -38,6 +38,7 @@ from tma_agent.errors import FeedError
 from tma_agent.models import Advisory, Finding
 from tma_agent.sources import Fetcher, FetchResult
 from tma_agent.versions import Version
+from tma_wordpress.settings import TokenSettings
 from tma_wordpress.vulnerabilities import VersionRange, Vulnerability, parse_version
 
 __all__ = [
@@ -187,8 +188,7 @@ INDEXES = SharedIndexes()
 class WordfenceFeed:
     def __init__(self, site: SiteContext) -> None:
         self.url = site.source_url(WORDFENCE)
-        settings = site.source_settings(WORDFENCE)
-        token = settings.token if settings else None
+        token = site.source_settings_as(WORDFENCE, TokenSettings).token
         self._headers = {"Authorization": f"Bearer {token}"} if token else None
         # The slot key tells credentials apart without holding the clear token.
         tag = hashlib.sha256(token.encode()).hexdigest()[:16] if token else ""

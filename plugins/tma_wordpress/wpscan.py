@@ -27,6 +27,7 @@ from tma_agent.context import SiteContext
 from tma_agent.errors import FeedError
 from tma_agent.models import Advisory, Finding
 from tma_agent.sources import FetchResult
+from tma_wordpress.settings import TokenSettings
 from tma_wordpress.vulnerabilities import VersionRange, Vulnerability, parse_version
 
 __all__ = ["DEFAULT_URL", "WPSCAN", "WPScanFeed", "parse_vulnerabilities"]
@@ -95,8 +96,7 @@ def parse_vulnerabilities(answer: FetchResult, key: str) -> list[Vulnerability]:
 class WPScanFeed:
     def __init__(self, site: SiteContext) -> None:
         self.url = site.source_url(WPSCAN)
-        settings = site.source_settings(WPSCAN)
-        token = settings.token if settings else None
+        token = site.source_settings_as(WPSCAN, TokenSettings).token
         if not token:
             raise FeedError(self.url, "sources.wpscan.token is not set")
         self._headers = {"Authorization": f"Token token={token}"}

@@ -43,13 +43,13 @@ from tma_agent.ecosystems.composer_repository import (
     PackageMetadata,
     PackageRelease,
 )
-from tma_agent.ecosystems.composer_site import TRANSITIVE_OPTION, site_repositories
+from tma_agent.ecosystems.composer_settings import ComposerOptions
+from tma_agent.ecosystems.composer_site import site_repositories
 from tma_agent.ecosystems.packagist_advisories import (
     PackageAdvisory,
     affecting,
     site_advisories,
 )
-from tma_agent.errors import ConfigError
 from tma_agent.models import Component, Finding, UpdateKind
 from tma_agent.versions import ComposerVersion, parse_constraint, stability, update_level
 
@@ -209,10 +209,7 @@ def package_finding(
 
 
 def _transitive_wanted(site: SiteContext) -> bool:
-    value = site.options.get(TRANSITIVE_OPTION, False)
-    if not isinstance(value, bool):
-        raise ConfigError(f"site {site.site_id}: options.{TRANSITIVE_OPTION} must be true or false")
-    return value
+    return site.options_as(ComposerOptions).composer_transitive
 
 
 def _merge(lists: Iterable[Sequence[PackageAdvisory]]) -> list[PackageAdvisory]:

@@ -28,9 +28,11 @@ from tma_agent.ecosystems.composer_lock import (
     parse_composer_json,
     parse_composer_lock,
 )
+from tma_agent.ecosystems.composer_settings import ComposerOptions, ComposerSourceSettings
 from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
 from tma_agent.errors import SiteTreeError
 from tma_agent.models import Component, ComponentKind, SourceInfo
+from tma_agent.plugin_settings import SettingsInfo
 
 __all__ = [
     "COMPOSER_JSON",
@@ -39,6 +41,7 @@ __all__ = [
     "DEFAULT_COMPOSER_URL",
     "TRANSITIVE_OPTION",
     "ComposerProject",
+    "composer_settings",
     "composer_sources",
     "lock_package_names",
     "locked_version",
@@ -67,9 +70,17 @@ def composer_sources() -> list[SourceInfo]:
     ]
 
 
+def composer_settings(stack: str) -> list[SettingsInfo]:
+    """What both Composer-based plugins declare: the same models, so either may go first."""
+    return [
+        SettingsInfo("options", stack, ComposerOptions),
+        SettingsInfo("sources", COMPOSER_SOURCE, ComposerSourceSettings),
+    ]
+
+
 def site_repositories(site: SiteContext) -> list[ComposerRepository]:
-    settings = site.source_settings(COMPOSER_SOURCE)
-    if settings is not None and settings.repositories:
+    settings = site.source_settings_as(COMPOSER_SOURCE, ComposerSourceSettings)
+    if settings.repositories:
         return list(settings.repositories)
     return [ComposerRepository(url=site.source_url(COMPOSER_SOURCE))]
 

@@ -14,6 +14,7 @@ from tma_agent.config import SourceSettings, load_config
 from tma_agent.context import SiteContext
 from tma_agent.hosts import Host, LocalHost
 from tma_agent.models import SiteReport
+from tma_agent.plugin_settings import registered_settings
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.runner import CheckRun, check_site
 from tma_agent.sources import Fetcher
@@ -111,6 +112,8 @@ def run_fleet(
     """Load the config and check every site as `tma check` does; reports by site id, and the
     run (its `round_trips`, its `fetcher.sent`)."""
     config = load_config(config_path)
-    run = CheckRun(config, pm or get_plugin_manager(), fetcher=fetcher)
+    pm = pm or get_plugin_manager()
+    config.check_settings(registered_settings(pm))  # as `tma check` does before any site
+    run = CheckRun(config, pm, fetcher=fetcher)
     reports = run.run(config.sites, concurrency=concurrency)
     return {report.site: report for report in reports}, run
