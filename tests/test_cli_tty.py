@@ -14,6 +14,7 @@ import sys
 import termios
 from pathlib import Path
 
+import pytest
 from tma_drupal.testing import build_drupal7, release, release_history_xml, serve_release_histories
 
 from tma_agent.testing.feeds import FeedServer
@@ -128,23 +129,28 @@ def test_pipe_gets_json(tmp_path: Path) -> None:
     assert (report["status"], core["recommended"]) == ("updates", "7.99")
 
 
-def test_80_columns_never_cut_versions_or_update_kinds() -> None:
+@pytest.mark.parametrize("columns", [80, 120])
+def test_tables_fit_the_terminal_and_never_cut_versions_or_update_kinds(columns: int) -> None:
     """The demo fleet (every stack, Magento's long package names, `unsupported`, policy
-    reasons) on an 80-column terminal: every version and kind the JSON has appears whole."""
+    reasons) on an 80- and a 120-column terminal: every version and kind the JSON has appears
+    whole, and a policy reason takes one line."""
     demo = [sys.executable, str(ROOT / "scripts" / "demo.py")]
     piped = subprocess.run([*demo, "--format", "json"], capture_output=True, text=True, timeout=120)
     reports = json.loads(piped.stdout)["sites"]
-    code, screen = run_on_terminal("--format", "table", columns=80, program=demo)
+    code, screen = run_on_terminal("--format", "table", columns=columns, program=demo)
     assert code == 0, screen
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
     lines = [line for line in plain.splitlines() if not line.startswith("demo: ")]
-    assert max(len(line.rstrip()) for line in lines) <= 80, plain
+    assert max(len(line.rstrip()) for line in lines) <= columns, plain
+    header = next(line for line in lines if "recommended" in line)
+    assert ("latest" in header) is (columns >= 100)  # the column that gives way first
     rows = [line.split() for line in lines]
     shown = [(r["site"], c) for r in reports for c in r["components"] if c["update"] != "none"]
     assert len(shown) >= 20  # the demo has findings of every stack
     for _, c in shown:
         # Versions and the kind are whole cells of one row (names may wrap: match the tail).
-        expected = [v for v in (c["installed"], c["recommended"]) if v] + [c["update"]]
+        versions = [c["installed"], c["recommended"], *([c["latest"]] if columns >= 100 else [])]
+        expected = [v for v in versions if v] + [c["update"]]
         assert any(row[-len(expected) :] == expected for row in rows), (c, plain)
     # A policy reason is one line, shortened with an ellipsis when it does not fit.
     held = [(site, c) for site, c in shown if c["policy"]]
