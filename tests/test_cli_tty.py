@@ -161,3 +161,26 @@ def test_tables_fit_the_terminal_and_never_cut_versions_or_update_kinds(columns:
         ]
         full = f"  {site} {c['name']}: {c['policy']}: {c['policy_reason']}"
         assert line.rstrip() == full or (line.endswith("…") and full.startswith(line[:-1])), line
+
+
+def test_a_long_error_is_one_line_on_the_terminal_and_whole_in_json(tmp_path: Path) -> None:
+    missing = tmp_path / ("a-long-directory-name-" * 6) / "site"
+    config = tmp_path / "tma.yaml"
+    config.write_text(
+        f"state_dir: {tmp_path / 'state'}\nclients: [{{id: a, name: A}}]\n"
+        f"sites: [{{id: lost, client: a, environments: {{production: {{path: {missing}}}}}}}]\n"
+    )
+    piped = subprocess.run(
+        [sys.executable, "-m", "tma_agent", "--config", str(config), "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    (report,) = json.loads(piped.stdout)["sites"]
+    assert report["status"] == "error" and report["error"].endswith(f"{missing}: no such directory")
+    code, screen = run_on_terminal("check", "--config", str(config), "-q", columns=80)
+    assert code == 0, screen
+    lines = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen).splitlines()
+    (line,) = [li for li in lines if li.startswith("  lost: ")]
+    assert len(line) == 80 and line.endswith("…")
+    assert f"  lost: {report['error']}".startswith(line[:-1])

@@ -137,6 +137,13 @@ def test_plugin_commands_are_listed_in_help_and_cached(root: Path) -> None:
     assert "flatfile-hello" in (env_cache / "plugin-commands.json").read_text()
     again = run(root, "--help", cache=env_cache)  # from the cache: same listing
     assert again.stdout == first.stdout
+    # An edited plugin (an editable install keeps its version) is read again.
+    module = root / "site-packages" / "tma_flatfile.py"
+    module.write_text(module.read_text().replace("flatfile-hello", "flatfile-bye"))
+    later = module.stat().st_mtime + 5
+    os.utime(module, (later, later))
+    edited = run(root, "--help", cache=env_cache)
+    assert "flatfile-bye" in edited.stdout and "flatfile-hello" not in edited.stdout
 
 
 def test_a_plugin_blocked_in_config_registers_no_commands(root: Path) -> None:
