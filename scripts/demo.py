@@ -1,14 +1,17 @@
 """The offline demo fleet: real-layout site trees on local hosts, feed answers served on
 127.0.0.1 in the real upstream formats, and `tma check` run against them.
 
-Run through `scripts/demo` (which installs the venv first). Extra arguments go to `tma check`
-(e.g. `--format json`, `--site acme-www`).
+Run through `scripts/demo` (which installs the venv first). Arguments go to `tma check`
+(e.g. `--format json`, `--site acme-www`); as with `tma check`, the output is a table on a
+terminal and JSON when piped. The feed servers live only as long as the demo, so what it prints
+about rerunning names `scripts/demo`, never a bare `tma` command that would find them gone.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -242,11 +245,15 @@ def main(argv: list[str]) -> int:
         write_config(config, sites, server.url, wordfence, more_sources)
         tma = Path(sys.executable).with_name("tma")
         command = [str(tma), "--config", str(config), "check", *argv]
-        print(
-            f"$ tma --config {config.relative_to(ROOT)} check {' '.join(argv)}".rstrip(),
-            file=sys.stderr,
-        )
-        return subprocess.run(command, env=os.environ.copy()).returncode
+        shown = shlex.join(["tma", "check", *argv])
+        print(f"demo: {shown}  (demo fleet in {DEMO.relative_to(ROOT)}/)", file=sys.stderr)
+        code = subprocess.run(command, env=os.environ.copy()).returncode
+    print(
+        "demo: its feed servers stopped with it; rerun with other `tma check` options through"
+        " the demo, e.g. scripts/demo --site acme-www --format json",
+        file=sys.stderr,
+    )
+    return code
 
 
 if __name__ == "__main__":

@@ -85,9 +85,12 @@ def root(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run(root: Path, *args: str, block: str = "") -> subprocess.CompletedProcess[str]:
+def run(
+    root: Path, *args: str, block: str = "", cache: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("TMA_CONFIG", "TMA_BLOCK_PLUGINS")}
     env["PYTHONPATH"] = str(root / "site-packages")
+    env["TMA_CACHE_DIR"] = str(cache or root / "cache")
     if block:
         env["TMA_BLOCK_PLUGINS"] = block
     return subprocess.run(
@@ -104,8 +107,8 @@ def test_third_party_plugin_is_listed_with_its_distribution(root: Path) -> None:
     result = run(root, "plugins", "list")
     assert result.returncode == 0, result.stderr
     line = next(li for li in result.stdout.splitlines() if li.startswith("flatfile "))
-    assert "1.4.2" in line and "tma-flatfile" in line and "tma_flatfile.py" in line
-    assert "stacks: flatfile" in line
+    assert line.split()[:4] == ["flatfile", "1.4.2", "flatfile", "tma-flatfile"]
+    assert line.endswith("tma_flatfile.py")
 
 
 def test_third_party_commands_and_stack_work(root: Path) -> None:
@@ -124,6 +127,35 @@ def test_third_party_commands_and_stack_work(root: Path) -> None:
     (report,) = json.loads(result.stdout)["sites"]
     assert (report["stack"], report["status"]) == ("flatfile", "updates")
     assert report["components"][0]["source"] == "https://flatfile.invalid"
+
+
+def test_plugin_commands_are_listed_in_help_and_cached(root: Path) -> None:
+    env_cache = root / "cache"
+    first = run(root, "--help", cache=env_cache)
+    assert first.returncode == 0, first.stderr
+    assert "Plugin commands:" in first.stdout and "flatfile-hello  Say hello." in first.stdout
+    assert "flatfile-hello" in (env_cache / "plugin-commands.json").read_text()
+    again = run(root, "--help", cache=env_cache)  # from the cache: same listing
+    assert again.stdout == first.stdout
+    # An edited plugin (an editable install keeps its version) is read again.
+    module = root / "site-packages" / "tma_flatfile.py"
+    module.write_text(module.read_text().replace("flatfile-hello", "flatfile-bye"))
+    later = module.stat().st_mtime + 5
+    os.utime(module, (later, later))
+    edited = run(root, "--help", cache=env_cache)
+    assert "flatfile-bye" in edited.stdout and "flatfile-hello" not in edited.stdout
+
+
+def test_a_plugin_blocked_in_config_registers_no_commands(root: Path) -> None:
+    (root / "tma.yaml").write_text("plugins: {block: [flatfile]}\nclients: []\nsites: []\n")
+    hello = run(root, "flatfile-hello")
+    assert hello.returncode == 2 and "No such command 'flatfile-hello'" in hello.stderr
+    assert "flatfile-hello" not in run(root, "--help").stdout
+    # The same file named after the sub-command is read too.
+    (root / "tma.yaml").unlink()
+    (root / "other.yaml").write_text("plugins: {block: [flatfile]}\n")
+    assert run(root, "flatfile-hello", "--config", "other.yaml").returncode == 2
+    assert run(root, "flatfile-hello").stdout.strip() == "hello from flatfile"
 
 
 def test_third_party_plugin_can_be_blocked(root: Path) -> None:

@@ -1,30 +1,28 @@
-"""The `tma` command line."""
+"""The `tma` command line.
+
+Start-up is kept light (`tma --version` and `tma --help` are run by scripts and shells): heavy
+libraries (httpx, paramiko, pydantic, rich, structlog) and the plugins are imported only by the
+commands that need them.
+"""
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pluggy
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from tma_agent import __version__
-from tma_agent.config import Config, Site, find_config_path, load_config
+from tma_agent.cli_group import GlobalOptions, TmaGroup
 from tma_agent.errors import ConfigError, TmaError
-from tma_agent.log import setup_logging
-from tma_agent.models import SiteReport
-from tma_agent.output import render_json, render_table
-from tma_agent.plugin_settings import registered_settings
-from tma_agent.plugins import (
-    get_plugin_manager,
-    list_plugins,
-    registered_sources,
-    registered_stacks,
-)
-from tma_agent.runner import CheckRun
-from tma_agent.sources import Fetcher
+
+if TYPE_CHECKING:
+    import pluggy
+    from rich.console import Console
+
+    from tma_agent.config import Config, Site
+    from tma_agent.models import SiteReport
+    from tma_agent.runner import CheckRun
 
 __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
 
@@ -35,26 +33,30 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 
 
-class _State:
-    def __init__(self, config_path: str | None) -> None:
-        self.config_path = config_path
+class _State(GlobalOptions):
+    def __init__(self, config_path: str | None, log_format: str, verbose: int, quiet: bool) -> None:
+        super().__init__(config_path, log_format, verbose, quiet)
         self._config: Config | None = None
         self._pm: pluggy.PluginManager | None = None
 
     @property
     def config(self) -> Config:
         if self._config is None:
+            from tma_agent.config import find_config_path, load_config
+
             self._config = load_config(find_config_path(self.config_path))
         return self._config
 
     @property
     def pm(self) -> pluggy.PluginManager:
         if self._pm is None:
+            from tma_agent.plugins import get_plugin_manager
+
             self._pm = get_plugin_manager(self.config.plugins.block)
         return self._pm
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=TmaGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tma")
 @click.option(
     "--config",
@@ -74,9 +76,12 @@ class _State:
 def cli(
     ctx: click.Context, config_path: str | None, log_format: str, verbose: int, quiet: bool
 ) -> None:
-    """tma-agent: check client sites, open maintenance requests, apply updates, bill the time."""
-    setup_logging(log_format, verbosity=-1 if quiet else verbose)  # type: ignore[arg-type]
-    ctx.obj = _State(config_path)
+    """tma-agent: check client sites, open maintenance requests, apply updates, bill the time.
+
+    The global options (--config, --log-format, -v, -q) are accepted after the sub-command too.
+    """
+    ctx.obj = _State(config_path, log_format, verbose, quiet)
+    ctx.obj.setup_logging()
 
 
 @cli.command()
@@ -110,6 +115,14 @@ def check(
     fail_on: str | None,
 ) -> None:
     """Check sites for updates and security advisories."""
+    from rich.console import Console
+
+    from tma_agent.output import render_json, render_table
+    from tma_agent.plugin_settings import registered_settings
+    from tma_agent.plugins import registered_sources, registered_stacks
+    from tma_agent.runner import CheckRun
+    from tma_agent.sources import Fetcher
+
     config, pm = state.config, state.pm
     config.check_stacks(registered_stacks(pm))
     config.check_sources(registered_sources(pm))
@@ -136,6 +149,8 @@ def check(
 def _run_with_progress(
     run: CheckRun, sites: list[Site], stack: str | None, concurrency: int | None, console: Console
 ) -> list[SiteReport]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     columns = (
         TextColumn("checking"),
         BarColumn(),
@@ -151,15 +166,24 @@ def _run_with_progress(
         return run.run(sites, only_stack=stack, concurrency=concurrency, on_done=done)
 
 
+def _no_such_site(unknown: list[str], known: list[str]) -> str:
+    """`no site 'acme-ww' in the configuration (did you mean 'acme-www'?)`."""
+    import difflib
+
+    close = {c: None for name in unknown for c in difflib.get_close_matches(name, known, n=1)}
+    hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+    return f"no site {', '.join(map(repr, unknown))} in the configuration{hint}"
+
+
 def _select_sites(
     config: Config, site_ids: tuple[str, ...], stack: str | None, pm: pluggy.PluginManager
 ) -> list[Site]:
+    from tma_agent.plugins import registered_stacks
+
     known = {s.id: s for s in config.sites}
     unknown = [i for i in site_ids if i not in known]
     if unknown:
-        raise click.BadParameter(
-            f"no site {', '.join(map(repr, unknown))} in the configuration", param_hint="--site"
-        )
+        raise click.BadParameter(_no_such_site(unknown, list(known)), param_hint="--site")
     if stack is not None and stack not in registered_stacks(pm):
         names = ", ".join(sorted(registered_stacks(pm))) or "none"
         raise click.BadParameter(f"unknown stack {stack!r} (known: {names})", param_hint="--stack")
@@ -175,6 +199,10 @@ def config() -> None:
 @click.pass_obj
 def config_validate(state: _State) -> None:
     """Validate the configuration file, the stacks it names and the plugins' settings."""
+    from tma_agent.config import find_config_path
+    from tma_agent.plugin_settings import registered_settings
+    from tma_agent.plugins import registered_sources, registered_stacks
+
     cfg = state.config
     cfg.check_stacks(registered_stacks(state.pm))
     cfg.check_sources(registered_sources(state.pm))
@@ -189,15 +217,30 @@ def plugins() -> None:
 
 
 @plugins.command("list")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
 @click.pass_obj
-def plugins_list(state: _State) -> None:
-    """Show each plugin, its version and where it came from."""
-    pm = state._pm or get_plugin_manager(_blocked_from_config(state))
-    stacks = registered_stacks(pm)
-    for record in list_plugins(pm):
-        provided = [s for s in stacks if s == record.name]
-        extra = f"  stacks: {', '.join(provided)}" if provided else ""
-        click.echo(f"{record.name}  {record.version}  {record.origin}{extra}")
+def plugins_list(state: _State, fmt: str) -> None:
+    """Show each plugin, its version, its stacks and where it came from."""
+    import json
+
+    from tma_agent.plugins import get_plugin_manager, list_plugins
+
+    records = list_plugins(state._pm or get_plugin_manager(_blocked_from_config(state)))
+    if fmt == "json":
+        click.echo(json.dumps({"plugins": [r.to_dict() for r in records]}, indent=2))
+        return
+    rows = [("plugin", "version", "stacks", "distribution", "module")]
+    rows += [
+        (r.name, r.version, ",".join(r.stacks) or "-", r.distribution, r.module) for r in records
+    ]
+    # Plain aligned columns, never wrapped: module paths stay whole and greppable when piped.
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        click.echo(
+            "  ".join([*(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)), row[-1]])
+        )
 
 
 def _blocked_from_config(state: _State) -> list[str]:
@@ -208,8 +251,6 @@ def _blocked_from_config(state: _State) -> list[str]:
 
 
 def main() -> None:
-    # Plugin commands are added before parsing; only env-blocked plugins are known this early.
-    get_plugin_manager().hook.tma_register_commands(cli=cli)
     try:
         cli.main(standalone_mode=False, prog_name="tma")
     except click.exceptions.Exit as exc:

@@ -66,7 +66,8 @@ def tma_register_settings(register: Callable[[SettingsInfo], None]) -> None:
 def tma_register_commands(cli: click.Group) -> None:
     """Add sub-commands to the ``tma`` command line.
 
-    Called once when the CLI is built, all implementations run.
+    Called only when a plugin command runs (or to refresh the cache that ``tma --help`` lists
+    plugin commands from), all implementations run; not called for a blocked plugin.
     """
 
 

@@ -1,4 +1,9 @@
-"""How `tma check` shows its reports: JSON for machines, rich tables for people."""
+"""How `tma check` shows its reports: JSON for machines, rich tables for people.
+
+Tables fit the terminal without cutting what a reader acts on: versions and update kinds are
+never truncated or wrapped; component names wrap; long text (errors, policy reasons) is
+listed under its table on one line each, shortened with `…` (JSON keeps the full form).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ import json
 from collections.abc import Sequence
 from typing import IO
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from tma_agent.models import SECURITY_KINDS, SiteReport
 from tma_agent.policies import needs_work
@@ -24,6 +31,8 @@ _UPDATE_STYLE = {
     "feature": "cyan",
     "unknown": "dim",
 }
+#: Below this width the `latest` column gives way (`recommended` is what to act on).
+_WIDTH_FOR_LATEST = 100
 
 
 def render_json(reports: Sequence[SiteReport], stream: IO[str]) -> None:
@@ -32,11 +41,14 @@ def render_json(reports: Sequence[SiteReport], stream: IO[str]) -> None:
 
 
 def render_table(reports: Sequence[SiteReport], console: Console) -> None:
-    summary = Table(title="Sites", title_justify="left")
-    summary.add_column("site", no_wrap=True)
-    for column in ("stack", "env", "status", "security", "updates", "held", "unknown"):
-        summary.add_column(column)
-    summary.add_column("error", overflow="fold")
+    summary = _table("Sites")
+    summary.add_column("site", overflow="fold")
+    for column in ("stack", "env"):
+        summary.add_column(column, overflow="fold")
+    summary.add_column("status", no_wrap=True, min_width=len("unreachable"))
+    for column in ("security", "updates", "held", "unknown"):
+        summary.add_column(column, no_wrap=True, justify="right")
+    errors = []
     for report in reports:
         active = [c.update for c in report.components if needs_work(c)]
         kinds = [c.update for c in report.components]
@@ -53,29 +65,67 @@ def render_table(reports: Sequence[SiteReport], console: Console) -> None:
             str(other) if other else "",
             str(held) if held else "",
             str(kinds.count("unknown")) if "unknown" in kinds else "",
-            report.error or "",
         )
+        if report.error:
+            errors.append((report.site, report.error))
     console.print(summary)
-    details = Table(title="Components to update or look at", title_justify="left")
-    details.add_column("site", no_wrap=True)
-    details.add_column("component", no_wrap=True)
-    for column in ("kind", "installed", "recommended", "latest", "update"):
-        details.add_column(column)
-    details.add_column("policy", overflow="fold")
-    for report in reports:
-        for c in report.components:
-            if c.update == "none":
-                continue
-            style = _UPDATE_STYLE.get(c.update, "")
-            details.add_row(
-                report.site,
-                c.name,
-                c.kind,
-                c.installed or "?",
-                c.recommended or "",
-                c.latest or "",
-                f"[{style}]{c.update}[/]",
-                f"{c.policy}: {c.policy_reason}" if c.policy else "",
-            )
-    if details.row_count:
-        console.print(details)
+    _print_notes(console, "errors", errors)
+    _render_components(reports, console)
+
+
+def _render_components(reports: Sequence[SiteReport], console: Console) -> None:
+    rows = [(r.site, c) for r in reports for c in r.components if c.update != "none"]
+    if not rows:
+        return
+    with_latest = console.width >= _WIDTH_FOR_LATEST
+    versions = ["installed", "recommended", *(["latest"] if with_latest else [])]
+    details = _table("Components to update or look at")
+    details.add_column("site", overflow="fold")
+    details.add_column("component", overflow="fold")
+    details.add_column("kind", overflow="fold")
+    for column in versions:
+        values = [_version(getattr(c, column), column) for _, c in rows]
+        details.add_column(column, no_wrap=True, min_width=max(map(len, [column, *values])))
+    kinds = [c.update for _, c in rows]
+    details.add_column("update", no_wrap=True, min_width=max(map(len, ["update", *kinds])))
+    held = []
+    previous = None
+    for site, c in rows:
+        style = _UPDATE_STYLE.get(c.update, "")
+        cells = [_version(getattr(c, column), column) for column in versions]
+        # The site is named once per group of rows: the repeat only costs width.
+        details.add_row(
+            site if site != previous else "", c.name, c.kind, *cells, f"[{style}]{c.update}[/]"
+        )
+        if c.policy:
+            held.append((f"{site} {c.name}", f"{c.policy}: {c.policy_reason}"))
+        previous = site
+    console.print(details)
+    _print_notes(console, "held back", held)
+
+
+def _version(value: str | None, column: str) -> str:
+    return value or ("?" if column == "installed" else "")
+
+
+def _table(title: str) -> Table:
+    return Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
+
+
+def _print_notes(console: Console, heading: str, notes: list[tuple[str, str]]) -> None:
+    """`heading:` then one line per note, cut with `…` at the console's width."""
+    if not notes:
+        return
+    console.print(f"{heading}:")
+    for who, text in notes:
+        line = Text.assemble("  ", (who, "bold"), ": ", " ".join(text.split()))
+        line.truncate(console.width, overflow="ellipsis")
+        console.print(line, no_wrap=True, overflow="ellipsis", soft_wrap=False)
+    console.print()

@@ -6,12 +6,15 @@ import inspect
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pluggy
 
 from tma_agent import hookspecs
 from tma_agent.errors import ConfigError
-from tma_agent.models import SourceInfo, StackInfo
+
+if TYPE_CHECKING:
+    from tma_agent.models import SourceInfo, StackInfo
 
 __all__ = [
     "BLOCK_ENV",
@@ -28,9 +31,26 @@ BLOCK_ENV = "TMA_BLOCK_PLUGINS"
 
 @dataclass(frozen=True)
 class PluginRecord:
+    """What `tma plugins list` shows for one loaded plugin."""
+
     name: str
     version: str
-    origin: str
+    distribution: str
+    module: str
+    stacks: tuple[str, ...] = ()
+
+    @property
+    def origin(self) -> str:
+        return f"{self.distribution} ({self.module})"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "distribution": self.distribution,
+            "module": self.module,
+            "stacks": list(self.stacks),
+        }
 
 
 def get_plugin_manager(blocked: Iterable[str] = ()) -> pluggy.PluginManager:
@@ -44,13 +64,35 @@ def get_plugin_manager(blocked: Iterable[str] = ()) -> pluggy.PluginManager:
 
 
 def list_plugins(pm: pluggy.PluginManager) -> list[PluginRecord]:
+    stacks = _stacks_by_plugin(pm)
     records = []
     for plugin, dist in pm.list_plugin_distinfo():
         name = pm.get_name(plugin) or "?"
         module_file = getattr(plugin, "__file__", None) or _defined_in(plugin)
-        origin = f"{dist.metadata['Name']} ({module_file})"
-        records.append(PluginRecord(name, dist.version, origin))
+        provided = tuple(stacks.get(name, ()))
+        records.append(
+            PluginRecord(name, dist.version, dist.metadata["Name"], module_file, provided)
+        )
     return sorted(records, key=lambda r: r.name)
+
+
+def _stacks_by_plugin(pm: pluggy.PluginManager) -> dict[str, list[str]]:
+    """Each plugin's stacks: its own registration hook is called alone, so a stack is credited
+    to the plugin that registers it whatever its name."""
+    stacks: dict[str, list[str]] = {}
+    for impl in pm.hook.tma_register_stacks.get_hookimpls():
+        stacks.setdefault(impl.plugin_name, []).extend(_stacks_of(impl))
+    return stacks
+
+
+def _stacks_of(impl: pluggy.HookImpl) -> list[str]:
+    found: list[str] = []
+
+    def register(info: StackInfo) -> None:
+        found.append(info.name)
+
+    impl.function(*[{"register": register}[name] for name in impl.argnames])
+    return found
 
 
 def _defined_in(plugin: object) -> str:
