@@ -434,3 +434,21 @@ def test_arbitrary_constraint_text_agrees_with_composer(
         assert "error" in answer, f"composer accepts {text!r}: {answer}"
     else:
         assert answer == {"ok": ours}, f"{version!r} in {text!r} ({parse_constraint(text)})"
+
+
+@pytest.mark.parametrize(
+    ("version", "text", "expected"),
+    [
+        ("1.5", ">=1 <2 || >=2 <3", True),
+        ("2.5", ">=1 <2 || >=2 <3", True),
+        # Composer collapses touching ranges into [>= 3 < 1], which matches nothing.
+        ("3", "0||^3||4 - 0", False),
+        ("0", "0||^3||4 - 0", True),
+        ("3", "^3 || ^5", True),
+    ],
+)
+def test_touching_or_ranges_collapse_as_composer_does(
+    composer_semver: Oracle, version: str, text: str, expected: bool
+) -> None:
+    assert satisfies(version, text) is expected
+    assert composer_semver.ask(op="satisfies", v=version, c=text) == {"ok": expected}

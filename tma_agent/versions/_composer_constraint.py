@@ -110,7 +110,32 @@ def parse_constraint(text: str) -> Constraint:
             except ValueError as exc:
                 raise ValueError(f"invalid version constraint {text!r}: {exc}") from None
         alternatives.append(tuple(group))
-    return Constraint(text, tuple(alternatives))
+    return Constraint(text, _collapse_contiguous(alternatives))
+
+
+def _is_range(group: tuple[Comparison, ...]) -> bool:
+    return len(group) == 2 and group[0].operator == ">=" and group[1].operator == "<"
+
+
+def _collapse_contiguous(
+    alternatives: list[tuple[Comparison, ...]],
+) -> tuple[tuple[Comparison, ...], ...]:
+    """Composer's `MultiConstraint::create` merges neighbouring OR groups whose ranges touch
+    (`[>= 1 < 2] || [>= 2 < 3]` -> `[>= 1 < 3]`) without checking that the result is still a
+    range: `^3 || 4 - 0` becomes `[>= 3 < 1]`, which matches nothing. We merge the same way so
+    that what we call satisfied is what Composer would install."""
+    if len(alternatives) < 2:
+        return tuple(alternatives)
+    merged: list[tuple[Comparison, ...]] = []
+    left = alternatives[0]
+    for right in alternatives[1:]:
+        if _is_range(left) and _is_range(right) and left[1].version == right[0].version:
+            left = (left[0], right[1])
+        else:
+            merged.append(left)
+            left = right
+    merged.append(left)
+    return tuple(merged)
 
 
 def satisfies(version: str, constraint: str | Constraint) -> bool:
