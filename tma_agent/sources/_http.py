@@ -10,6 +10,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import httpx
@@ -18,8 +19,12 @@ import structlog
 from tma_agent import __version__
 from tma_agent.errors import FeedError
 from tma_agent.sources._cache import DiskCache
+from tma_agent.sources._deadline import install_deadlines
 from tma_agent.sources._result import FetchResult
 from tma_agent.sources._wire import FormData, Wire, WirePolicy, form_pairs
+
+if TYPE_CHECKING:
+    from tma_agent.config import Config
 
 __all__ = ["FetchResult", "Fetcher"]
 
@@ -31,9 +36,15 @@ class Fetcher:
     the first; answers (failures included) are kept for the run, so a feed is fetched once
     however many sites use it, and a broken server is not hammered once per site.
 
+    `timeout` is one deadline per request (connect, every read, every retry and wait);
     `retries` counts tries in total; waits grow as `backoff * 2**n`, or follow Retry-After
     up to `max_retry_after`. With `cache_dir`, GET answers carrying an ETag or Last-Modified
     are kept on disk and revalidated by the next run."""
+
+    @classmethod
+    def from_config(cls, config: Config, cache_dir: Path | None = None) -> Fetcher:
+        """The run's Fetcher with the `http:` settings of the configuration."""
+        return cls(cache_dir=cache_dir, timeout=config.http.timeout, retries=config.http.retries)
 
     def __init__(
         self,
@@ -53,6 +64,7 @@ class Fetcher:
             follow_redirects=True,
             headers={"User-Agent": f"tma-agent/{__version__}"},
         )
+        install_deadlines(self._client)
         policy = WirePolicy(timeout, max_bytes, retries, backoff, max_retry_after)
         self._wire = Wire(self._client, policy)
         self._cache = DiskCache(cache_dir) if cache_dir is not None else None

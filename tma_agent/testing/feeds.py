@@ -36,6 +36,10 @@ class Reply:
     delay: float = 0.0
     #: Send the body with chunked transfer encoding, i.e. without Content-Length.
     chunked: bool = False
+    #: Seconds to pause before each `drip_bytes` piece of the body (a feed that trickles:
+    #: every read gets data, so only an overall deadline stops it).
+    drip: float = 0.0
+    drip_bytes: int = 1
 
     @property
     def payload(self) -> bytes:
@@ -88,6 +92,12 @@ class FeedServer:
                         self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     if self.command == "HEAD":
+                        return
+                    if reply.drip:
+                        for start in range(0, len(payload), reply.drip_bytes):
+                            time.sleep(reply.drip)
+                            self.wfile.write(payload[start : start + reply.drip_bytes])
+                            self.wfile.flush()
                         return
                     if not reply.chunked:
                         self.wfile.write(payload)
