@@ -9,6 +9,7 @@ from typing import IO
 from rich.console import Console
 from rich.table import Table
 
+from tma_agent._masking import mask, mask_tree
 from tma_agent.models import SECURITY_KINDS, SiteReport
 from tma_agent.policies import needs_work
 
@@ -27,7 +28,9 @@ _UPDATE_STYLE = {
 
 
 def render_json(reports: Sequence[SiteReport], stream: IO[str]) -> None:
-    json.dump({"sites": [r.to_dict() for r in reports]}, stream, indent=2)
+    # Masked here too: a plugin's own message (`internal error (...)`) or a component's
+    # source URL may carry a secret that never went through a TmaError.
+    json.dump({"sites": [mask_tree(r.to_dict()) for r in reports]}, stream, indent=2)
     stream.write("\n")
 
 
@@ -53,7 +56,7 @@ def render_table(reports: Sequence[SiteReport], console: Console) -> None:
             str(other) if other else "",
             str(held) if held else "",
             str(kinds.count("unknown")) if "unknown" in kinds else "",
-            report.error or "",
+            mask(report.error or ""),
         )
     console.print(summary)
     details = Table(title="Components to update or look at", title_justify="left")
@@ -75,7 +78,7 @@ def render_table(reports: Sequence[SiteReport], console: Console) -> None:
                 c.recommended or "",
                 c.latest or "",
                 f"[{style}]{c.update}[/]",
-                f"{c.policy}: {c.policy_reason}" if c.policy else "",
+                mask(f"{c.policy}: {c.policy_reason}") if c.policy else "",
             )
     if details.row_count:
         console.print(details)
