@@ -169,9 +169,19 @@ class Fetcher:
         send_headers = dict(headers or {})
         if entry is not None:
             send_headers.update(entry.conditional_headers())
-        result = self._wire.send("GET", url, headers=send_headers, max_bytes=max_bytes)
         if self._cache is None:
-            return result
+            return self._wire.send("GET", url, headers=send_headers, max_bytes=max_bytes)
+        spool = self._cache.spool(key)
+        try:
+            result = self._wire.send(
+                "GET", url, headers=send_headers, max_bytes=max_bytes, spool=spool
+            )
+            if spool is not None and 200 <= result.status < 300 and _validators(result.headers):
+                spool.commit(result.status, result.headers)
+                _log.debug("http.cache_stored", url=url)
+        finally:
+            if spool is not None:
+                spool.discard()  # after a commit: nothing left to remove
         if result.status == 304 and entry is not None:
             self.revalidated[key] += 1
             _log.debug("http.revalidated", url=url)
@@ -179,9 +189,6 @@ class Fetcher:
             if merged != dict(entry.headers):
                 self._cache.store(key, entry.status, entry.body, merged)
             return FetchResult(url, entry.status, entry.body, merged, result.tries, True)
-        if 200 <= result.status < 300 and _validators(result.headers):
-            self._cache.store(key, result.status, result.content, result.headers)
-            _log.debug("http.cache_stored", url=url)
         return result
 
 

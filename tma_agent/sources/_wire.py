@@ -14,6 +14,7 @@ import structlog
 import tenacity
 
 from tma_agent.errors import FeedError
+from tma_agent.sources._cache import Spool
 from tma_agent.sources._deadline import remaining, request_deadline
 from tma_agent.sources._result import FetchResult
 
@@ -75,10 +76,12 @@ class Wire:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         max_bytes: int | None = None,
+        spool: Spool | None = None,
     ) -> FetchResult:
         """Send with retries; 429/5xx answers that outlast them come back with `tries` set.
         `data` is sent as a form, `content` as a raw body (its Content-Type in `headers`);
-        `max_bytes` overrides the policy's size cap for this request.
+        `max_bytes` overrides the policy's size cap for this request; `spool` receives
+        the body of the last try as it arrives (the caller commits or discards it).
 
         The policy's `timeout` is one deadline for the whole request, retries included: a
         retry starts only if its wait ends before the deadline, and it gets what is left."""
@@ -88,7 +91,9 @@ class Wire:
             nonlocal tries
             tries += 1
             _log.debug("http.fetch", method=method, url=url, attempt=tries)
-            return self._attempt(method, url, data, content, headers, max_bytes)
+            if spool is not None:
+                spool.restart()
+            return self._attempt(method, url, data, content, headers, max_bytes, spool)
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(max(1, self.policy.retries)) | _DeadlineSpent(),
@@ -125,6 +130,7 @@ class Wire:
         content: bytes | None,
         headers: Mapping[str, str] | None,
         max_bytes: int | None,
+        spool: Spool | None,
     ) -> FetchResult:
         cap = max_bytes or self.policy.max_bytes
         form, content, headers = _encode_form(data, content, headers)
@@ -141,6 +147,8 @@ class Wire:
                     body += chunk
                     if len(body) > cap:
                         raise FeedError(url, f"response larger than {cap} bytes")
+                    if spool is not None:
+                        spool.write(chunk)
                 status, answer_headers = response.status_code, dict(response.headers)
         except httpx.TimeoutException:
             raise _Transient(f"timed out after {self.policy.timeout:g}s", timed_out=True) from None
