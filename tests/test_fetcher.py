@@ -292,6 +292,20 @@ def test_dripping_body_stops_at_one_deadline(
     assert feed_server.hits["/drip"] == 1
 
 
+def test_dripping_headers_stop_at_the_same_deadline(
+    feed_server: FeedServer, make_fetcher: Callable[..., Fetcher]
+) -> None:
+    feed_server.routes["/drip-head"] = Reply(
+        b"{}", headers={"X-Padding": "p" * 200}, drip=0.2, drip_head=True
+    )
+    started = time.monotonic()
+    with pytest.raises(FeedError, match=r"timed out after 2s$"):
+        make_fetcher(timeout=2.0).get(feed_server.url + "/drip-head")
+    assert 1.9 <= time.monotonic() - started < 4.0
+    feed_server.routes["/quick-head"] = Reply(b"{}", drip=0.001, drip_head=True)
+    assert make_fetcher(timeout=5.0).get(feed_server.url + "/quick-head").json() == {}
+
+
 def test_retry_gets_only_what_is_left_of_the_deadline(
     feed_server: FeedServer, make_fetcher: Callable[..., Fetcher]
 ) -> None:
