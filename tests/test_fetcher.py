@@ -306,6 +306,22 @@ def test_dripping_headers_stop_at_the_same_deadline(
     assert make_fetcher(timeout=5.0).get(feed_server.url + "/quick-head").json() == {}
 
 
+def test_the_deadline_holds_through_a_proxy_from_the_environment(
+    feed_server: FeedServer, make_fetcher: Callable[..., Fetcher], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The feed server plays the proxy: it gets the absolute URL, routes by its path, drips.
+    # The upstream name is never resolved; only 127.0.0.1 is talked to.
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", feed_server.url)
+    feed_server.routes["/via-proxy"] = Reply(b"x" * 300, drip=0.2)
+    started = time.monotonic()
+    with pytest.raises(FeedError, match=r"timed out after 2s$"):
+        make_fetcher(timeout=2.0).get("http://upstream.invalid/via-proxy")
+    assert 1.9 <= time.monotonic() - started < 4.0
+    assert feed_server.hits["/via-proxy"] == 1
+
+
 def test_retry_gets_only_what_is_left_of_the_deadline(
     feed_server: FeedServer, make_fetcher: Callable[..., Fetcher]
 ) -> None:
