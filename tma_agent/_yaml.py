@@ -73,16 +73,23 @@ class _Walk:
         self.alias_lines = alias_lines
         self.count = 0
         self.open: set[int] = set()
+        self.top: tuple[Loc, int] = ((), 1)
+
+    def _error(self, loc: Loc, line: int, message: str) -> ConfigError:
+        return ConfigError(
+            f"{self.lines.path.name}:{line}: {format_loc(loc) or '(top)'}: {message}"
+        )
 
     def visit(self, node: yaml.Node, loc: Loc, line: int, *, record: bool = True) -> None:
         self.count += 1
-        where = f"{self.lines.path.name}:{line}: {format_loc(loc) or '(top)'}"
+        if len(loc) <= 1:
+            self.top = (loc, line)  # an expansion is reported where its top-level key is
         if id(node) in self.open:
-            raise ConfigError(f"{where}: recursive alias (a value that contains itself)")
+            raise self._error(loc, line, "recursive alias (a value that contains itself)")
         if self.count > MAX_NODES:
-            raise ConfigError(f"{where}: aliases expand to more than {MAX_NODES} values")
+            raise self._error(*self.top, f"aliases expand to more than {MAX_NODES} values")
         if len(loc) > MAX_DEPTH:
-            raise ConfigError(f"{where}: nested more than {MAX_DEPTH} levels deep")
+            raise self._error(loc, line, f"nested more than {MAX_DEPTH} levels deep")
         if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
             return
         self.open.add(id(node))
