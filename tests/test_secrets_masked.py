@@ -65,6 +65,9 @@ def test_a_failing_credentialed_mirror_is_reported_without_its_secret(tmp_path: 
             env={"TMA_TEST_MIRROR": mirror},
         )
         assert any(r.headers.get("Authorization") for r in server.requests)  # it was sent
+        table = tma(config, "check", "--format", "table", env={"TMA_TEST_MIRROR": mirror})
+    assert "deploy:***@127.0.0.1" in table.stdout
+    assert TOKEN not in table.stdout + table.stderr
     (report,) = json.loads(done.stdout)["sites"]
     assert report["status"] in ("error", "partial"), report
     shown = report["error"] or json.dumps(report["source_errors"])
