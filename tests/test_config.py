@@ -139,3 +139,20 @@ def test_config_path_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TMA_CONFIG", "/etc/tma/x.yaml")
     assert find_config_path(None) == Path("/etc/tma/x.yaml")
     assert find_config_path("mine.yaml") == Path("mine.yaml")
+
+
+def test_http_block_sets_the_fetcher_deadline_and_tries(tmp_path: Path) -> None:
+    from tma_agent.sources import Fetcher
+
+    config = load_config(write(tmp_path, GOOD + "http: {timeout: 2.5, retries: 1}\n"))
+    assert (config.http.timeout, config.http.retries) == (2.5, 1)
+    with Fetcher.from_config(config) as fetcher:
+        assert fetcher._wire.policy.timeout == 2.5
+        assert fetcher._wire.policy.retries == 1
+    default = load_config(write(tmp_path, GOOD))
+    assert (default.http.timeout, default.http.retries) == (30.0, 3)
+
+
+def test_http_timeout_must_be_positive(tmp_path: Path) -> None:
+    message = error_of(tmp_path, GOOD + "http:\n  timeout: 0\n")
+    assert "tma.yaml:16: http.timeout: Input should be greater than 0" in message

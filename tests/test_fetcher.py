@@ -269,11 +269,87 @@ def test_404_accepted_when_ok(feed_server: FeedServer, fetcher: Fetcher) -> None
 def test_timeout(feed_server: FeedServer, make_fetcher: Callable[..., Fetcher]) -> None:
     feed_server.routes["/hang"] = Reply(b"late", delay=0.5)
     url = feed_server.url + "/hang"
-    with pytest.raises(FeedError, match="timed out") as caught:
+    with pytest.raises(FeedError, match=r"timed out after 0.1s$") as caught:
         make_fetcher(timeout=0.1, retries=2).get(url)
     assert caught.value.url == url
-    assert "after 2 tries" in str(caught.value)
-    assert feed_server.hits["/hang"] == 2
+    # The deadline covers every try: once it is spent, no retry starts.
+    assert feed_server.hits["/hang"] == 1
+
+
+def test_dripping_body_stops_at_one_deadline(
+    feed_server: FeedServer, make_fetcher: Callable[..., Fetcher]
+) -> None:
+    # One byte every 0.2 s: each read gets data well within any per-read timeout, so only
+    # an overall deadline ends it (the body alone would take 60 s).
+    feed_server.routes["/drip"] = Reply(b"x" * 300, drip=0.2)
+    url = feed_server.url + "/drip"
+    started = time.monotonic()
+    with pytest.raises(FeedError, match=r"timed out after 2s$") as caught:
+        make_fetcher(timeout=2.0, retries=3).get(url)
+    elapsed = time.monotonic() - started
+    assert caught.value.url == url
+    assert 1.9 <= elapsed < 4.0
+    assert feed_server.hits["/drip"] == 1
+
+
+def test_dripping_headers_stop_at_the_same_deadline(
+    feed_server: FeedServer, make_fetcher: Callable[..., Fetcher]
+) -> None:
+    feed_server.routes["/drip-head"] = Reply(
+        b"{}", headers={"X-Padding": "p" * 200}, drip=0.2, drip_head=True
+    )
+    started = time.monotonic()
+    with pytest.raises(FeedError, match=r"timed out after 2s$"):
+        make_fetcher(timeout=2.0).get(feed_server.url + "/drip-head")
+    assert 1.9 <= time.monotonic() - started < 4.0
+    feed_server.routes["/quick-head"] = Reply(b"{}", drip=0.001, drip_head=True)
+    assert make_fetcher(timeout=5.0).get(feed_server.url + "/quick-head").json() == {}
+
+
+def test_the_deadline_holds_through_a_proxy_from_the_environment(
+    feed_server: FeedServer, make_fetcher: Callable[..., Fetcher], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The feed server plays the proxy: it gets the absolute URL, routes by its path, drips.
+    # The upstream name is never resolved; only 127.0.0.1 is talked to.
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", feed_server.url)
+    feed_server.routes["/via-proxy"] = Reply(b"x" * 300, drip=0.2)
+    started = time.monotonic()
+    with pytest.raises(FeedError, match=r"timed out after 2s$"):
+        make_fetcher(timeout=2.0).get("http://upstream.invalid/via-proxy")
+    assert 1.9 <= time.monotonic() - started < 4.0
+    assert feed_server.hits["/via-proxy"] == 1
+
+
+def test_retry_gets_only_what_is_left_of_the_deadline(
+    feed_server: FeedServer, make_fetcher: Callable[..., Fetcher]
+) -> None:
+    # A fast 503, then a feed that drips: the retry runs out the same 2 s deadline.
+    feed_server.routes["/flaky-drip"] = sequence(Reply(status=503), Reply(b"y" * 300, drip=0.2))
+    started = time.monotonic()
+    with pytest.raises(FeedError, match=r"timed out after 2s \(2 tries\)$"):
+        make_fetcher(timeout=2.0, retries=3).get(feed_server.url + "/flaky-drip")
+    assert time.monotonic() - started < 4.0
+    assert feed_server.hits["/flaky-drip"] == 2
+
+
+def test_no_retry_when_its_wait_would_pass_the_deadline(
+    feed_server: FeedServer, make_fetcher: Callable[..., Fetcher]
+) -> None:
+    feed_server.routes["/busy"] = Reply(status=503, headers={"Retry-After": "5"})
+    started = time.monotonic()
+    with pytest.raises(FeedError, match=r"HTTP 503$"):
+        make_fetcher(timeout=1.0, max_retry_after=5.0).get(feed_server.url + "/busy")
+    assert time.monotonic() - started < 1.0
+    assert feed_server.hits["/busy"] == 1
+
+
+def test_a_feed_within_its_deadline_is_read_whole(
+    feed_server: FeedServer, make_fetcher: Callable[..., Fetcher]
+) -> None:
+    feed_server.routes["/slowish"] = Reply(b"z" * 20, drip=0.02)
+    assert make_fetcher(timeout=5.0).get(feed_server.url + "/slowish").content == b"z" * 20
 
 
 def test_connection_refused(make_fetcher: Callable[..., Fetcher]) -> None:

@@ -1,38 +1,20 @@
-"""`{$env: NAME}` / `{$file: PATH}` indirection, and the set of secret values to mask in logs."""
+"""`{$env: NAME}` / `{$file: PATH}` indirection; every value read so is masked (`_masking`)."""
 
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
+from tma_agent._masking import known_secrets, mask, remember_secret
 from tma_agent._yaml import LineMap, format_loc
 from tma_agent.errors import ConfigError
 
 __all__ = ["known_secrets", "mask", "resolve_secrets"]
 
-_SECRETS: set[str] = set()
-_LOCK = threading.Lock()
-
-
-def known_secrets() -> frozenset[str]:
-    with _LOCK:
-        return frozenset(_SECRETS)
-
-
-def mask(text: str) -> str:
-    """Replace every secret value read through `$env`/`$file` by `***`."""
-    for secret in known_secrets():
-        if secret and secret in text:
-            text = text.replace(secret, "***")
-    return text
-
 
 def _remember(value: str) -> str:
-    if len(value) >= 4:  # masking two-letter strings would shred every log line
-        with _LOCK:
-            _SECRETS.add(value)
+    remember_secret(value)
     return value
 
 

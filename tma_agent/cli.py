@@ -131,7 +131,7 @@ def check(
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
     console = Console(stderr=True)
     cache_dir = config.ensure_state_dir() / "http-cache"
-    with Fetcher(cache_dir=cache_dir) as fetcher:
+    with Fetcher.from_config(config, cache_dir) as fetcher:
         run = CheckRun(config, pm, fetcher=fetcher)
         if fmt == "table" and console.is_terminal:
             reports = _run_with_progress(run, sites, stack, concurrency, console)

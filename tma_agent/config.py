@@ -23,6 +23,7 @@ from pydantic import (
 from tma_agent._secrets import resolve_secrets
 from tma_agent._yaml import LineMap, format_loc, load_yaml_with_lines
 from tma_agent.errors import ConfigError
+from tma_agent.http_settings import HTTPSettings
 from tma_agent.plugin_settings import SettingsRegistry, settings_problems
 from tma_agent.settings import (
     ComposerRepository,
@@ -42,6 +43,7 @@ __all__ = [
     "Config",
     "Contract",
     "Environment",
+    "HTTPSettings",
     "IgnoreRule",
     "Policy",
     "RepositoryAuth",
@@ -141,6 +143,7 @@ class Config(Strict):
     state_dir: str = Field(default_factory=_default_state_dir)
     concurrency: int = Field(8, ge=1, le=256)
     ssh: SSHSettings = Field(default_factory=lambda: SSHSettings())
+    http: HTTPSettings = Field(default_factory=lambda: HTTPSettings())
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     plugins: PluginSettings = Field(default_factory=lambda: PluginSettings())
     policies: Policy = Field(default_factory=lambda: Policy())

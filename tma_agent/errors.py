@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tma_agent._masking import mask
+
 __all__ = [
     "ConfigError",
     "FeedError",
@@ -14,7 +16,11 @@ __all__ = [
 
 
 class TmaError(Exception):
-    """Base of every error the agent reports to the user as a message."""
+    """Base of every error the agent reports to the user as a message. Secrets are masked
+    as the error is built, so no later printing, report or re-raise can show them."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(mask(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class ConfigError(TmaError):
@@ -38,8 +44,8 @@ class FeedError(TmaError):
 
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"{url}: {reason}")
-        self.url = url
-        self.reason = reason
+        self.url = mask(url)
+        self.reason = mask(reason)
 
 
 class SiteTreeError(TmaError):

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tma_agent._masking import mask, mask_tree
 from tma_agent.models import SECURITY_KINDS, SiteReport
 from tma_agent.policies import needs_work
 
@@ -36,7 +37,9 @@ _WIDTH_FOR_LATEST = 100
 
 
 def render_json(reports: Sequence[SiteReport], stream: IO[str]) -> None:
-    json.dump({"sites": [r.to_dict() for r in reports]}, stream, indent=2)
+    # Masked here too: a plugin's own message (`internal error (...)`) or a component's
+    # source URL may carry a secret that never went through a TmaError.
+    json.dump({"sites": [mask_tree(r.to_dict()) for r in reports]}, stream, indent=2)
     stream.write("\n")
 
 
@@ -125,7 +128,7 @@ def _print_notes(console: Console, heading: str, notes: list[tuple[str, str]]) -
         return
     console.print(f"{heading}:")
     for who, text in notes:
-        line = Text.assemble("  ", (who, "bold"), ": ", " ".join(text.split()))
+        line = Text.assemble("  ", (who, "bold"), ": ", " ".join(mask(text).split()))
         line.truncate(console.width, overflow="ellipsis")
         console.print(line, no_wrap=True, overflow="ellipsis", soft_wrap=False)
     console.print()

@@ -10,7 +10,6 @@ The formats are in the package docstring (`tma_prestashop`) and the `*.example.j
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -21,7 +20,7 @@ from typing import Any, TypeVar
 
 from tma_agent.errors import FeedError
 from tma_agent.models import Advisory
-from tma_agent.sources import Fetcher
+from tma_agent.sources import Fetcher, FetchResult
 from tma_agent.versions import Constraint, Version, parse_constraint
 from tma_prestashop.lines import try_version
 
@@ -104,10 +103,8 @@ def _read_json(fetcher: Fetcher, location: str) -> Any:
             content = handle.read()
     except OSError as exc:
         raise FeedError(location, f"cannot read file ({exc.strerror or exc})") from None
-    try:
-        return json.loads(content)
-    except ValueError as exc:
-        raise FeedError(location, f"invalid JSON ({exc})") from None
+    # Parsed like a downloaded feed: one-line errors, nesting bounded.
+    return FetchResult(location, 200, content).json()
 
 
 def load_modules_index(fetcher: Fetcher, location: str) -> dict[str, list[ModuleRelease]]:

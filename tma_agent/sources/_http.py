@@ -10,6 +10,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import httpx
@@ -18,8 +19,12 @@ import structlog
 from tma_agent import __version__
 from tma_agent.errors import FeedError
 from tma_agent.sources._cache import DiskCache
+from tma_agent.sources._deadline import install_deadlines
 from tma_agent.sources._result import FetchResult
 from tma_agent.sources._wire import FormData, Wire, WirePolicy, form_pairs
+
+if TYPE_CHECKING:
+    from tma_agent.config import Config
 
 __all__ = ["FetchResult", "Fetcher"]
 
@@ -31,9 +36,15 @@ class Fetcher:
     the first; answers (failures included) are kept for the run, so a feed is fetched once
     however many sites use it, and a broken server is not hammered once per site.
 
+    `timeout` is one deadline per request (connect, every read, every retry and wait);
     `retries` counts tries in total; waits grow as `backoff * 2**n`, or follow Retry-After
     up to `max_retry_after`. With `cache_dir`, GET answers carrying an ETag or Last-Modified
     are kept on disk and revalidated by the next run."""
+
+    @classmethod
+    def from_config(cls, config: Config, cache_dir: Path | None = None) -> Fetcher:
+        """The run's Fetcher with the `http:` settings of the configuration."""
+        return cls(cache_dir=cache_dir, timeout=config.http.timeout, retries=config.http.retries)
 
     def __init__(
         self,
@@ -53,6 +64,7 @@ class Fetcher:
             follow_redirects=True,
             headers={"User-Agent": f"tma-agent/{__version__}"},
         )
+        install_deadlines(self._client)
         policy = WirePolicy(timeout, max_bytes, retries, backoff, max_retry_after)
         self._wire = Wire(self._client, policy)
         self._cache = DiskCache(cache_dir) if cache_dir is not None else None
@@ -157,9 +169,19 @@ class Fetcher:
         send_headers = dict(headers or {})
         if entry is not None:
             send_headers.update(entry.conditional_headers())
-        result = self._wire.send("GET", url, headers=send_headers, max_bytes=max_bytes)
         if self._cache is None:
-            return result
+            return self._wire.send("GET", url, headers=send_headers, max_bytes=max_bytes)
+        spool = self._cache.spool(key)
+        try:
+            result = self._wire.send(
+                "GET", url, headers=send_headers, max_bytes=max_bytes, spool=spool
+            )
+            if spool is not None and 200 <= result.status < 300 and _validators(result.headers):
+                spool.commit(result.status, result.headers)
+                _log.debug("http.cache_stored", url=url)
+        finally:
+            if spool is not None:
+                spool.discard()  # after a commit: nothing left to remove
         if result.status == 304 and entry is not None:
             self.revalidated[key] += 1
             _log.debug("http.revalidated", url=url)
@@ -167,9 +189,6 @@ class Fetcher:
             if merged != dict(entry.headers):
                 self._cache.store(key, entry.status, entry.body, merged)
             return FetchResult(url, entry.status, entry.body, merged, result.tries, True)
-        if 200 <= result.status < 300 and _validators(result.headers):
-            self._cache.store(key, result.status, result.content, result.headers)
-            _log.debug("http.cache_stored", url=url)
         return result
 
 

@@ -14,6 +14,8 @@ import structlog
 import tenacity
 
 from tma_agent.errors import FeedError
+from tma_agent.sources._cache import Spool
+from tma_agent.sources._deadline import remaining, request_deadline
 from tma_agent.sources._result import FetchResult
 
 __all__ = ["FormData", "Wire", "WirePolicy", "form_pairs"]
@@ -32,6 +34,7 @@ _log = structlog.get_logger()
 
 @dataclass(frozen=True)
 class WirePolicy:
+    #: Seconds for the whole request: every try, every read and the waits between tries.
     timeout: float
     max_bytes: int
     #: Tries in total, the first one included.
@@ -45,12 +48,18 @@ class _Transient(Exception):
     """A failure worth another try; carries the answer (if any) to give back when tries run out."""
 
     def __init__(
-        self, reason: str, response: FetchResult | None = None, retry_after: float | None = None
+        self,
+        reason: str,
+        response: FetchResult | None = None,
+        retry_after: float | None = None,
+        *,
+        timed_out: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.response = response
         self.retry_after = retry_after
+        self.timed_out = timed_out
 
 
 class Wire:
@@ -67,20 +76,27 @@ class Wire:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         max_bytes: int | None = None,
+        spool: Spool | None = None,
     ) -> FetchResult:
         """Send with retries; 429/5xx answers that outlast them come back with `tries` set.
         `data` is sent as a form, `content` as a raw body (its Content-Type in `headers`);
-        `max_bytes` overrides the policy's size cap for this request."""
+        `max_bytes` overrides the policy's size cap for this request; `spool` receives
+        the body of the last try as it arrives (the caller commits or discards it).
+
+        The policy's `timeout` is one deadline for the whole request, retries included: a
+        retry starts only if its wait ends before the deadline, and it gets what is left."""
         tries = 0
 
         def attempt() -> FetchResult:
             nonlocal tries
             tries += 1
             _log.debug("http.fetch", method=method, url=url, attempt=tries)
-            return self._attempt(method, url, data, content, headers, max_bytes)
+            if spool is not None:
+                spool.restart()
+            return self._attempt(method, url, data, content, headers, max_bytes, spool)
 
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(max(1, self.policy.retries)),
+            stop=tenacity.stop_after_attempt(max(1, self.policy.retries)) | _DeadlineSpent(),
             wait=self._wait,
             retry=tenacity.retry_if_exception_type(_Transient),
             before_sleep=lambda state: _log_retry(url, state),
@@ -88,10 +104,14 @@ class Wire:
             reraise=True,
         )
         try:
-            result = retrying(attempt)
+            with request_deadline(self.policy.timeout):
+                result = retrying(attempt)
         except _Transient as exc:
             if exc.response is not None:
                 return replace(exc.response, tries=tries)
+            if exc.timed_out:
+                tried = f" ({_plural(tries)})" if tries > 1 else ""
+                raise FeedError(url, f"{exc.reason}{tried}") from None
             raise FeedError(url, f"{exc.reason} after {_plural(tries)}") from None
         return replace(result, tries=tries) if tries > 1 else result
 
@@ -110,6 +130,7 @@ class Wire:
         content: bytes | None,
         headers: Mapping[str, str] | None,
         max_bytes: int | None,
+        spool: Spool | None,
     ) -> FetchResult:
         cap = max_bytes or self.policy.max_bytes
         form, content, headers = _encode_form(data, content, headers)
@@ -126,9 +147,11 @@ class Wire:
                     body += chunk
                     if len(body) > cap:
                         raise FeedError(url, f"response larger than {cap} bytes")
+                    if spool is not None:
+                        spool.write(chunk)
                 status, answer_headers = response.status_code, dict(response.headers)
         except httpx.TimeoutException:
-            raise _Transient(f"timed out ({self.policy.timeout:g}s)") from None
+            raise _Transient(f"timed out after {self.policy.timeout:g}s", timed_out=True) from None
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise _Transient(f"connection failed ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:
@@ -149,6 +172,14 @@ def _encode_form(
         return (dict(data) if data is not None else None), content, headers
     form_headers = {**(headers or {}), "Content-Type": "application/x-www-form-urlencoded"}
     return None, urlencode(list(data)).encode(), form_headers
+
+
+class _DeadlineSpent(tenacity.stop.stop_base):
+    """Stop when the wait before the next try would reach the request's deadline."""
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        left = remaining()
+        return left is not None and left <= retry_state.upcoming_sleep
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -36,6 +36,12 @@ class Reply:
     delay: float = 0.0
     #: Send the body with chunked transfer encoding, i.e. without Content-Length.
     chunked: bool = False
+    #: Seconds to pause before each `drip_bytes` piece of the body (a feed that trickles:
+    #: every read gets data, so only an overall deadline stops it).
+    drip: float = 0.0
+    drip_bytes: int = 1
+    #: Drip the status line and headers too (the body then follows at once).
+    drip_head: bool = False
 
     @property
     def payload(self) -> bytes:
@@ -79,6 +85,9 @@ class FeedServer:
                     time.sleep(reply.delay)
                 payload = reply.payload
                 try:
+                    if reply.drip_head:
+                        self._drip_head(reply, payload)
+                        return
                     self.send_response(reply.status)
                     for key, value in reply.headers.items():
                         self.send_header(key, value)
@@ -89,6 +98,12 @@ class FeedServer:
                     self.end_headers()
                     if self.command == "HEAD":
                         return
+                    if reply.drip:
+                        for start in range(0, len(payload), reply.drip_bytes):
+                            time.sleep(reply.drip)
+                            self.wfile.write(payload[start : start + reply.drip_bytes])
+                            self.wfile.flush()
+                        return
                     if not reply.chunked:
                         self.wfile.write(payload)
                         return
@@ -98,6 +113,16 @@ class FeedServer:
                     self.wfile.write(b"0\r\n\r\n")
                 except (BrokenPipeError, ConnectionResetError):
                     pass
+
+            def _drip_head(self, reply: Reply, payload: bytes) -> None:
+                lines = [f"HTTP/1.1 {reply.status} Dripping", f"Content-Length: {len(payload)}"]
+                lines += [f"{key}: {value}" for key, value in reply.headers.items()]
+                head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+                for start in range(0, len(head), reply.drip_bytes):
+                    time.sleep(reply.drip)
+                    self.wfile.write(head[start : start + reply.drip_bytes])
+                    self.wfile.flush()
+                self.wfile.write(payload)
 
             do_GET = do_POST = do_HEAD = _serve
 
