@@ -271,11 +271,12 @@ def evaluate_packages(
     for component in components:
         fetched = component.name in metadata
         if not fetched and component.name in wanted:
-            # Its repository request failed (recorded): no verdict, never `none`.
-            finding = _unreadable(component)
+            # Its repository request failed (recorded): no verdict, never `none`, but the
+            # advisories affecting it are still shown.
+            finding = _unreadable(component, own[component.name])
         elif not fetched and advisories_unavailable:
             # Checked against advisories only, and those could not be read.
-            finding = _unreadable(component)
+            finding = _unreadable(component, [])
         else:
             finding = package_finding(
                 component,
@@ -297,8 +298,10 @@ def evaluate_packages(
     return findings
 
 
-def _unreadable(component: Component) -> Finding:
-    return Finding(component.name, component.kind, component.installed, None, None, "unknown")
+def _unreadable(component: Component, advisories: Sequence[PackageAdvisory]) -> Finding:
+    found = affecting(advisories, component.installed) if component.installed else []
+    name, kind, installed = component.name, component.kind, component.installed
+    return Finding(name, kind, installed, None, None, "unknown", found)
 
 
 def _lookup_all(
