@@ -60,6 +60,7 @@ MAGE_OS_ADVISORY_NAMES = (
 
 
 def core_rules(core: Component) -> PackageRules:
+    names: tuple[str, ...]
     if core.name.startswith("mage-os/"):
         depth, names = 2, MAGE_OS_ADVISORY_NAMES
     elif "enterprise" in core.name:
