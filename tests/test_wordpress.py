@@ -354,7 +354,7 @@ def test_identical_requests_are_shared_across_sites(
         (Reply("{}", delay=1.5), "timed out"),
     ],
 )
-def test_malformed_plugin_answers_fail_only_that_site(
+def test_malformed_plugin_answers_leave_core_and_themes(
     pm: pluggy.PluginManager,
     tmp_path: Path,
     feed_server: FeedServer,
@@ -368,10 +368,16 @@ def test_malformed_plugin_answers_fail_only_that_site(
     with Fetcher(timeout=0.5) as fetcher:
         broken, _ = run_check(pm, tmp_path / "broken", url, fetcher, site_id="broken")
         fine, _ = run_check(pm, tmp_path / "fine", url, fetcher, site_id="fine")
-    assert broken.status == "error"
+    assert broken.status == "partial"
     assert broken.error is not None
     assert f"{url}{PLUGINS_UPDATE_CHECK_PATH}" in broken.error
-    assert reason in broken.error
+    [error] = broken.source_errors
+    assert (error.source, error.url) == ("wordpress", f"{url}{PLUGINS_UPDATE_CHECK_PATH}")
+    assert reason in error.error
+    found = {f.name: f for f in broken.components}
+    assert found["akismet"].update == "unknown"
+    # The core version check answered: its verdict is kept.
+    assert found["wordpress"].update != "unknown"
     assert fine.status == "updates", fine.error
 
 

@@ -52,8 +52,9 @@ class SiteContext:
         keeps what the other sources said. Thread-safe; one entry per (source, url)."""
         error = SourceError(source=source, url=exc.url, error=exc.reason)
         with self._errors_lock:
-            if not any((e.source, e.url) == (source, exc.url) for e in self.source_errors):
-                self.source_errors.append(error)
+            if any((e.source, e.url) == (source, exc.url) for e in self.source_errors):
+                return
+            self.source_errors.append(error)
         self.log.warning("source failed", source=source, url=exc.url, error=exc.reason)
 
     def attempt(self, source: str, call: Callable[[], _T]) -> _T | None:
