@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from tma_agent import __version__
 from tma_agent.config import Config, Site, find_config_path, load_config
 from tma_agent.errors import ConfigError, TmaError
+from tma_agent.fail_on import FAIL_ON_CHOICES, fail_reasons
 from tma_agent.log import setup_logging
 from tma_agent.models import SiteReport
 from tma_agent.output import render_json, render_table
@@ -28,7 +29,7 @@ from tma_agent.sources import Fetcher
 __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
 
 EXIT_OK = 0
-#: `--fail-on security` and a site has security, insecure or revoked findings.
+#: A `--fail-on` condition was met (tma_agent.fail_on).
 EXIT_FINDINGS = 1
 #: Usage or configuration error (Click uses 2 for usage errors too).
 EXIT_USAGE = 2
@@ -96,8 +97,10 @@ def cli(
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(["security"]),
-    help="Exit 1 when a site has findings of this kind.",
+    type=click.Choice(FAIL_ON_CHOICES),
+    multiple=True,
+    help="Exit 1 when a site has security findings or unreadable security data, updates, "
+    "or an error (repeatable; README: exit codes).",
 )
 @click.pass_obj
 def check(
@@ -106,7 +109,7 @@ def check(
     stack: str | None,
     fmt: str | None,
     concurrency: int | None,
-    fail_on: str | None,
+    fail_on: tuple[str, ...],
 ) -> None:
     """Check sites for updates and security advisories."""
     config, pm = state.config, state.pm
@@ -127,7 +130,10 @@ def check(
     else:
         # Piped tables (mail, logs) are not cut to 80 columns: names must stay whole.
         render_table(reports, Console(width=None if sys.stdout.isatty() else 200))
-    if fail_on == "security" and any(r.has_security_findings for r in reports):
+    reasons = fail_reasons(reports, fail_on)
+    for reason in reasons:
+        click.echo(f"--fail-on {reason}", err=True)
+    if reasons:
         sys.exit(EXIT_FINDINGS)
 
 
