@@ -66,6 +66,8 @@ def _has_feed(component: Component) -> bool:
 
 
 def _finding(site: SiteContext, component: Component, history: ReleaseHistory | None) -> Finding:
+    if history is None and _has_feed(component):
+        return _unknown(component, "unknown")  # its feed failed: recorded in source_errors
     if history is None or not _has_feed(component):
         reason = component.extra.get("error") or "no drupal.org project (custom extension)"
         site.log.info("drupal: no feed for component", component=component.name, reason=reason)
