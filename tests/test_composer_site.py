@@ -386,20 +386,30 @@ def test_lockless_and_broken_projects(
     assert (report.error or "").startswith(f"local:{root}/composer.lock: invalid JSON")
 
 
-def test_malformed_metadata_leaves_that_package_unknown(
-    tmp_path: Path, upstream: dict[str, str], fetcher: Fetcher, feed_server: FeedServer
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (Reply('{"packages": {"doctrine/orm": 3}}'), "is not a list of versions"),
+        (Reply("down", status=500), "HTTP 500"),
+        (Reply("{}", delay=3.0), "timed out"),
+    ],
+    ids=["garbage", "http-500", "timeout"],
+)
+def test_failing_metadata_leaves_that_package_unknown(
+    tmp_path: Path,
+    upstream: dict[str, str],
+    fetcher: Fetcher,
+    feed_server: FeedServer,
+    reply: Reply,
+    reason: str,
 ) -> None:
-    feed_server.routes["/repo/p2/doctrine/orm.json"] = Reply('{"packages": {"doctrine/orm": 3}}')
+    feed_server.routes["/repo/p2/doctrine/orm.json"] = reply
     report = check(build_symfony(tmp_path / "shop"), upstream, fetcher)
     assert report.status == "partial"
     url = f"{upstream['composer']}/p2/doctrine/orm.json"
-    assert [e.to_dict() for e in report.source_errors] == [
-        {
-            "source": "composer",
-            "url": url,
-            "error": "packages.doctrine/orm is not a list of versions",
-        }
-    ]
+    [error] = report.source_errors
+    assert (error.source, error.url) == ("composer", url)
+    assert reason in error.error
     found = {f.name: f for f in report.components}
     assert found["doctrine/orm"].update == "unknown"
     assert row(found["phpunit/phpunit"]) == ("10.5.9", "11.0.0", "10.5.10", "bugfix")

@@ -381,6 +381,37 @@ def test_malformed_plugin_answers_leave_core_and_themes(
     assert fine.status == "updates", fine.error
 
 
+@pytest.mark.parametrize("failing", ["core", "plugins", "themes"])
+def test_each_update_check_api_failing_leaves_the_other_two(
+    pm: pluggy.PluginManager, tmp_path: Path, feed_server: FeedServer, failing: str
+) -> None:
+    url = serve_wordpress_api(
+        feed_server,
+        core_releases=CORE_RELEASES,
+        plugins={"akismet": "5.3.5"},
+        themes=THEME_LATEST,
+    )
+    path = {
+        "core": CORE_VERSION_CHECK_PATH,
+        "plugins": PLUGINS_UPDATE_CHECK_PATH,
+        "themes": THEMES_UPDATE_CHECK_PATH,
+    }[failing]
+    feed_server.routes[path] = Reply("down", status=503)
+    build_wordpress(tmp_path, plugins={"akismet": "5.0.2"}, themes={"twentytwentytwo": "1.3"})
+    with Fetcher(timeout=2.0, retries=1) as fetcher:
+        report, _ = run_check(pm, tmp_path, url, fetcher)
+    assert report.status == "partial"
+    [error] = report.source_errors
+    assert error.source == "wordpress" and error.url.startswith(f"{url}{path}")
+    assert error.error == "HTTP 503"
+    kinds = {"core": "core", "plugins": "plugin", "themes": "theme"}
+    for finding in report.components:
+        if finding.kind == kinds[failing]:
+            assert finding.update == "unknown", finding
+        elif finding.kind in kinds.values() and finding.source != "mu-plugin":
+            assert finding.update != "unknown", finding
+
+
 @pytest.mark.parametrize(
     "body",
     ["nope", json.dumps({"offers": []}), json.dumps({"offers": [{"response": "upgrade"}]})],
