@@ -13,8 +13,13 @@ from typing import Any
 
 import pytest
 from check_schema import assert_valid_check_output
-from test_check_fleet import D7_FEEDS, D10_FEEDS
-from tma_drupal.testing import build_drupal7, build_drupal10, serve_release_histories
+from tma_drupal.testing import (
+    build_drupal7,
+    build_drupal10,
+    release,
+    release_history_xml,
+    serve_release_histories,
+)
 from tma_npm.testing import build_npm_site, packument, serve_npm_registry
 from tma_wordpress.testing import build_wordpress, serve_wordfence, serve_wordpress_api
 
@@ -22,6 +27,32 @@ from tma_agent.ecosystems.testing import advisories_route
 from tma_agent.testing.feeds import FeedServer, Reply
 from tma_agent.testing.sshd import SSHServer
 
+D10_FEEDS = {
+    "drupal": release_history_xml(
+        "drupal",
+        type="project_core",
+        supported_branches="10.2.,10.3.",
+        releases=[release("10.3.1", "Security update"), release("10.2.3", "Bug fixes")],
+    ),
+    "pathauto": release_history_xml(
+        "pathauto", releases=[release("8.x-1.13", "Bug fixes"), release("8.x-1.12")]
+    ),
+}
+D7_FEEDS = {
+    "drupal": release_history_xml(
+        "drupal",
+        type="project_core",
+        api_version="7.x",
+        supported_branches="7.",
+        releases=[release("7.98")],
+    ),
+    "views": release_history_xml(
+        "views", api_version="7.x", supported_branches="7.x-3.", releases=[release("7.x-3.29")]
+    ),
+    "ctools": release_history_xml(
+        "ctools", api_version="7.x", supported_branches="7.x-1.", releases=[release("7.x-1.21")]
+    ),
+}
 ADVISORIES_PATH = "/api/security-advisories/"
 BULK_PATH = "/-/npm/v1/security/advisories/bulk"
 #: One failing answer per way a source breaks: the others must not care. (Timeouts are run

@@ -45,7 +45,7 @@ class SiteContext:
     sources: Mapping[str, SourceSettings] = field(default_factory=dict)
     #: Sources that failed for this site (`SiteReport.source_errors`), in the order met.
     source_errors: list[SourceError] = field(default_factory=list)
-    _errors_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _errors_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def source_failed(self, source: str, exc: FeedError) -> None:
         """Record that `source` (a registered source name) failed for this site, so the report
