@@ -75,13 +75,19 @@ def apply_vulnerabilities(site: SiteContext, findings: Sequence[Finding]) -> Non
     feeds = _named_feeds(site)
     if not feeds:
         return
+    # A feed that failed once for this site is not asked again for its other components: a
+    # dead API or a rejected token would otherwise cost one timeout (and retries) per plugin.
+    failed: set[str] = set()
     for finding in findings:
         if finding.kind not in _KINDS or finding.source == "mu-plugin":
             continue
         known = []
         for name, feed in feeds:
-            answer = site.attempt(name, functools.partial(feed.known_for, site, finding))
+            answer = None
+            if name not in failed:
+                answer = site.attempt(name, functools.partial(feed.known_for, site, finding))
             if answer is None:
+                failed.add(name)
                 finding.advisories_unavailable = True
             else:
                 known.extend(answer)
