@@ -8,8 +8,9 @@ Feeds:
 - `sites[].options.vulnerability_sources`: the feed names a site uses instead of that default,
   e.g. `[wpscan]` (WPScan only) or `[]` (none). An unknown name, or `wpscan` without a token,
   is a site error: a typo must not silently switch security data off.
-A feed that fails (HTTP error, timeout, garbage, bad token) is a source error of the site, never
-a site error: the findings it could not answer for have `advisories_unavailable`.
+A feed that fails (HTTP error, timeout, garbage, bad token) is recorded in the report's
+`source_errors`, the site is `partial`, not `error`: the findings it could not answer for have
+`advisories_unavailable`.
 By default a feed whose source the run did not register is left out; only a hand-built
 SiteContext lacks them, the runner registers both.
 
