@@ -213,6 +213,12 @@ def test_fail_on_security_sets_exit_code_1(fleet: Fleet) -> None:
     only_d7 = tma(fleet.config, "--site", "d7-local", "--fail-on", "security")
     assert only_d7.returncode == 0, only_d7.stderr
     assert by_site(only_d7.stdout)["d7-local"]["status"] == "ok"
+    # Nothing could be read: its security is unknown, so it never passes.
+    unreachable = tma(fleet.config, "--site", "nobody-listens", "--fail-on", "security")
+    assert unreachable.returncode == 1
+    assert "--fail-on security: nobody-listens: security data could not be read" in (
+        unreachable.stderr
+    )
 
 
 def test_site_and_stack_filters(fleet: Fleet) -> None:
