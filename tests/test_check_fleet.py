@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from check_schema import assert_valid_check_output
 from tma_drupal.testing import (
     build_drupal7,
     build_drupal10,
@@ -158,6 +159,7 @@ def tma(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def by_site(stdout: str) -> dict[str, dict[str, Any]]:
     document = json.loads(stdout)
     assert list(document) == ["sites"]
+    assert_valid_check_output(document)  # docs/check-output.schema.json
     return {report["site"]: report for report in document["sites"]}
 
 
@@ -195,7 +197,9 @@ def test_fleet_json_same_findings_over_ssh_and_local_and_failures_isolated(fleet
         "no such directory",
     )
     bad = reports["bad-feed"]
-    assert bad["status"] == "error" and "/release-history/brokenfeed/current" in bad["error"]
+    # Core's feed answered: the site is partial, the failing feed named.
+    assert bad["status"] == "partial" and "/release-history/brokenfeed/current" in bad["error"]
+    assert [e["source"] for e in bad["source_errors"]] == ["drupal"]
     assert "Traceback" not in result.stderr
 
 
@@ -209,6 +213,12 @@ def test_fail_on_security_sets_exit_code_1(fleet: Fleet) -> None:
     only_d7 = tma(fleet.config, "--site", "d7-local", "--fail-on", "security")
     assert only_d7.returncode == 0, only_d7.stderr
     assert by_site(only_d7.stdout)["d7-local"]["status"] == "ok"
+    # Nothing could be read: its security is unknown, so it never passes.
+    unreachable = tma(fleet.config, "--site", "nobody-listens", "--fail-on", "security")
+    assert unreachable.returncode == 1
+    assert "--fail-on security: nobody-listens: security data could not be read" in (
+        unreachable.stderr
+    )
 
 
 def test_site_and_stack_filters(fleet: Fleet) -> None:
@@ -281,7 +291,7 @@ BOMB = (
     ],
     ids=["garbage", "http-500", "timeout", "xml-bomb"],
 )
-def test_a_bad_feed_fails_only_the_sites_that_need_it(
+def test_a_bad_feed_fails_only_the_components_that_need_it(
     tmp_path: Path, reply: Reply, reason: str
 ) -> None:
     plain = build_drupal10(tmp_path / "plain", modules={"pathauto": "8.x-1.12"}).project_root
@@ -307,5 +317,9 @@ def test_a_bad_feed_fails_only_the_sites_that_need_it(
     status = {r.site: (r.status, r.error or "") for r in reports}
     assert status["plain-1"][0] == status["plain-2"][0] == "updates"
     broken_status, error = status["broken"]
-    assert broken_status == "error"
+    assert broken_status == "partial"
     assert f"{base}/token/current" in error and reason in error
+    broken_report = next(r for r in reports if r.site == "broken")
+    found = {f.name: f for f in broken_report.components}
+    assert found["drupal"].update == "security"  # core's feed answered
+    assert found["token"].update == "unknown" and found["token"].advisories_unavailable

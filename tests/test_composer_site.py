@@ -386,16 +386,74 @@ def test_lockless_and_broken_projects(
     assert (report.error or "").startswith(f"local:{root}/composer.lock: invalid JSON")
 
 
-def test_malformed_metadata_names_the_url(
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (Reply('{"packages": {"doctrine/orm": 3}}'), "is not a list of versions"),
+        (Reply("down", status=500), "HTTP 500"),
+        (Reply("{}", delay=3.0), "timed out"),
+    ],
+    ids=["garbage", "http-500", "timeout"],
+)
+def test_failing_metadata_leaves_that_package_unknown(
+    tmp_path: Path,
+    upstream: dict[str, str],
+    fetcher: Fetcher,
+    feed_server: FeedServer,
+    reply: Reply,
+    reason: str,
+) -> None:
+    feed_server.routes["/repo/p2/doctrine/orm.json"] = reply
+    report = check(build_symfony(tmp_path / "shop"), upstream, fetcher)
+    assert report.status == "partial"
+    url = f"{upstream['composer']}/p2/doctrine/orm.json"
+    [error] = report.source_errors
+    assert (error.source, error.url) == ("composer", url)
+    assert reason in error.error
+    found = {f.name: f for f in report.components}
+    assert found["doctrine/orm"].update == "unknown"
+    assert row(found["phpunit/phpunit"]) == ("10.5.9", "11.0.0", "10.5.10", "bugfix")
+    assert found["symfony/http-kernel"].update == "security"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [Reply("down", status=500), Reply("<html>", status=200), Reply("{}", delay=3.0)],
+    ids=["http-500", "garbage", "timeout"],
+)
+def test_failing_advisories_keep_the_releases(
+    tmp_path: Path,
+    upstream: dict[str, str],
+    fetcher: Fetcher,
+    feed_server: FeedServer,
+    reply: Reply,
+) -> None:
+    feed_server.routes["/packagist/api/security-advisories/"] = reply
+    report = check(build_symfony(tmp_path / "shop"), upstream, fetcher)
+    assert report.status == "partial"
+    api = upstream["packagist"] + "/api/security-advisories/"
+    assert [(e.source, e.url) for e in report.source_errors] == [("packagist", api)]
+    found = {f.name: f for f in report.components}
+    assert row(found["phpunit/phpunit"]) == ("10.5.9", "11.0.0", "10.5.10", "bugfix")
+    assert all(f.advisories_unavailable for f in report.components)
+    # Checked against advisories only, which were not read: never `none`.
+    assert found["psr/log"].update == "unknown"
+
+
+def test_repository_answering_404_for_everything_is_a_source_error(
     tmp_path: Path, upstream: dict[str, str], fetcher: Fetcher, feed_server: FeedServer
 ) -> None:
-    feed_server.routes["/repo/p2/doctrine/orm.json"] = Reply('{"packages": {"doctrine/orm": 3}}')
-    report = check(build_symfony(tmp_path / "shop"), upstream, fetcher)
-    assert report.status == "error"
-    assert report.error == (
-        f"{upstream['composer']}/p2/doctrine/orm.json: "
-        "packages.doctrine/orm is not a list of versions"
-    )
+    wrong = {**upstream, "composer": feed_server.url + "/nowhere"}
+    report = check(build_symfony(tmp_path / "shop"), wrong, fetcher)
+    assert report.status not in ("ok", "updates")
+    [error] = report.source_errors
+    assert error.source == "composer"
+    assert error.url.startswith(feed_server.url + "/nowhere/p2/")
+    assert "HTTP 404 for all" in error.error
+    # The advisories still answered: the affected transitive package is still flagged.
+    found = {f.name: f for f in report.components}
+    assert found["symfony/http-kernel"].update == "insecure"
+    assert report.status == "partial"
 
 
 def test_fleet_asks_each_url_once(

@@ -452,16 +452,41 @@ BOMB = (
     ],
     ids=["garbage", "wrong-root", "http-500", "plain-404", "xml-bomb", "timeout"],
 )
-def test_bad_feed_is_a_site_error_naming_the_url(
+def test_bad_feed_leaves_the_other_projects_and_names_the_url(
     tmp_path: Path, feed_server: FeedServer, fetcher: Fetcher, reply: Reply, reason: str
 ) -> None:
     base = serve_release_histories(feed_server, {"drupal": CORE_FEED, "pathauto": reply})
     tree = build_drupal10(tmp_path / "s", modules={"pathauto": "8.x-1.12"})
     report = check(tree.project_root, base, fetcher)
-    assert report.status == "error"
+    assert report.status == "partial"
     assert report.error is not None and "\n" not in report.error
     assert f"{base}/pathauto/current" in report.error
-    assert reason in report.error
+    [error] = report.source_errors
+    assert (error.source, error.url) == ("drupal", f"{base}/pathauto/current")
+    assert reason in error.error
+    findings = {f.name: f for f in report.components}
+    # Core's feed answered: its verdict survives the pathauto failure.
+    assert findings["drupal"].source == f"{base}/drupal/current"
+    assert findings["drupal"].update != "unknown"
+    assert not findings["drupal"].advisories_unavailable
+    assert findings["pathauto"].update == "unknown"
+    assert findings["pathauto"].advisories_unavailable
+
+
+def test_every_feed_failing_is_a_site_error(
+    tmp_path: Path, feed_server: FeedServer, fetcher: Fetcher
+) -> None:
+    broken = Reply("oops", status=500)
+    base = serve_release_histories(feed_server, {"drupal": broken, "pathauto": broken})
+    tree = build_drupal10(tmp_path / "s", modules={"pathauto": "8.x-1.12"})
+    report = check(tree.project_root, base, fetcher)
+    assert report.status == "error"
+    assert report.error is not None and report.error.startswith("nothing could be evaluated")
+    assert {e.url for e in report.source_errors} == {
+        f"{base}/drupal/current",
+        f"{base}/pathauto/current",
+    }
+    assert all(f.update == "unknown" for f in report.components)
 
 
 def test_one_fetch_per_feed_for_many_sites(

@@ -194,18 +194,28 @@ def test_one_batched_request_shared_by_the_sites_of_a_run(
     assert asked(server) == [["drupal/core", "drupal/token"], ["drupal/pathauto"]]
 
 
-def test_failing_advisories_api_is_a_site_error_naming_the_url(
+def test_failing_advisories_api_keeps_the_release_verdicts(
     tmp_path: Path, server: FeedServer, fetcher: Fetcher
 ) -> None:
     tree = build_drupal10(tmp_path / "site")
     server.routes[ADVISORIES_PATH] = Reply('{"advisories": {"drupal/core": "oops"}}')
     report = check(tree.project_root, server, fetcher)
-    assert report.status == "error"
+    assert report.status == "partial"
     assert report.error is not None and server.url + ADVISORIES_PATH in report.error
+    assert [(e.source, e.url) for e in report.source_errors] == [
+        ("packagist", server.url + ADVISORIES_PATH)
+    ]
+    core = next(f for f in report.components if f.kind == "core")
+    assert core.update != "unknown" and core.advisories_unavailable
     server.routes[ADVISORIES_PATH] = Reply("down", status=503)
     other = build_drupal10(tmp_path / "other", modules={"pathauto": "8.x-1.12"})
     report = check(other.project_root, server, fetcher)
-    assert report.status == "error" and report.error is not None and "HTTP 503" in report.error
+    assert report.status == "partial"
+    assert "HTTP 503" in report.source_errors[0].error
+    pathauto = next(f for f in report.components if f.name == "pathauto")
+    assert pathauto.update == "bugfix" and pathauto.advisories_unavailable
+    custom = [f for f in report.components if f.source == "unknown"]
+    assert custom and not any(f.advisories_unavailable for f in custom)
 
 
 def test_drupal7_and_unregistered_source_ask_nothing(

@@ -195,6 +195,54 @@ def test_core_stays_in_its_line_and_takes_advisories_of_both_product_names(
     assert host.round_trips == 1
 
 
+#: Shaped like the GitHub advisory database's CosmicSting record as Packagist's API serves it:
+#: filed under the repository's and the project template's names, one range per release line,
+#: the ranges closed by the last affected patch (OSV `last_affected`).
+COSMIC_RANGES = ">=2.4.7-beta1,<=2.4.7|>=2.4.6,<=2.4.6-p5|>=2.4.5,<=2.4.5-p7|<=2.4.4-p8"
+REAL_NAMES = {
+    name: [
+        advisory(
+            f"PKSA-{suffix}-cosmic",
+            name,
+            COSMIC_RANGES,
+            remote_id="GHSA-cosm-ic5t-ing1",
+            cve="CVE-2024-34102",
+            title="Magento Open Source allows Improper Restriction of XML External Entity Reference",
+            severity="critical",
+            source="GitHub",
+        )
+    ]
+    for name, suffix in (
+        ("magento/community-edition", "ce"),
+        ("magento/project-community-edition", "project"),
+    )
+}
+
+
+@pytest.mark.parametrize("edition", ["community", "enterprise"])
+def test_cosmic_sting_filed_under_the_real_advisory_names(
+    tmp_path: Path, feed_server: FeedServer, fetcher: Fetcher, edition: str
+) -> None:
+    product = CE if edition == "community" else EE
+    line = ["2.4.7-p1", "2.4.7", "2.4.6-p6", "2.4.6-p5", "2.4.6-p3"]
+    catalog = {product: product_releases(product, line), BASE: product_releases(BASE, line)}
+    upstream = {
+        "mirror": serve_composer_repository(feed_server, f"/{edition}", catalog),
+        "market": serve_composer_repository(feed_server, f"/{edition}-market", {}),
+        "packagist": serve_advisories_api(feed_server, REAL_NAMES, prefix=f"/{edition}-api"),
+    }
+    tree = build_magento(tmp_path / "shop", edition=edition, version="2.4.6-p3", modules={})
+    report = check(tree.root, upstream, fetcher)
+    core = by_name(report)[product]
+    # Not `bugfix` to 2.4.6-p6: the store is open to CosmicSting, fixed in 2.4.6-p6.
+    assert row(core) == ("2.4.6-p3", "2.4.7-p1", "2.4.6-p6", "security")
+    assert {a.cve for a in core.advisories} == {"CVE-2024-34102"}
+    assert report.status == "updates" and report.has_security_findings
+    form = next(r for r in feed_server.requests if r.path.endswith("/security-advisories/"))
+    for name in REAL_NAMES:
+        assert f"packages%5B%5D={name.replace('/', '%2F')}" in form.body.decode()
+
+
 def test_core_bugfix_in_line_then_feature_to_the_next_line(
     tmp_path: Path, upstream: dict[str, str], fetcher: Fetcher, feed_server: FeedServer
 ) -> None:
@@ -248,8 +296,15 @@ def test_missing_marketplace_keys_name_the_repository(
 ) -> None:
     tree = build_magento(tmp_path / "shop", modules=MODULES)
     report = check(tree.root, upstream, fetcher, auth=False)
-    assert report.status == "error"
-    assert report.error == f"{upstream['market']}/packages.json: HTTP 401"
+    # The public mirror answered: the core and the mirror's module keep their verdicts.
+    assert report.status == "partial"
+    assert report.error == f"source composer failed: {upstream['market']}/packages.json: HTTP 401"
+    assert [(e.source, e.url, e.error) for e in report.source_errors] == [
+        ("composer", f"{upstream['market']}/packages.json", "HTTP 401")
+    ]
+    found = {f.name: f for f in report.components}
+    assert found[CE].update == "security"
+    assert found[B2B].update == "unknown"
 
 
 def test_malformed_metadata_names_the_url(
@@ -257,8 +312,12 @@ def test_malformed_metadata_names_the_url(
 ) -> None:
     feed_server.routes[f"/mirror/p2/{CE}.json"] = Reply("<html>maintenance</html>")
     report = check(build_magento(tmp_path / "shop").root, upstream, fetcher)
-    assert report.status == "error"
-    assert (report.error or "").startswith(f"{upstream['mirror']}/p2/{CE}.json: invalid JSON")
+    [error] = report.source_errors
+    assert (error.url, error.error[:12]) == (f"{upstream['mirror']}/p2/{CE}.json", "invalid JSON")
+    core = next(f for f in report.components if f.name == CE)
+    # No releases, but the advisories were read: the affected core is never hidden.
+    assert core.update == "unknown" and {a.id for a in core.advisories} >= {"PKSA-base-2024-0001"}
+    assert report.status == "partial"
 
 
 def test_detection_and_broken_trees(

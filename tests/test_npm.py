@@ -392,24 +392,33 @@ def test_security_fix_insecure_and_transitive_advisories(
     assert feed_server.hits[packument_path("tslib")] == 0
 
 
-def test_fix_inside_the_range_first_then_outside(
+def test_fix_is_the_newest_unaffected_in_range_else_the_lowest_fixed(
     pm: pluggy.PluginManager, tmp_path: Path, feed_server: FeedServer, fetcher: Fetcher
 ) -> None:
     packuments = {
         "minimist": packument("minimist", ["1.2.3", "1.2.5", "1.2.6", "2.0.0"]),
-        "ws": packument("ws", ["7.4.0", "7.5.0", "8.0.0"]),
+        "ws": packument("ws", ["7.4.0", "7.5.0", "8.0.0", "8.1.0"]),
     }
-    advisories = {"minimist": [bulk_advisory(1, "<1.2.5")], "ws": [bulk_advisory(2, "<8.0.0")]}
+    advisories = {
+        "minimist": [bulk_advisory(1, "<1.2.5")],
+        "ws": [bulk_advisory(2, "<8.0.0")],
+    }
     registry = serve_npm_registry(feed_server, packuments=packuments, advisories=advisories)
     build_npm_site(
-        tmp_path, dependencies={"minimist": ("^1.2.0", "1.2.3"), "ws": ("^7.4.0", "7.4.0")}
+        tmp_path,
+        dependencies={
+            "minimist": ("^1.2.0", "1.2.3"),
+            "ws": ("^7.4.0", "7.4.0"),
+        },
     )
     found = by_name(run_check(pm, tmp_path, registry, fetcher)[0])
-    assert (found["minimist@1.2.3"].update, found["minimist@1.2.3"].recommended) == (
-        "security",
-        "1.2.5",
-    )
-    assert (found["ws@7.4.0"].update, found["ws@7.4.0"].recommended) == ("security", "8.0.0")
+    verdicts = {name: (f.update, f.recommended) for name, f in found.items()}
+    assert verdicts == {
+        # What `npm update` installs once the advisory is out of the way, not 1.2.5.
+        "minimist@1.2.3": ("security", "1.2.6"),
+        # No fix inside ^7.4.0: the lowest fixed release, not the newest 8.1.0.
+        "ws@7.4.0": ("security", "8.0.0"),
+    }
 
 
 def test_one_request_per_url_per_run_across_sites(
@@ -498,7 +507,7 @@ def test_malformed_package_json_names_it(pm: pluggy.PluginManager, tmp_path: Pat
         ),
     ],
 )
-def test_malformed_registry_answer_is_a_site_error_naming_the_url(
+def test_malformed_registry_answer_is_a_source_error_naming_the_url(
     pm: pluggy.PluginManager,
     tmp_path: Path,
     feed_server: FeedServer,
@@ -509,11 +518,52 @@ def test_malformed_registry_answer_is_a_site_error_naming_the_url(
 ) -> None:
     registry = serve_npm_registry(feed_server, packuments=PACKUMENTS)
     feed_server.routes[path] = reply
+    build_npm_site(
+        tmp_path, dependencies={"vite": ("^5.0.0", "5.0.2"), "lodash": ("^4.17.0", "4.17.20")}
+    )
+    report, _ = run_check(pm, tmp_path, registry, fetcher)
+    assert report.status == "partial"
+    assert f"{registry}{path}" in (report.error or "")
+    [error] = report.source_errors
+    assert (error.source, error.url) == ("npm", f"{registry}{path}")
+    assert reason in error.error
+    found = {f.name: f for f in report.components}
+    # lodash's metadata answered: its verdict survives.
+    assert found["lodash"].update == "bugfix" and found["lodash"].recommended == "4.17.21"
+    if path == BULK_ADVISORY_PATH:
+        assert all(f.advisories_unavailable for f in report.components)
+        assert found["vite"].update != "unknown"
+    else:
+        assert found["vite"].update == "unknown"
+        assert not any(f.advisories_unavailable for f in report.components)
+
+
+def test_mirror_without_the_bulk_advisory_endpoint_keeps_the_releases(
+    pm: pluggy.PluginManager, front_end: Path, feed_server: FeedServer, fetcher: Fetcher
+) -> None:
+    registry = serve_npm_registry(feed_server, packuments=PACKUMENTS)
+    # Many registry proxies do not implement the bulk advisory POST.
+    feed_server.routes[BULK_ADVISORY_PATH] = Reply("Method Not Allowed", status=405)
+    report, _ = run_check(pm, front_end, registry, fetcher)
+    assert report.status == "partial"
+    assert [e.to_dict() for e in report.source_errors] == [
+        {"source": "npm", "url": registry + BULK_ADVISORY_PATH, "error": "HTTP 405"}
+    ]
+    assert {f.name for f in report.components} >= set(DEPENDENCIES)
+    assert all(f.advisories_unavailable for f in report.components)
+    assert {f.update for f in report.components} - {"unknown"}
+
+
+def test_every_package_failing_is_a_site_error(
+    pm: pluggy.PluginManager, tmp_path: Path, feed_server: FeedServer, fetcher: Fetcher
+) -> None:
+    registry = serve_npm_registry(feed_server, packuments=PACKUMENTS)
+    feed_server.routes["/vite"] = Reply("down", status=503)
     build_npm_site(tmp_path, dependencies={"vite": ("^5.0.0", "5.0.2")})
     report, _ = run_check(pm, tmp_path, registry, fetcher)
     assert report.status == "error"
-    assert f"{registry}{path}" in (report.error or "")
-    assert reason in (report.error or "")
+    assert (report.error or "").startswith("nothing could be evaluated: source npm failed")
+    assert [e.url for e in report.source_errors] == [f"{registry}/vite"]
 
 
 # --- Fetcher.post_json ------------------------------------------------------------------------

@@ -501,7 +501,7 @@ def test_packagist_core_advisories(
     assert parse_qsl(post.body.decode()) == [("packages[]", "prestashop/prestashop")]
 
 
-def test_failing_packagist_is_a_site_error(
+def test_failing_packagist_keeps_the_release_verdicts(
     pm: pluggy.PluginManager, tmp_path: Path, feed_server: FeedServer, fetcher: Fetcher
 ) -> None:
     feed_server.routes[PACKAGIST_PATH] = Reply(json.dumps({"oops": 1}))
@@ -511,8 +511,14 @@ def test_failing_packagist_is_a_site_error(
     }
     build_prestashop(tmp_path)
     report, _ = run_check(pm, tmp_path, sources, fetcher)
-    assert report.status == "error"
+    assert report.status == "partial"
     assert f"{feed_server.url}{PACKAGIST_PATH}" in (report.error or "")
+    assert [(e.source, e.url) for e in report.source_errors] == [
+        ("packagist", f"{feed_server.url}{PACKAGIST_PATH}")
+    ]
+    core = report.components[0]
+    assert core.name == "prestashop" and core.update != "unknown"
+    assert core.advisories_unavailable
 
 
 # --- Broken sources ----------------------------------------------------------------------------
@@ -529,17 +535,21 @@ def test_failing_packagist_is_a_site_error(
         (Reply(json.dumps([{"version": "8.1.7"}])), "stability"),
     ],
 )
-def test_malformed_distribution_answer_is_a_site_error(
+def test_malformed_distribution_answer_with_nothing_else_is_a_site_error(
     pm: pluggy.PluginManager, tmp_path: Path, feed_server: FeedServer, reply: Reply, reason: str
 ) -> None:
     feed_server.routes[DISTRIBUTION_PATH] = reply
     build_prestashop(tmp_path)
     with Fetcher(timeout=2.0, backoff=0.001, max_retry_after=0.05) as fetcher:
         report, _ = run_check(pm, tmp_path, {"url": feed_server.url}, fetcher)
+    # No module index either: nothing could be evaluated.
     assert report.status == "error"
     assert f"{feed_server.url}{DISTRIBUTION_PATH}" in (report.error or "")
     assert reason in (report.error or "")
     assert "Traceback" not in (report.error or "")
+    assert [(e.source, e.url) for e in report.source_errors] == [
+        ("prestashop", f"{feed_server.url}{DISTRIBUTION_PATH}")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -557,7 +567,7 @@ def test_malformed_distribution_answer_is_a_site_error(
         ("modules", None, "cannot read file"),
     ],
 )
-def test_broken_index_or_advisories_file_names_the_file(
+def test_broken_index_or_advisories_file_is_a_source_error_naming_the_file(
     pm: pluggy.PluginManager,
     tmp_path: Path,
     feed_server: FeedServer,
@@ -572,9 +582,14 @@ def test_broken_index_or_advisories_file_names_the_file(
     sources = {"url": serve_distribution_api(feed_server, CORE_RELEASES), kind: str(document)}
     build_prestashop(tmp_path / "shop")
     report, _ = run_check(pm, tmp_path / "shop", sources, fetcher)
-    assert report.status == "error"
-    assert str(document) in (report.error or "")
-    assert reason in (report.error or "")
+    # The distribution API answered: core keeps its verdict.
+    assert report.status == "partial"
+    [error] = report.source_errors
+    assert (error.source, error.url) == ("prestashop", str(document))
+    assert reason in error.error
+    core = report.components[0]
+    assert core.update != "unknown"
+    assert core.advisories_unavailable is (kind == "advisories")
 
 
 # --- A run over several sites ------------------------------------------------------------------

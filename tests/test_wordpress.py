@@ -354,7 +354,7 @@ def test_identical_requests_are_shared_across_sites(
         (Reply("{}", delay=1.5), "timed out"),
     ],
 )
-def test_malformed_plugin_answers_fail_only_that_site(
+def test_malformed_plugin_answers_leave_core_and_themes(
     pm: pluggy.PluginManager,
     tmp_path: Path,
     feed_server: FeedServer,
@@ -368,11 +368,48 @@ def test_malformed_plugin_answers_fail_only_that_site(
     with Fetcher(timeout=0.5) as fetcher:
         broken, _ = run_check(pm, tmp_path / "broken", url, fetcher, site_id="broken")
         fine, _ = run_check(pm, tmp_path / "fine", url, fetcher, site_id="fine")
-    assert broken.status == "error"
+    assert broken.status == "partial"
     assert broken.error is not None
     assert f"{url}{PLUGINS_UPDATE_CHECK_PATH}" in broken.error
-    assert reason in broken.error
+    [error] = broken.source_errors
+    assert (error.source, error.url) == ("wordpress", f"{url}{PLUGINS_UPDATE_CHECK_PATH}")
+    assert reason in error.error
+    found = {f.name: f for f in broken.components}
+    assert found["akismet"].update == "unknown"
+    # The core version check answered: its verdict is kept.
+    assert found["wordpress"].update != "unknown"
     assert fine.status == "updates", fine.error
+
+
+@pytest.mark.parametrize("failing", ["core", "plugins", "themes"])
+def test_each_update_check_api_failing_leaves_the_other_two(
+    pm: pluggy.PluginManager, tmp_path: Path, feed_server: FeedServer, failing: str
+) -> None:
+    url = serve_wordpress_api(
+        feed_server,
+        core_releases=CORE_RELEASES,
+        plugins={"akismet": "5.3.5"},
+        themes=THEME_LATEST,
+    )
+    path = {
+        "core": CORE_VERSION_CHECK_PATH,
+        "plugins": PLUGINS_UPDATE_CHECK_PATH,
+        "themes": THEMES_UPDATE_CHECK_PATH,
+    }[failing]
+    feed_server.routes[path] = Reply("down", status=503)
+    build_wordpress(tmp_path, plugins={"akismet": "5.0.2"}, themes={"twentytwentytwo": "1.3"})
+    with Fetcher(timeout=2.0, retries=1) as fetcher:
+        report, _ = run_check(pm, tmp_path, url, fetcher)
+    assert report.status == "partial"
+    [error] = report.source_errors
+    assert error.source == "wordpress" and error.url.startswith(f"{url}{path}")
+    assert error.error == "HTTP 503"
+    kinds = {"core": "core", "plugins": "plugin", "themes": "theme"}
+    for finding in report.components:
+        if finding.kind == kinds[failing]:
+            assert finding.update == "unknown", finding
+        elif finding.kind in kinds.values() and finding.source != "mu-plugin":
+            assert finding.update != "unknown", finding
 
 
 @pytest.mark.parametrize(

@@ -324,7 +324,7 @@ def test_wordfence_token_goes_in_bearer_header(
         ),
     ],
 )
-def test_malformed_feed_is_a_site_error_naming_the_url(
+def test_malformed_feed_keeps_the_updates_and_names_the_url(
     pm: pluggy.PluginManager,
     tmp_path: Path,
     urls: dict[str, str],
@@ -338,9 +338,16 @@ def test_malformed_feed_is_a_site_error_naming_the_url(
     with Fetcher(timeout=5.0) as fetcher:
         reports = run(pm, fetcher, sites, sources_of(urls))
     for name in ("a", "b"):
-        assert reports[name].status == "error"
-        assert urls["wordfence"] in (reports[name].error or "")
-        assert reason in (reports[name].error or "")
+        report = reports[name]
+        assert report.status == "partial"
+        assert urls["wordfence"] in (report.error or "")
+        [error] = report.source_errors
+        assert (error.source, error.url) == ("wordfence", urls["wordfence"])
+        assert reason in error.error
+        # The update checks answered; no component may look clean without its security data.
+        assert any(f.update not in ("unknown", "none") for f in report.components)
+        checked = [f for f in report.components if f.source != "mu-plugin"]
+        assert checked and all(f.advisories_unavailable for f in checked)
     assert feed_server.hits[WORDFENCE_PATH] == 1  # the failure is kept for the run too
     # Others go on: this site does not use the feed.
     assert reports["no-feeds"].status == "updates"
@@ -453,7 +460,7 @@ def test_wpscan_with_token_end_to_end_never_logs_the_token(
     assert TOKEN not in result.stderr and TOKEN not in result.stdout
 
 
-def test_wpscan_rejected_token_is_a_site_error_without_the_token(
+def test_wpscan_rejected_token_is_a_source_error_without_the_token(
     pm: pluggy.PluginManager, tmp_path: Path, urls: dict[str, str], feed_server: FeedServer
 ) -> None:
     urls["wpscan"] = serve_wpscan(feed_server, token="the-right-one", cores=WPSCAN_CORES)
@@ -461,10 +468,17 @@ def test_wpscan_rejected_token_is_a_site_error_without_the_token(
     tree = build_wordpress(tmp_path / "wp", plugins={"akismet": "5.0.2"})
     with capture_logs() as logs, Fetcher(timeout=5.0) as fetcher:
         report = run(pm, fetcher, [site("s", tree)], sources)["s"]
-    assert report.status == "error"
+    assert report.status == "partial"
     assert f"{urls['wpscan']}/wordpresses/619" in (report.error or "")
     assert "HTTP 401" in (report.error or "")
     assert TOKEN not in (report.error or "")
+    # Asked once: a rejected token is not tried again for every plugin.
+    [error] = report.source_errors
+    assert (error.source, error.error) == ("wpscan", "HTTP 401")
+    assert sum(r.path.startswith(WPSCAN_PREFIX) for r in feed_server.requests) == 1
+    checked = [f for f in report.components if f.source != "mu-plugin"]
+    assert checked and all(f.advisories_unavailable for f in checked)
+    assert TOKEN not in repr(report.to_dict())
     assert logs and TOKEN not in repr(logs)
 
 

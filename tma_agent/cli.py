@@ -15,6 +15,7 @@ import click
 from tma_agent import __version__
 from tma_agent.cli_group import GlobalOptions, TmaGroup
 from tma_agent.errors import ConfigError, TmaError
+from tma_agent.fail_on import FAIL_ON_CHOICES
 
 if TYPE_CHECKING:
     import pluggy
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
 
 EXIT_OK = 0
-#: `--fail-on security` and a site has security, insecure or revoked findings.
+#: A `--fail-on` condition was met (tma_agent.fail_on).
 EXIT_FINDINGS = 1
 #: Usage or configuration error (Click uses 2 for usage errors too).
 EXIT_USAGE = 2
@@ -102,8 +103,10 @@ def cli(
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(["security"]),
-    help="Exit 1 when a site has findings of this kind.",
+    type=click.Choice(FAIL_ON_CHOICES),
+    multiple=True,
+    help="Exit 1 when a site has security findings or unreadable security data, updates, "
+    "or an error (repeatable; README: exit codes).",
 )
 @click.pass_obj
 def check(
@@ -112,11 +115,12 @@ def check(
     stack: str | None,
     fmt: str | None,
     concurrency: int | None,
-    fail_on: str | None,
+    fail_on: tuple[str, ...],
 ) -> None:
     """Check sites for updates and security advisories."""
     from rich.console import Console
 
+    from tma_agent.fail_on import fail_reasons
     from tma_agent.output import render_json, render_table
     from tma_agent.plugin_settings import registered_settings
     from tma_agent.plugins import registered_sources, registered_stacks
@@ -142,7 +146,10 @@ def check(
     else:
         # Piped tables (mail, logs) are not cut to 80 columns: names must stay whole.
         render_table(reports, Console(width=None if sys.stdout.isatty() else 200))
-    if fail_on == "security" and any(r.has_security_findings for r in reports):
+    reasons = fail_reasons(reports, fail_on)
+    for reason in reasons:
+        click.echo(f"--fail-on {reason}", err=True)
+    if reasons:
         sys.exit(EXIT_FINDINGS)
 
 

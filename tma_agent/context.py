@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from tma_agent.errors import FeedError
+from tma_agent.models import SourceError
 from tma_agent.plugin_settings import typed_settings
 
 if TYPE_CHECKING:
@@ -19,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["SiteContext"]
 
 Model = TypeVar("Model", bound="BaseModel")
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -42,6 +46,32 @@ class SiteContext:
     options: Mapping[str, Any] = field(default_factory=dict)
     #: Every `sources.<name>` block of the config (repositories, tokens, module indexes...).
     sources: Mapping[str, SourceSettings] = field(default_factory=dict)
+    #: Sources that failed for this site (`SiteReport.source_errors`), in the order met.
+    source_errors: list[SourceError] = field(default_factory=list)
+    _errors_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def source_failed(self, source: str, exc: FeedError) -> None:
+        """Record that `source` (a registered source name) failed for this site, so the report
+        keeps what the other sources said. Thread-safe; one entry per (source, url)."""
+        error = SourceError(source=source, url=exc.url, error=exc.reason)
+        with self._errors_lock:
+            if any((e.source, e.url) == (source, exc.url) for e in self.source_errors):
+                return
+            self.source_errors.append(error)
+        self.log.warning("source failed", source=source, url=exc.url, error=exc.reason)
+
+    def attempt(self, source: str, call: Callable[[], _T]) -> _T | None:
+        """`call()`, or None when it raises FeedError (recorded with `source_failed`): how a
+        plugin wraps each request to a source so one failure never empties the site."""
+        try:
+            return call()
+        except FeedError as exc:
+            self.source_failed(source, exc)
+            return None
+
+    def failed_sources(self) -> frozenset[str]:
+        with self._errors_lock:
+            return frozenset(e.source for e in self.source_errors)
 
     def source_url(self, name: str) -> str:
         """The effective base URL of source `name` (config override, else plugin default)."""

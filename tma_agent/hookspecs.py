@@ -108,9 +108,12 @@ def tma_inventory(site: SiteContext) -> list[Component] | None:
 def tma_evaluate(site: SiteContext, components: list[Component]) -> list[Finding] | None:
     """Turn installed components into findings using your upstream sources.
 
-    Fetch through ``site.fetcher`` (each URL is fetched once per run, whichever site asks).
-    Return None when the site is not of your stack; raise ``FeedError`` when a feed answers
-    badly. firstresult.
+    Fetch through ``site.fetcher`` (each URL is fetched once per run, whichever site asks),
+    each request to a source wrapped in ``site.attempt(source_name, call)`` so that a feed
+    answering badly is recorded in the report's ``source_errors`` and the other findings are
+    kept (status ``partial``); mark what it could not judge ``unknown`` or
+    ``advisories_unavailable``. Return None when the site is not of your stack. A ``FeedError``
+    raised out of the hook makes the site ``error``. firstresult.
     """
 
 

@@ -23,6 +23,7 @@ from tma_agent.policies import needs_work
 __all__ = ["render_json", "render_table"]
 
 _STATUS_STYLE = {"ok": "green", "updates": "yellow", "unreachable": "red", "error": "red"}
+_STATUS_STYLE["partial"] = "magenta"  # some findings, but a source failed: never clean
 _UPDATE_STYLE = {
     "insecure": "bold red",
     "revoked": "bold red",

@@ -14,7 +14,7 @@ from tma_agent.config import Config, Policy, Site
 from tma_agent.context import SiteContext
 from tma_agent.errors import SiteTreeError, TmaError, UnreachableError
 from tma_agent.hosts import Host, open_host
-from tma_agent.models import Finding, SiteReport, SiteStatus
+from tma_agent.models import Finding, SiteReport, SiteStatus, SourceError
 from tma_agent.plugins import registered_sources
 from tma_agent.policies import apply_policy, needs_work
 from tma_agent.sources import Fetcher
@@ -46,15 +46,38 @@ def check_site(
     except _OtherStack:
         return None
     except UnreachableError as exc:
-        return SiteReport(site.site_id, site.stack, site.env, "unreachable", str(exc))
+        return _failed(site, "unreachable", str(exc))
     except TmaError as exc:
-        return SiteReport(site.site_id, site.stack, site.env, "error", str(exc))
+        return _failed(site, "error", str(exc))
     except Exception as exc:  # a plugin bug must not stop the fleet
         site.log.exception("plugin failure")
-        message = f"internal error ({type(exc).__name__}: {exc})"
-        return SiteReport(site.site_id, site.stack, site.env, "error", message)
-    status: SiteStatus = "updates" if any(needs_work(f) for f in findings) else "ok"
+        return _failed(site, "error", f"internal error ({type(exc).__name__}: {exc})")
+    # Sorted: parallel requests fail in any order, a report must not change from run to run.
+    errors = sorted(site.source_errors, key=lambda e: (e.source, e.url))
+    if errors:
+        # A component counts as evaluated when some source gave a verdict or an advisory.
+        evaluated = any(f.update != "unknown" or f.advisories for f in findings)
+        summary = _source_summary(errors)
+        if not evaluated:
+            summary = f"nothing could be evaluated: {summary}"
+        status: SiteStatus = "partial" if evaluated else "error"
+        return SiteReport(site.site_id, site.stack, site.env, status, summary, findings, errors)
+    status = "updates" if any(needs_work(f) for f in findings) else "ok"
     return SiteReport(site.site_id, site.stack, site.env, status, None, findings)
+
+
+def _failed(site: SiteContext, status: SiteStatus, error: str) -> SiteReport:
+    errors = sorted(site.source_errors, key=lambda e: (e.source, e.url))
+    return SiteReport(site.site_id, site.stack, site.env, status, error, [], errors)
+
+
+def _source_summary(errors: Sequence[SourceError]) -> str:
+    """One line for the report's `error`: the first failed source, and how many others."""
+    first, others = errors[0], len(errors) - 1
+    more = (
+        f" (and {others} more failed source request{'s' if others > 1 else ''})" if others else ""
+    )
+    return f"source {first.source} failed: {first.url}: {first.error}{more}"
 
 
 def _check(site: SiteContext, pm: pluggy.PluginManager, only_stack: str | None) -> list[Finding]:

@@ -9,7 +9,9 @@ attached to the finding, and a finding not already `security`, `insecure` or `re
 `security` (its release-history `recommended` is kept).
 
 Composer versions of contrib come from the drupal.org ones (`8.x-1.2` is `1.2.0`). A failing API
-is a FeedError, so the site is reported in error as for a bad feed. Drupal 7 is not asked:
+is recorded as a failure of source `packagist` (`site.source_failed`): the release-history
+verdicts are kept and every finding with a Composer package gets `advisories_unavailable`.
+Drupal 7 is not asked:
 its contrib is not on Packagist.
 """
 
@@ -19,7 +21,7 @@ from collections.abc import Sequence
 
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems import affecting
-from tma_agent.ecosystems.packagist_advisories import site_advisories
+from tma_agent.ecosystems.packagist_advisories import PACKAGIST, site_advisories
 from tma_agent.models import SECURITY_KINDS, Component, Finding
 from tma_agent.versions import drupal_to_composer
 
@@ -44,7 +46,12 @@ def apply_packagist_advisories(
     packages = {c.name: p for c in components if (p := composer_package(c)) is not None}
     if client is None or not packages:
         return
-    advisories = client.for_packages(packages.values())
+    advisories = site.attempt(PACKAGIST, lambda: client.for_packages(packages.values()))
+    if advisories is None:
+        for finding in findings:
+            if finding.name in packages:
+                finding.advisories_unavailable = True
+        return
     by_component = {c.name: c for c in components}
     for finding in findings:
         package = packages.get(finding.name)

@@ -8,6 +8,10 @@ Drupal 8+ findings then get the Packagist advisories affecting their installed v
 (advisories.py): a matching advisory makes a finding `security` when the feeds did not already
 say security, insecure or revoked.
 
+A feed that fails (HTTP error, timeout, garbage) is recorded with `site.source_failed` under
+the source `drupal`: that component is `unknown` with `advisories_unavailable`, the other
+projects are still reported, and the site is `partial`.
+
 Findings come in a stable order: core first, then modules, themes, profiles, each by name.
 """
 
@@ -22,30 +26,36 @@ from tma_drupal.advisories import apply_packagist_advisories
 from tma_drupal.releases import ReleaseHistory, feed_url, fetch_release_history
 from tma_drupal.status import classify
 
-__all__ = ["KIND_ORDER", "evaluate"]
+__all__ = ["KIND_ORDER", "SOURCE_NAME", "evaluate"]
 
 KIND_ORDER = ("core", "module", "theme", "profile")
+#: The registered source of the release-history feeds (`sources.drupal.url`).
+SOURCE_NAME = "drupal"
 #: Feeds of one site fetched side by side; the fetcher still sends each URL once per run.
 _PARALLEL_FEEDS = 8
 
 
 def evaluate(site: SiteContext, components: list[Component]) -> list[Finding]:
-    base = site.source_url("drupal")
+    base = site.source_url(SOURCE_NAME)
     drupal7 = any(c.kind == "core" and c.extra.get("drupal7") for c in components)
     projects = sorted(
         {str(c.extra["project"]) for c in components if _has_feed(c)},
     )
     urls = {project: feed_url(base, project, drupal7=drupal7) for project in projects}
+
+    def fetch(project: str) -> ReleaseHistory | None:
+        # One project's feed failing leaves that component unknown; the others are kept.
+        return site.attempt(SOURCE_NAME, lambda: fetch_release_history(site.fetcher, urls[project]))
+
     with ThreadPoolExecutor(max_workers=_PARALLEL_FEEDS) as pool:
-        # map() re-raises the first FeedError in project order: the site's error is stable.
-        histories = dict(
-            zip(
-                projects,
-                pool.map(lambda p: fetch_release_history(site.fetcher, urls[p]), projects),
-                strict=True,
-            )
-        )
-    findings = [_finding(site, c, histories.get(str(c.extra.get("project")))) for c in components]
+        histories = dict(zip(projects, pool.map(fetch, projects), strict=True))
+    findings = []
+    for component in components:
+        project = str(component.extra.get("project"))
+        finding = _finding(site, component, histories.get(project))
+        # The feed's security flags (security update, insecure, revoked) were not read.
+        finding.advisories_unavailable = project in urls and histories[project] is None
+        findings.append(finding)
     if not drupal7:
         apply_packagist_advisories(site, components, findings)
     return sorted(findings, key=_finding_order)
@@ -56,6 +66,8 @@ def _has_feed(component: Component) -> bool:
 
 
 def _finding(site: SiteContext, component: Component, history: ReleaseHistory | None) -> Finding:
+    if history is None and _has_feed(component):
+        return _unknown(component, "unknown")  # its feed failed: recorded in source_errors
     if history is None or not _has_feed(component):
         reason = component.extra.get("error") or "no drupal.org project (custom extension)"
         site.log.info("drupal: no feed for component", component=component.name, reason=reason)

@@ -19,9 +19,15 @@ Per direct dependency, with `range` its package.json spec:
   deprecation message logged.
 - `released`: the publication date of `recommended` when the registry sends `time`.
 Advisories (any package): those whose `vulnerable_versions` holds the installed version. Then
-`update` is `security` and `recommended` the smallest release above the installed one that no
-such advisory covers, inside the range when one exists there, else the smallest anywhere; with
-no such release (or no metadata at all), `insecure` and no `recommended`.
+`update` is `security` and `recommended`, among the releases above the installed one that no
+such advisory covers: the newest inside the declared range when there is one (what `npm update`
+would install), else the lowest fixed release anywhere (a transitive package has no range: the
+lowest fix); with no such release (or no metadata at all), `insecure` and no `recommended`.
+
+A failing source never empties the site (`site.attempt`, source `npm`): the bulk advisory
+POST failing (a mirror answering 405, an outage) keeps the release verdicts and marks every
+finding `advisories_unavailable`; one package's metadata failing leaves that package `unknown`
+(`security` without `recommended` when an advisory hits it) and the others reported.
 Not from the registry (git, `file:`, workspace links), missing from the lockfile, or unknown to
 the registry (404: a private package) -> `unknown`, source `unknown`. `source` is the metadata
 URL otherwise, so a report says which registry or mirror answered.
@@ -33,6 +39,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from tma_agent.context import SiteContext
+from tma_agent.errors import FeedError
 from tma_agent.models import Component, Finding, UpdateKind
 from tma_agent.versions import NpmRange, NpmVersion, max_satisfying, npm_satisfies
 from tma_npm.registry import NpmAdvisory, Packument, fetch_advisories, fetch_packument
@@ -121,8 +128,10 @@ def _fix(
         and not any(a.vulnerable.test(v) for a in hits)
     ]
     in_range = [v for v in fixed if range_ is not None and range_.test(v)]
-    candidates = in_range or fixed
-    return str(candidates[0]) if candidates else None
+    if in_range:
+        # What `npm update` installs once the advisory is out of the way: the newest.
+        return str(in_range[-1])
+    return str(fixed[0]) if fixed else None
 
 
 def _finding(
@@ -178,17 +187,32 @@ def evaluate(site: SiteContext, components: list[Component]) -> list[Finding]:
     installed: dict[str, list[str]] = {}
     for component in checked:
         installed.setdefault(component.name, []).append(component.installed or "")
-    hits = _matching(checked, fetch_advisories(site.fetcher, registry, installed, headers))
+    advisories = site.attempt(
+        SOURCE_NAME, lambda: fetch_advisories(site.fetcher, registry, installed, headers)
+    )
+    hits = _matching(checked, advisories or {})
 
     registry_ids = {id(c) for c in checked}
     reported = [c for c in components if c.extra.get("direct") or id(c) in hits]
     names = sorted({c.name for c in reported if id(c) in registry_ids})
+    failed: set[str] = set()
+
+    def fetch(name: str) -> Packument | None:
+        try:
+            return fetch_packument(site.fetcher, registry, name, headers)
+        except FeedError as exc:
+            site.source_failed(SOURCE_NAME, exc)
+            failed.add(name)
+            return None
+
     with ThreadPoolExecutor(max_workers=_PARALLEL_FETCHES) as pool:
-        # map() re-raises the first FeedError in name order: the site's error is stable.
-        fetched = pool.map(lambda n: fetch_packument(site.fetcher, registry, n, headers), names)
-        packuments = dict(zip(names, fetched, strict=True))
+        packuments = dict(zip(names, pool.map(fetch, names), strict=True))
     findings = []
     for component in reported:
         packument = packuments.get(component.name) if id(component) in registry_ids else None
-        findings.append(_finding(site, component, packument, hits.get(id(component), [])))
+        finding = _finding(site, component, packument, hits.get(id(component), []))
+        if component.name in failed and finding.update == "insecure":
+            finding.update = "security"  # a fix may exist: its metadata could not be read
+        finding.advisories_unavailable = advisories is None and id(component) in registry_ids
+        findings.append(finding)
     return findings

@@ -24,10 +24,16 @@ by none of that component's advisories exists (compatible ones first), the updat
 the fix must be in the installed major line (another line is a migration), and an affected
 1.6 site is `insecure`.
 `source` is the URL or file the verdict came from. Findings: core first, then modules by name.
+
+A failing source never empties the site (`site.attempt`): the distribution API failing leaves
+core `unknown` (its advisories still attached); a module index failing leaves the modules it
+should have listed `unknown`; the advisories file (source `prestashop`) failing marks every
+finding `advisories_unavailable`, Packagist's API (source `packagist`) failing marks core.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
@@ -94,7 +100,12 @@ def _affected(version: str, advisories: Sequence[ModuleAdvisory]) -> list[Adviso
 def _core_finding(
     site: SiteContext, core: Component, affected: Callable[[str], list[Advisory]]
 ) -> Finding:
-    answer = fetch_core_releases(site.fetcher, site.source_url(SOURCE_NAME))
+    answer = site.attempt(
+        SOURCE_NAME, lambda: fetch_core_releases(site.fetcher, site.source_url(SOURCE_NAME))
+    )
+    if answer is None:  # recorded: the advisories still speak for the installed version
+        found = affected(core.installed) if core.installed else []
+        return Finding("prestashop", "core", core.installed, None, None, "unknown", found)
     stable = answer.stable()
     latest = stable[0].version if stable else None
     installed = try_version(core.installed)
@@ -188,36 +199,46 @@ def evaluate(
     module_sources: Sequence[ModuleReleaseSource] | None = None,
 ) -> list[Finding]:
     advisories_location = site.source_settings_as(SOURCE_NAME, PrestaShopSourceSettings).advisories
-    advisories = load_advisories(site.fetcher, advisories_location) if advisories_location else []
+    advisories: list[ModuleAdvisory] | None = []
+    if advisories_location:
+        location = advisories_location
+        advisories = site.attempt(SOURCE_NAME, lambda: load_advisories(site.fetcher, location))
+    advisories_unavailable = advisories is None
+    advisories = advisories or []
     by_name: dict[str, list[ModuleAdvisory]] = {}
     for advisory in advisories:
         by_name.setdefault(advisory.module, []).append(advisory)
 
     core = next(c for c in components if c.kind == "core")
     core_advisories = by_name.get(CORE_ADVISORY_NAME, [])
-    affected = combine(lambda v: _affected(v, core_advisories), core_package_advisories(site))
+    packagist = core_package_advisories(site)
+    affected = combine(lambda v: _affected(v, core_advisories), packagist or [])
     findings = [_core_finding(site, core, affected)]
+    findings[0].advisories_unavailable = advisories_unavailable or packagist is None
     modules = sorted((c for c in components if c.kind == "module"), key=lambda c: c.name)
     names = [m.name for m in modules]
     known: dict[str, tuple[list[ModuleRelease], str]] = {}
     for release_source in _module_sources(site) if module_sources is None else module_sources:
         wanted = [n for n in names if n not in known]
         if wanted:
-            for name, listed in release_source.releases(site, wanted).items():
+            listing = site.attempt(
+                SOURCE_NAME, functools.partial(release_source.releases, site, wanted)
+            )
+            for name, listed in (listing or {}).items():
                 known.setdefault(name, (listed, release_source.name))
     core_version = try_version(core.installed)
     for module in modules:
         releases, source = known.get(module.name) or (None, "unknown")
         if releases is None:
             site.log.info("prestashop: no release source knows module", module=module.name)
-        findings.append(
-            _module_finding(
-                module,
-                core_version,
-                releases,
-                source,
-                by_name.get(module.name, []),
-                advisories_location,
-            )
+        finding = _module_finding(
+            module,
+            core_version,
+            releases,
+            source,
+            by_name.get(module.name, []),
+            advisories_location,
         )
+        finding.advisories_unavailable = advisories_unavailable
+        findings.append(finding)
     return findings

@@ -14,8 +14,8 @@ away from wordpress.org are not sent (wordpress.org ignores them anyway, and the
 private); they are evaluated as `unknown`. JSON is dumped with sorted keys so identical sites
 produce byte-identical bodies.
 
-Answers are checked for shape; anything else raises `FeedError` naming the URL, which the
-runner turns into a site error.
+Answers are checked for shape; anything else raises `FeedError` naming the URL, which
+`evaluate.py` records as a failure of source `wordpress` (the other answers are kept).
 """
 
 from __future__ import annotations

@@ -13,6 +13,10 @@ Absent from both lists, or with an `Update URI` pointing away from wordpress.org
 `unknown` with source `unknown`: never reported as up to date. Must-use plugins -> `unknown`,
 source `mu-plugin`.
 
+An API that fails (HTTP error, timeout, garbage) is recorded under the source `wordpress`
+(`site.source_failed`): the components it should have answered for are `unknown`, the others
+are kept and the site is `partial`.
+
 `source` is `wordpress.org` for everything the wordpress.org APIs answered, whatever base URL
 (mirror, proxy, test server) `sources.wordpress.url` points at.
 
@@ -92,7 +96,12 @@ def numbered_update_kind(installed: str | None, offered: str) -> UpdateKind:
 def _core_finding(site: SiteContext, core: Component) -> Finding:
     installed = core.installed or ""
     php = site.options_as(WordPressOptions).php_version or core.extra.get("required_php")
-    offers = api.check_core(site.fetcher, site.source_url(SOURCE_NAME), installed, php)
+    offers = site.attempt(
+        SOURCE_NAME,
+        lambda: api.check_core(site.fetcher, site.source_url(SOURCE_NAME), installed, php),
+    )
+    if offers is None:
+        return _unknown(core)
     current = _version(installed)
     readable = [(v, o) for o in offers if (v := _version(o.version)) is not None]
     latest = max(readable, key=lambda pair: pair[0])[1].version if readable else installed
@@ -162,11 +171,16 @@ def evaluate(
     plugin_answer = None
     if checked_plugins:
         payload = {p.extra["file"]: _plugin_payload(p) for p in checked_plugins}
-        plugin_answer = api.check_plugins(site.fetcher, api_url, payload)
+        plugin_answer = site.attempt(
+            SOURCE_NAME, lambda: api.check_plugins(site.fetcher, api_url, payload)
+        )
     theme_answer = None
     if checked_themes:
         payload = {t.extra["stylesheet"]: _theme_payload(t) for t in checked_themes}
-        theme_answer = api.check_themes(site.fetcher, api_url, payload)
+        themes_payload = payload
+        theme_answer = site.attempt(
+            SOURCE_NAME, lambda: api.check_themes(site.fetcher, api_url, themes_payload)
+        )
 
     findings = [_core_finding(site, c) for c in core]
     checked_ids = {id(c) for c in (*checked_plugins, *checked_themes)}

@@ -8,6 +8,9 @@ Feeds:
 - `sites[].options.vulnerability_sources`: the feed names a site uses instead of that default,
   e.g. `[wpscan]` (WPScan only) or `[]` (none). An unknown name, or `wpscan` without a token,
   is a site error: a typo must not silently switch security data off.
+A feed that fails (HTTP error, timeout, garbage, bad token) is recorded in the report's
+`source_errors`, the site is `partial`, not `error`: the findings it could not answer for have
+`advisories_unavailable`.
 By default a feed whose source the run did not register is left out; only a hand-built
 SiteContext lacks them, the runner registers both.
 
@@ -17,6 +20,7 @@ a file stem, not a wordpress.org slug, so a match would be a guess.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from tma_agent.context import SiteContext
@@ -48,20 +52,37 @@ def feed_names(site: SiteContext) -> list[str]:
 
 
 def feeds_for(site: SiteContext) -> list[VulnerabilityFeed]:
-    feeds: list[VulnerabilityFeed] = []
+    return [feed for _, feed in _named_feeds(site)]
+
+
+def _named_feeds(site: SiteContext) -> list[tuple[str, VulnerabilityFeed]]:
+    feeds: list[tuple[str, VulnerabilityFeed]] = []
     for name in feed_names(site):
-        feeds.append(WordfenceFeed(site) if name == WORDFENCE else WPScanFeed(site))
+        feeds.append((name, WordfenceFeed(site) if name == WORDFENCE else WPScanFeed(site)))
     return feeds
 
 
 def apply_vulnerabilities(site: SiteContext, findings: Sequence[Finding]) -> None:
     """Attach advisories and raise update kinds in place. A feed failure (FeedError naming the
-    URL) propagates: the runner makes the site an error, other sites go on."""
-    feeds = feeds_for(site)
+    URL) is recorded under that feed's source (`site.source_failed`): each finding it could
+    not answer for gets `advisories_unavailable`, what the other feeds said is kept."""
+    feeds = _named_feeds(site)
     if not feeds:
         return
+    # A feed that failed once for this site is not asked again for its other components: a
+    # dead API or a rejected token would otherwise cost one timeout (and retries) per plugin.
+    failed: set[str] = set()
     for finding in findings:
         if finding.kind not in _KINDS or finding.source == "mu-plugin":
             continue
-        known = [v for feed in feeds for v in feed.known_for(site, finding)]
+        known = []
+        for name, feed in feeds:
+            answer = None
+            if name not in failed:
+                answer = site.attempt(name, functools.partial(feed.known_for, site, finding))
+            if answer is None:
+                failed.add(name)
+                finding.advisories_unavailable = True
+            else:
+                known.extend(answer)
         apply_to_finding(finding, known)

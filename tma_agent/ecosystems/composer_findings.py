@@ -25,6 +25,17 @@ The verdict on one package installed at version I:
   affect I); I a branch (`dev-main`) -> `unknown` (branches have no order), or `insecure`.
 `source` is the p2 metadata URL the releases came from; `released` the date of `recommended`.
 
+A failing source never empties the site (`site.attempt`, `SiteReport.source_errors`):
+- Packagist advisories fail (source `packagist`) -> every finding has `advisories_unavailable`;
+  the releases are still read for direct packages, and a transitive package that would only
+  have been checked against advisories is `unknown` (never `none`).
+- A repository request fails (HTTP error, timeout, garbage; source `composer`) -> that package
+  is `unknown`, the others are kept.
+- Every package a site asked for is missing (404) from every repository -> a failure of source
+  `composer` naming the last URL asked ("HTTP 404 for all N packages asked"): a repository that
+  has none of a site's packages is misconfigured, so the site is never `ok`. One package missing
+  while others are found stays a plain `unknown` (a private package from a `vcs` repository).
+
 Metadata is fetched for direct packages, packages a stack insists on (Magento core), packages
 advisories affect (to find the fix) and, only with `sites[].options.composer_transitive: true`,
 every other transitive package. A transitive package left out gets `none` from its advisories
@@ -44,12 +55,17 @@ from tma_agent.ecosystems.composer_repository import (
     PackageRelease,
 )
 from tma_agent.ecosystems.composer_settings import ComposerOptions
-from tma_agent.ecosystems.composer_site import site_repositories
+from tma_agent.ecosystems.composer_site import (
+    COMPOSER_SOURCE,
+    site_repositories,
+)
 from tma_agent.ecosystems.packagist_advisories import (
+    PACKAGIST,
     PackageAdvisory,
     affecting,
     site_advisories,
 )
+from tma_agent.errors import FeedError
 from tma_agent.models import Component, Finding, UpdateKind
 from tma_agent.versions import ComposerVersion, parse_constraint, stability, update_level
 
@@ -230,7 +246,8 @@ def evaluate_packages(
     api = site_advisories(site, batch_size=_ADVISORY_BATCH)
     names = {c.name.lower() for c in components}
     names.update(n.lower() for r in rules.values() for n in r.advisory_names)
-    by_package = api.for_packages(names) if api else {}
+    by_package = (site.attempt(PACKAGIST, lambda: api.for_packages(names)) if api else {}) or {}
+    advisories_unavailable = api is not None and PACKAGIST in site.failed_sources()
     transitive = _transitive_wanted(site)
     own: dict[str, list[PackageAdvisory]] = {}
     wanted: list[str] = []
@@ -243,19 +260,30 @@ def evaluate_packages(
         )
         if transitive or rule.fetch or affected or component.extra.get("direct"):
             wanted.append(component.name)
-    metadata = _lookup_all(ComposerRepositories(site.fetcher, site_repositories(site)), wanted)
+    repositories = ComposerRepositories(site.fetcher, site_repositories(site))
+    metadata = _lookup_all(site, repositories, wanted)
     if transitive is False and len(wanted) < len(components):
         site.log.debug("composer: transitive packages checked against advisories only")
     findings = []
     for component in components:
-        finding = package_finding(
-            component,
-            own[component.name],
-            metadata=metadata.get(component.name),
-            fetched=component.name in metadata,
-            advisories_url=api.url if api else None,
-            rules=rules.get(component.name, PackageRules()),
-        )
+        fetched = component.name in metadata
+        if not fetched and component.name in wanted:
+            # Its repository request failed (recorded): no verdict, never `none`, but the
+            # advisories affecting it are still shown.
+            finding = _unreadable(component, own[component.name])
+        elif not fetched and advisories_unavailable:
+            # Checked against advisories only, and those could not be read.
+            finding = _unreadable(component, [])
+        else:
+            finding = package_finding(
+                component,
+                own[component.name],
+                metadata=metadata.get(component.name),
+                fetched=fetched,
+                advisories_url=api.url if api else None,
+                rules=rules.get(component.name, PackageRules()),
+            )
+        finding.advisories_unavailable = advisories_unavailable
         if finding.update == "unsupported":
             found = metadata.get(component.name)
             replacement = component.extra.get("abandoned") or (
@@ -267,11 +295,34 @@ def evaluate_packages(
     return findings
 
 
+def _unreadable(component: Component, advisories: Sequence[PackageAdvisory]) -> Finding:
+    found = affecting(advisories, component.installed) if component.installed else []
+    name, kind, installed = component.name, component.kind, component.installed
+    return Finding(name, kind, installed, None, None, "unknown", found)
+
+
 def _lookup_all(
-    repositories: ComposerRepositories, names: Sequence[str]
+    site: SiteContext, repositories: ComposerRepositories, names: Sequence[str]
 ) -> dict[str, PackageMetadata | None]:
+    """Metadata of each name (None: no repository has it); a name whose request failed is
+    left out and the failure recorded under the `composer` source."""
     if not names:
         return {}
+    failed = "failed"
+
+    def lookup(name: str) -> PackageMetadata | str | None:
+        try:
+            return repositories.lookup(name)
+        except FeedError as exc:
+            site.source_failed(COMPOSER_SOURCE, exc)
+            return failed
+
     with ThreadPoolExecutor(min(_LOOKUP_WORKERS, len(names)), "tma-composer") as pool:
-        # map() re-raises the first failure in name order: a FeedError naming its URL.
-        return dict(zip(names, pool.map(repositories.lookup, names), strict=True))
+        answers = dict(zip(names, pool.map(lookup, names), strict=True))
+    found = {n: a for n, a in answers.items() if not isinstance(a, str)}
+    if found and all(a is None for a in found.values()) and repositories.last_miss:
+        # Every package the site asked for is missing from every repository: the repository
+        # is wrong (a bad URL, a proxy answering 404 for all), not the packages unknown.
+        reason = f"HTTP 404 for all {len(found)} packages asked (is this a Composer repository?)"
+        site.source_failed(COMPOSER_SOURCE, FeedError(repositories.last_miss, reason))
+    return found

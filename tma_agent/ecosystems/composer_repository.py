@@ -8,7 +8,8 @@ without a packages.json the template is `{url}/p2/%package%.json`. The metadata 
 "minified": "composer/2.0"}`: each later entry only holds the keys that differ from the previous
 one, `"__unset"` removing a key (composer/metadata-minifier).
 
-Repositories are asked in order; the first that has the package wins, a 404 meaning "not here".
+Repositories are asked in order; the first that has the package wins, a 404 meaning "not here"
+(`last_miss` keeps the URL, for the "404 for every package of a site" rule of composer_findings).
 Credentials go in an Authorization header, only to the repository's own host, and are never
 logged (the fetcher logs URLs and keys its memo with a hash of the headers).
 """
@@ -78,6 +79,8 @@ class ComposerRepositories:
         self._repositories = tuple(repositories)
         self._indexes: dict[str, _Index] = {}
         self._lock = threading.Lock()
+        #: The last metadata URL that answered 404 (for "404 for everything" errors).
+        self.last_miss: str | None = None
 
     def releases(self, name: str) -> list[PackageRelease]:
         """Releases of `name`, newest first; empty when no repository has it."""
@@ -96,6 +99,7 @@ class ComposerRepositories:
                 url, ok_statuses={404}, headers=_auth_headers(repository, url)
             )
             if answer.status == 404:
+                self.last_miss = url
                 continue
             versions = _package_versions(answer.json(), package, url)
             if versions is not None:
