@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import paramiko
 import structlog
 
-from tma_agent.config import SSHSettings
 from tma_agent.errors import HostError, HostKeyError, UnreachableError
 from tma_agent.hosts._base import CommandResult, Host, quote_command
+from tma_agent.hosts._settings import SSHSettings
 
 __all__ = ["SSHHost", "fingerprint"]
 

@@ -1,0 +1,169 @@
+"""The batched read programs every twin runs through `Host.run`, and the decoder of their output.
+
+The remote needs a POSIX `sh` plus GNU findutils (`find -L ... -xtype`, `-print0`) and GNU
+coreutils or busybox (`stat -c`, `realpath -m`, `head -q -c`, `cat`, `xargs -0`). A round trip
+forks a constant handful of processes, whatever the number of files: the checks are shell
+builtins (`[ -f ]`, `[ -r ]`, `cd -P`), sizes come from one `stat`, contents from one `cat`.
+Only a symlink in a confined tree costs one `realpath` (and in `read_glob` one `sh`) of its own.
+
+Output, per batch of paths (`read_glob` may run several batches, one per `xargs` command line):
+a record per path, then `C NUL` and the raw bytes of every `A` file back to back:
+
+    M NUL path NUL             missing, or not a regular file
+    P NUL path NUL             exists, the host's user may not read it
+    L NUL path NUL             a symlink (or a path) leaving the site tree
+    B NUL path NUL size NUL    larger than the byte cap: never read
+    A NUL path NUL length NUL  read: `length` bytes follow after `C NUL`
+
+No path can hold a NUL and sizes are digits, so the framing holds for any name or content.
+"""
+
+from __future__ import annotations
+
+from tma_agent.errors import HostError
+
+__all__ = ["INSIDE", "READ_GLOB", "READ_MANY", "Frames", "decode_frames", "human_bytes"]
+
+# Arguments: cap max root confined path... (`root` empty: no tree rule). `max` > 0 reads only
+# that many bytes of each file. cwd is physical throughout (`cd -P`), so `$PWD` is a real path.
+READ_MANY = r"""cap=$1; max=$2; root=$3; confined=$4; shift 4
+cd -P . 2>/dev/null; start=$PWD
+if [ "$confined" = 1 ]; then
+  cd -P -- "$root" 2>/dev/null && rootp=$PWD || rootp=$root
+  [ "$rootp" = / ] && rootp=
+fi
+n=$#
+while [ "$n" -gt 0 ]; do
+  f=$1; shift; n=$((n - 1)); kind=A
+  if [ "$confined" = 1 ]; then
+    case $f in */*) d=${f%/*}; b=${f##*/}; [ -n "$d" ] || d=/ ;; *) d=.; b=$f ;; esac
+    if ! { cd -P -- "$start" && cd -P -- "$d"; } 2>/dev/null || [ -z "$b" ]; then kind=M
+    else
+      case $PWD/ in "$rootp"/*) ;; *) kind=L ;; esac
+      if [ "$kind" = A ] && [ -L "$b" ]; then
+        r=$(realpath -m -- "$b" 2>/dev/null; printf x); r=${r%?x}
+        case $r/ in "$rootp"/*) ;; *) kind=L ;; esac
+      fi
+    fi
+    cd -P -- "$start" 2>/dev/null
+  fi
+  if [ "$kind" = A ]; then
+    if [ ! -f "$f" ]; then kind=M; elif [ ! -r "$f" ]; then kind=P; fi
+  fi
+  if [ "$kind" = A ]; then set -- "$@" "$f"; else printf '%s\000%s\000' "$kind" "$f"; fi
+done
+if [ "$#" -gt 0 ]; then
+  sizes=$(stat -L -c %s -- "$@") || { echo "files changed while being read" >&2; exit 3; }
+  n=$#
+  for s in $sizes; do
+    f=$1; shift; n=$((n - 1))
+    if [ "$max" -gt 0 ] && [ "$s" -gt "$max" ]; then s=$max; fi
+    if [ "$s" -gt "$cap" ]; then printf 'B\000%s\000%s\000' "$f" "$s"
+    else printf 'A\000%s\000%s\000' "$f" "$s"; set -- "$@" "$f"; fi
+  done
+fi
+printf 'C\000'
+if [ "$#" -gt 0 ]; then
+  if [ "$max" -gt 0 ]; then head -q -c "$max" -- "$@"; else cat -- "$@"; fi
+fi
+"""
+
+# In a confined tree a directory symlink is followed only when it resolves inside the root; one
+# leaving it is listed, not descended, so READ_MANY reports it whatever it points at.
+INSIDE = (
+    'r=$(realpath -m -- "$1" 2>/dev/null; printf x); r=${r%?x}\n'
+    'case $r/ in "$2"/*) exit 0 ;; esac; exit 1\n'
+)
+
+# Arguments: READ_MANY INSIDE cap max root confined depth N root... name...; roots that do not
+# exist are skipped. Found files go to READ_MANY through xargs, a batch per command line.
+READ_GLOB = r"""prog=$1; inside=$2; cap=$3; max=$4; root=$5; confined=$6; depth=$7; n=$8; shift 8
+rootp=
+if [ "$confined" = 1 ]; then
+  cd -P . 2>/dev/null; start=$PWD
+  cd -P -- "$root" 2>/dev/null && rootp=$PWD || rootp=$root
+  [ "$rootp" = / ] && rootp=
+  cd -P -- "$start" 2>/dev/null
+fi
+# Build find's argv in place: the existing roots, then the expression around the names.
+i=0; m=$#
+while [ "$i" -lt "$m" ]; do
+  a=$1; shift
+  if [ "$i" -lt "$n" ]; then
+    if [ -d "$a" ]; then set -- "$@" "$a"; fi
+  else
+    if [ "$i" = "$n" ]; then
+      set -- "$@" -maxdepth "$depth"
+      if [ "$confined" = 1 ]; then
+        set -- "$@" "(" -type d -xtype l ! -exec sh -c "$inside" sh {} "$rootp" ";" \
+          -prune -print0 ")" -o
+      fi
+      set -- "$@" "(" -type f "("
+    else
+      set -- "$@" -o
+    fi
+    set -- "$@" -name "$a"
+  fi
+  i=$((i + 1))
+done
+if [ "$1" = -maxdepth ]; then exit 0; fi
+find -L "$@" ")" -print0 ")" 2>/dev/null |
+  xargs -0 -r sh -c "$prog" sh "$cap" "$max" "$root" "$confined"
+"""
+
+
+class Frames:
+    """The decoded answer: path -> content (None: missing), and path -> problem."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, str | None] = {}
+        self.problems: dict[str, str] = {}
+
+
+def human_bytes(count: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= size and count % size == 0:
+            return f"{count // size} {unit}"
+    return f"{count} bytes"
+
+
+def decode_frames(payload: bytes, cap: int, where: str) -> Frames:
+    """Parse READ_MANY batches; a truncated or inconsistent stream is a HostError."""
+    frames = Frames()
+    pos, end = 0, len(payload)
+
+    def field() -> bytes:
+        nonlocal pos
+        stop = payload.find(b"\0", pos)
+        if stop < 0:
+            raise HostError(f"{where}: truncated answer from the read program")
+        value = payload[pos:stop]
+        pos = stop + 1
+        return value
+
+    while pos < end:
+        pending: list[tuple[str, int]] = []
+        while (kind := field()) != b"C":
+            name = field().decode("utf-8", errors="surrogateescape")
+            if kind == b"M":
+                frames.files[name] = None
+            elif kind == b"P":
+                frames.problems[name] = "permission denied"
+            elif kind == b"L":
+                frames.problems[name] = "symlink leaving the site tree"
+            elif kind in (b"A", b"B"):
+                size = int(field())
+                if kind == b"B":
+                    frames.problems[name] = (
+                        f"larger than {human_bytes(cap)} (limits.max_file_bytes)"
+                    )
+                else:
+                    pending.append((name, size))
+            else:
+                raise HostError(f"{where}: unexpected answer from the read program")
+        for name, size in pending:
+            if pos + size > end:
+                raise HostError(f"{where}: {name} changed while being read")
+            frames.files[name] = payload[pos : pos + size].decode("utf-8", errors="replace")
+            pos += size
+    return frames
