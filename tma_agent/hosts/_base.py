@@ -13,11 +13,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+import structlog
+
 from tma_agent.errors import HostError
-from tma_agent.hosts._programs import INSIDE, READ_GLOB, READ_MANY, decode_frames
+from tma_agent.hosts._programs import (
+    INSIDE,
+    READ_GLOB,
+    READ_MANY,
+    decode_frames,
+    short_command,
+)
 from tma_agent.hosts._settings import TreePolicy
 
-__all__ = ["DEFAULT_COMMAND_TIMEOUT", "CommandResult", "FileSet", "Host"]
+__all__ = ["DEFAULT_COMMAND_TIMEOUT", "CommandResult", "FileSet", "Host", "short_command"]
 
 DEFAULT_COMMAND_TIMEOUT = 120.0
 
@@ -108,8 +116,13 @@ class Host(ABC):
             result = self._execute(list(command), None, timeout or self.command_timeout, stdin)
         if check and not result.ok:
             err = result.stderr.decode("utf-8", errors="replace").strip().splitlines()
-            detail = err[-1] if err else f"exit status {result.exit_code}"
-            raise HostError(f"{self.name}: `{result.command}` failed: {detail}")
+            detail = " ".join(err[-1].split())[:200] if err else f"exit status {result.exit_code}"
+            structlog.get_logger(__name__).debug(
+                "host command failed", host=self.name, command=result.command, stderr=err[-20:]
+            )
+            argv = None if isinstance(command, str) else list(command)
+            shown = short_command(argv, command if isinstance(command, str) else None)
+            raise HostError(f"{self.name}: `{shown}` failed: {detail}")
         return result
 
     def read_many(self, paths: Sequence[str], *, max_bytes: int = 0) -> FileSet[str | None]:

@@ -20,9 +20,20 @@ No path can hold a NUL and sizes are digits, so the framing holds for any name o
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Sequence
+
 from tma_agent.errors import HostError
 
-__all__ = ["INSIDE", "READ_GLOB", "READ_MANY", "Frames", "decode_frames", "human_bytes"]
+__all__ = [
+    "INSIDE",
+    "READ_GLOB",
+    "READ_MANY",
+    "Frames",
+    "decode_frames",
+    "human_bytes",
+    "short_command",
+]
 
 # Arguments: cap max root confined path... (`root` empty: no tree rule). `max` > 0 reads only
 # that many bytes of each file. cwd is physical throughout (`cd -P`), so `$PWD` is a real path.
@@ -110,6 +121,21 @@ if [ "$1" = -maxdepth ]; then exit 0; fi
 find -L "$@" ")" -print0 ")" 2>/dev/null |
   xargs -0 -r sh -c "$prog" sh "$cap" "$max" "$root" "$confined"
 """
+
+
+_NAMES = {READ_MANY: "read_many", READ_GLOB: "read_glob"}
+_SHORT = 60
+
+
+def short_command(argv: Sequence[str] | None, command: str | None) -> str:
+    """A one-line name for a command in error messages: an embedded program by its name, any
+    other command cut to ~60 characters. The whole command goes to the debug log only."""
+    if argv is not None and len(argv) > 2 and argv[0] == "sh" and argv[1] == "-c":
+        name = _NAMES.get(argv[2])
+        if name is not None:
+            return f"{name} ({len(argv) - 4} arguments)"
+    text = " ".join((shlex.join(argv) if argv is not None else command or "").split())
+    return text if len(text) <= _SHORT else text[:_SHORT] + "…"
 
 
 class Frames:
