@@ -133,7 +133,7 @@ class Host(ABC):
         if not paths:
             return FileSet()
         result = self.run(["sh", "-c", READ_MANY, "sh", *self._tree_args(max_bytes), *paths])
-        frames = decode_frames(result.stdout, self.tree.max_file_bytes, self.name)
+        frames = decode_frames(result.stdout, self.tree.max_file_bytes, self.name, max_bytes)
         files: FileSet[str | None] = FileSet(problems=frames.problems)
         for path in paths:
             files[path] = frames.files.get(path)
@@ -171,9 +171,9 @@ class Host(ABC):
         content; `.problems` lists the files (and leaving symlinks) found but not read."""
         if not roots or not names:
             return FileSet()
-        argv = ["sh", "-c", READ_GLOB, "sh", READ_MANY, INSIDE, *self._tree_args(max_bytes)]
+        argv = ["sh", "-c", READ_GLOB, "sh", INSIDE, *self._tree_args(max_bytes)]
         result = self.run([*argv, str(max_depth), str(len(roots)), *roots, *names])
-        frames = decode_frames(result.stdout, self.tree.max_file_bytes, self.name)
+        frames = decode_frames(result.stdout, self.tree.max_file_bytes, self.name, max_bytes)
         found = {k: v for k, v in frames.files.items() if v is not None}
         return FileSet(found, problems=frames.problems)
 

@@ -79,47 +79,64 @@ if [ "$#" -gt 0 ]; then
 fi
 """
 
-# In a confined tree a directory symlink is followed only when it resolves inside the root; one
-# leaving it is listed, not descended, so READ_MANY reports it whatever it points at.
+# In a confined tree a symlink is followed only when it resolves inside the root; one leaving
+# it is reported and, for a directory, not descended.
 INSIDE = (
     'r=$(realpath -m -- "$1" 2>/dev/null; printf x); r=${r%?x}\n'
     'case $r/ in "$2"/*) exit 0 ;; esac; exit 1\n'
 )
 
-# Arguments: READ_MANY INSIDE cap max root confined depth N root... name...; roots that do not
-# exist are skipped. Found files go to READ_MANY through xargs, a batch per command line.
-READ_GLOB = r"""prog=$1; inside=$2; cap=$3; max=$4; root=$5; confined=$6; depth=$7; n=$8; shift 8
-rootp=
+# Arguments: INSIDE cap max root confined depth N root... name...; roots that do not exist are
+# skipped. Two walks of the same tree by `find -L`: the first prints the records, the second
+# hands the accepted files to one `cat` (or `head`), so no shell reads find's NUL list.
+# `-links -1` is never true: it stands for a test a mode does not need (no fork, no stat).
+READ_GLOB = r"""inside=$1; cap=$2; max=$3; root=$4; confined=$5; depth=$6; n=$7; shift 7
+rootp=; lt=-links; lv=-1; st=-size; sv=+${cap}c
+if [ "$max" -gt 0 ] && [ "$max" -le "$cap" ]; then st=-links; sv=-1; fi
 if [ "$confined" = 1 ]; then
+  lt=-xtype; lv=l
   cd -P . 2>/dev/null; start=$PWD
   cd -P -- "$root" 2>/dev/null && rootp=$PWD || rootp=$root
   [ "$rootp" = / ] && rootp=
-  cd -P -- "$start" 2>/dev/null
 fi
-# Build find's argv in place: the existing roots, then the expression around the names.
+# Rebuild the arguments in place: existing roots (inside the tree), then -maxdepth ( names ).
 i=0; m=$#
 while [ "$i" -lt "$m" ]; do
   a=$1; shift
   if [ "$i" -lt "$n" ]; then
-    if [ -d "$a" ]; then set -- "$@" "$a"; fi
-  else
-    if [ "$i" = "$n" ]; then
-      set -- "$@" -maxdepth "$depth"
-      if [ "$confined" = 1 ]; then
-        set -- "$@" "(" -type d -xtype l ! -exec sh -c "$inside" sh {} "$rootp" ";" \
-          -prune -print0 ")" -o
+    if [ ! -d "$a" ]; then :
+    elif [ "$confined" = 1 ]; then
+      if cd -P -- "$a" 2>/dev/null; then
+        case $PWD/ in "$rootp"/*) set -- "$@" "$a" ;; *) printf 'L\000%s\000' "$a" ;; esac
       fi
-      set -- "$@" "(" -type f "("
-    else
-      set -- "$@" -o
+      cd -P -- "$start" 2>/dev/null
+    else set -- "$@" "$a"
     fi
+  else
+    if [ "$i" = "$n" ]; then set -- "$@" -maxdepth "$depth" "("; else set -- "$@" -o; fi
     set -- "$@" -name "$a"
   fi
   i=$((i + 1))
 done
-if [ "$1" = -maxdepth ]; then exit 0; fi
-find -L "$@" ")" -print0 ")" 2>/dev/null |
-  xargs -0 -r sh -c "$prog" sh "$cap" "$max" "$root" "$confined"
+if [ "$1" != -maxdepth ]; then
+  find -L "$@" ")" ! -type d "(" \
+    "(" "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -printf 'L\000%p\000' ")" -o \
+    "(" -type f "(" ! -readable -printf 'P\000%p\000' -o "$st" "$sv" -printf 'B\000%p\000%s\000' \
+    -o -printf 'A\000%p\000%s\000' ")" ")" ")" -o \
+    "(" -type d "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -printf 'L\000%p\000' \
+    -prune ")" 2>/dev/null
+fi
+printf 'C\000'
+if [ "$1" != -maxdepth ]; then
+  if [ "$max" -gt 0 ]; then set -- "$@" ")" ! -type d "(" "(" "$lt" "$lv" ! -exec sh -c "$inside" \
+    sh {} "$rootp" ";" ")" -o "(" -type f -readable ! "$st" "$sv" -exec head -q -c "$max" -- {} + \
+    ")" ")"
+  else set -- "$@" ")" ! -type d "(" "(" "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" \
+    ")" -o "(" -type f -readable ! "$st" "$sv" -exec cat -- {} + ")" ")"
+  fi
+  find -L "$@" -o "(" -type d "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -prune ")" \
+    2>/dev/null
+fi
 """
 
 
@@ -153,8 +170,8 @@ def human_bytes(count: int) -> str:
     return f"{count} bytes"
 
 
-def decode_frames(payload: bytes, cap: int, where: str) -> Frames:
-    """Parse READ_MANY batches; a truncated or inconsistent stream is a HostError."""
+def decode_frames(payload: bytes, cap: int, where: str, max_bytes: int = 0) -> Frames:
+    """Parse the programs' batches; a truncated or inconsistent stream is a HostError."""
     frames = Frames()
     pos, end = 0, len(payload)
 
@@ -184,12 +201,12 @@ def decode_frames(payload: bytes, cap: int, where: str) -> Frames:
                         f"larger than {human_bytes(cap)} (limits.max_file_bytes)"
                     )
                 else:
-                    pending.append((name, size))
+                    pending.append((name, min(size, max_bytes) if max_bytes > 0 else size))
             else:
                 raise HostError(f"{where}: unexpected answer from the read program")
         for name, size in pending:
             if pos + size > end:
-                raise HostError(f"{where}: {name} changed while being read")
+                raise HostError(f"{where}: {name} changed while being read, try again")
             frames.files[name] = payload[pos : pos + size].decode("utf-8", errors="replace")
             pos += size
     return frames

@@ -217,7 +217,9 @@ class SSHHost(Host):
         transport = self.transport
         try:
             chan = transport.open_session(window_size=_WINDOW_SIZE, timeout=timeout)
-            chan.exec_command(shown)
+            # `exec`: the login shell becomes the command instead of forking it (dash does not
+            # exec a lone command itself), one process less per round trip.
+            chan.exec_command("exec " + shown if argv is not None else shown)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise HostError(f"{self.name}: `{brief}` could not start: {_one_line(exc)}") from exc
         try:
