@@ -85,6 +85,16 @@ def test_banner_tarpit_names_the_cause_for_every_site(
     for line in result.stderr.splitlines():
         assert json.loads(line)["event"], line
     assert "Traceback" not in result.stderr and "Exception (client)" not in result.stderr
+    # At debug, paramiko's own lines are there, as structured records like any other.
+    debug = subprocess.run(
+        [*cli, "-vv", "check", "--format", "json", "--site", "s0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    records = [json.loads(line) for line in debug.stderr.splitlines()]
+    assert any(r.get("logger", "").startswith("paramiko") for r in records), debug.stderr[-2000:]
 
 
 def test_lost_connection_error_is_one_short_line(ssh_host: SSHHost) -> None:

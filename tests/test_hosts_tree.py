@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tma_agent.errors import HostError
 from tma_agent.hosts import DEFAULT_MAX_FILE_BYTES, Host, LocalHost, SSHHost, TreePolicy
+from tma_agent.hosts._programs import decode_frames
 from tma_agent.testing.sshd import SSHServer
 
 LEAVING = "symlink leaving the site tree"
@@ -186,3 +188,12 @@ def test_fifo_and_devices_are_not_files(host: Host, sshd: SSHServer) -> None:
     files = host.read_many([f"{site}/composer.lock", f"{site}/zero"])
     assert files == {f"{site}/composer.lock": None, f"{site}/zero": None}
     assert time.monotonic() - started < 5
+
+
+def test_lengths_that_do_not_add_up_are_an_error() -> None:
+    # What a file growing (or shrinking) between its record and its read looks like.
+    record = b"A\x00/site/composer.lock\x005\x00C\x00"
+    assert decode_frames(record + b"12345", 1024, "h").files == {"/site/composer.lock": "12345"}
+    for content in (b"1234", b"123456"):
+        with pytest.raises(HostError, match="h: files changed while being read"):
+            decode_frames(record + content, 1024, "h")

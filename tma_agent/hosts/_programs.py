@@ -1,21 +1,22 @@
 """The batched read programs every twin runs through `Host.run`, and the decoder of their output.
 
-The remote needs a POSIX `sh` plus GNU findutils (`find -L ... -xtype`, `-print0`) and GNU
-coreutils or busybox (`stat -c`, `realpath -m`, `head -q -c`, `cat`, `xargs -0`). A round trip
-forks a constant handful of processes, whatever the number of files: the checks are shell
-builtins (`[ -f ]`, `[ -r ]`, `cd -P`), sizes come from one `stat`, contents from one `cat`.
-Only a symlink in a confined tree costs one `realpath` (and in `read_glob` one `sh`) of its own.
+The remote needs `sh` plus GNU findutils (`find -L`, `-xtype`, `-readable`, `-printf`) and GNU
+coreutils (`stat -c`, `realpath -m`, `head -q -c`, `cat`). A round trip forks a constant handful
+of processes whatever the number of files: READ_MANY checks with shell builtins (`[ -f ]`,
+`[ -r ]`, `cd -P`), then one `stat` gives the sizes and one `cat` the contents; READ_GLOB walks
+the tree twice with `find`, records first, then one `cat` of the accepted files. Only a symlink
+in a confined tree costs a `realpath` (in READ_GLOB, a `sh` too) of its own.
 
-Output, per batch of paths (`read_glob` may run several batches, one per `xargs` command line):
-a record per path, then `C NUL` and the raw bytes of every `A` file back to back:
+Output: a record per path, then `C NUL` and the raw bytes of every `A` file back to back:
 
-    M NUL path NUL             missing, or not a regular file
+    M NUL path NUL             missing, or not a regular file (READ_MANY only)
     P NUL path NUL             exists, the host's user may not read it
     L NUL path NUL             a symlink (or a path) leaving the site tree
     B NUL path NUL size NUL    larger than the byte cap: never read
-    A NUL path NUL length NUL  read: `length` bytes follow after `C NUL`
+    A NUL path NUL size NUL    read: min(size, max) bytes follow after `C NUL`
 
-No path can hold a NUL and sizes are digits, so the framing holds for any name or content.
+No path can hold a NUL and sizes are digits, so the framing holds for any name or content; a
+file changing size between its record and its read makes the lengths disagree: an error.
 """
 
 from __future__ import annotations
@@ -171,7 +172,7 @@ def human_bytes(count: int) -> str:
 
 
 def decode_frames(payload: bytes, cap: int, where: str, max_bytes: int = 0) -> Frames:
-    """Parse the programs' batches; a truncated or inconsistent stream is a HostError."""
+    """Parse a program's answer; a truncated or inconsistent one is a HostError."""
     frames = Frames()
     pos, end = 0, len(payload)
 
@@ -184,29 +185,27 @@ def decode_frames(payload: bytes, cap: int, where: str, max_bytes: int = 0) -> F
         pos = stop + 1
         return value
 
-    while pos < end:
-        pending: list[tuple[str, int]] = []
-        while (kind := field()) != b"C":
-            name = field().decode("utf-8", errors="surrogateescape")
-            if kind == b"M":
-                frames.files[name] = None
-            elif kind == b"P":
-                frames.problems[name] = "permission denied"
-            elif kind == b"L":
-                frames.problems[name] = "symlink leaving the site tree"
-            elif kind in (b"A", b"B"):
-                size = int(field())
-                if kind == b"B":
-                    frames.problems[name] = (
-                        f"larger than {human_bytes(cap)} (limits.max_file_bytes)"
-                    )
-                else:
-                    pending.append((name, min(size, max_bytes) if max_bytes > 0 else size))
+    pending: list[tuple[str, int]] = []
+    while payload and (kind := field()) != b"C":
+        name = field().decode("utf-8", errors="surrogateescape")
+        if kind == b"M":
+            frames.files[name] = None
+        elif kind == b"P":
+            frames.problems[name] = "permission denied"
+        elif kind == b"L":
+            frames.problems[name] = "symlink leaving the site tree"
+        elif kind in (b"A", b"B"):
+            size = int(field())
+            if kind == b"B":
+                frames.problems[name] = f"larger than {human_bytes(cap)} (limits.max_file_bytes)"
             else:
-                raise HostError(f"{where}: unexpected answer from the read program")
-        for name, size in pending:
-            if pos + size > end:
-                raise HostError(f"{where}: {name} changed while being read, try again")
-            frames.files[name] = payload[pos : pos + size].decode("utf-8", errors="replace")
-            pos += size
+                pending.append((name, min(size, max_bytes) if max_bytes > 0 else size))
+        else:
+            raise HostError(f"{where}: unexpected answer from the read program")
+    for name, size in pending:
+        frames.files[name] = payload[pos : pos + size].decode("utf-8", errors="replace")
+        pos += size
+    if pos != end:
+        # The lengths no longer add up: a file changed size between its record and its read.
+        raise HostError(f"{where}: files changed while being read, try again")
     return frames
