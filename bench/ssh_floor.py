@@ -19,8 +19,20 @@ the fleet in a child process and reports its peak RSS. The login user (`tma-test
 Targets (N=200, C=20, 2 cores shared by client and sshd): wall <= 1.3x, server CPU <= 1.3x,
 client CPU <= 1.5x, <= 2 round trips per site, peak RSS <= 150 MB at 1,000 sites.
 
-Measured on the 2-core development machine (other jobs running; numbers vary by ~10%):
-see README.md, "Speed at the SSH floor".
+Measured 2026-12-01 on the 2-core development machine, load average ~9 from other test runs
+(absolute times are noisy; ratios less so). N=200, C=20, best of 2 rounds:
+
+    floor: wall 4.32 s, client CPU 1.12 s, server CPU 4.87 s, 62.7 KB per site
+    tma:   wall 10.93 s, client CPU 3.95 s, server CPU 8.54 s, 2 round trips per site
+    ratios: wall 2.53x, client CPU 3.54x, server CPU 1.75x   (targets 1.3x / 1.5x / 1.3x)
+    --rss, N=1000 through the real CLI: peak RSS 98.4 MB (target 150 MB), all 1000 sites checked
+
+Issue 6 measured 3.4x wall, 4.0x client CPU and 3.5x server CPU before the host layer read
+files with builtins + one stat + one cat (no per-file head/base64/tr). Per site the server now
+runs 2 sessions: read_many (sh, stat, cat) and read_glob (sh, 2 find, cat), against the floor's
+one session (sh, cat). The client side is dominated by parsing: PyYAML's pure-Python
+`safe_load` of the 17 info files per site alone costs ~1.4 s of the 3.95 s at N=200 (libyaml's
+CSafeLoader: ~0.14 s).
 """
 
 from __future__ import annotations
