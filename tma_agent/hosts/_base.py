@@ -39,6 +39,9 @@ class FileSet(dict[str, _Content]):
     `problems` maps a path that exists but was not read to a one-line reason (unreadable by the
     host's user, larger than `limits.max_file_bytes`, a symlink leaving the site tree): a plugin
     turns such a file into an `unknown` component with that reason, never drops it silently.
+    The reasons are exactly `permission denied`, `larger than 16 MiB (limits.max_file_bytes)`
+    (the configured size) and `symlink leaving the site tree`; in `read_glob`, the last may name
+    a directory (a linked-out extension folder, or a root outside the tree) rather than a file.
     """
 
     def __init__(self, *args: object, problems: dict[str, str] | None = None) -> None:
