@@ -222,9 +222,9 @@ def test_arguments_are_data_never_code(host: Host, sshd: SSHServer) -> None:
     paths = [str(root / name) for name in hostile if "/" not in name]
     assert host.read_many(paths) == {p: f"content of {Path(p).name}" for p in paths}
     assert all(host.exists(p) for p in paths)
-    # read_glob names are shell patterns (`*?[`, `\\` are not literal) and find lists one path
-    # per line, so a file name with a newline is not found: those stay out of this check.
-    literal = [p for p in paths if not any(c in Path(p).name for c in "*?[\\\n")]
+    # read_glob names are shell patterns (`*?[`, `\\` are not literal): those stay out of this
+    # check. Framing is by NUL, so a name with a newline is found like any other.
+    literal = [p for p in paths if not any(c in Path(p).name for c in "*?[\\")]
     assert set(host.read_glob([str(root)], [Path(p).name for p in paths])) == set(literal)
     assert host.read_many([f"{root}/$(touch {marker})/x"]) == {f"{root}/$(touch {marker})/x": None}
     assert not marker.exists()

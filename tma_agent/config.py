@@ -23,6 +23,7 @@ from pydantic import (
 from tma_agent._secrets import resolve_secrets
 from tma_agent._yaml import LineMap, format_loc, load_yaml_with_lines
 from tma_agent.errors import ConfigError
+from tma_agent.hosts._settings import DEFAULT_MAX_FILE_BYTES
 from tma_agent.http_settings import HTTPSettings
 from tma_agent.plugin_settings import SettingsRegistry, settings_problems
 from tma_agent.settings import (
@@ -45,6 +46,7 @@ __all__ = [
     "Environment",
     "HTTPSettings",
     "IgnoreRule",
+    "Limits",
     "Policy",
     "RepositoryAuth",
     "SSHOverride",
@@ -112,6 +114,8 @@ class Site(Strict):
     #: Stack-specific settings: validated by the stack's declared model once plugins are
     #: loaded (`Config.check_settings`), read by plugins with `SiteContext.options_as`.
     options: dict[str, Any] = Field(default_factory=dict)
+    #: Read through symlinks (and paths) leaving the site path, e.g. Debian's WordPress.
+    follow_symlinks: bool = False
 
     _slug = field_validator("id")(Client._slug.__func__)  # type: ignore[attr-defined]
 
@@ -127,6 +131,11 @@ class Site(Strict):
         if self.check:
             return self.check
         return "production" if "production" in self.environments else next(iter(self.environments))
+
+
+class Limits(Strict):
+    #: Bytes a site file may have to be read at all; a bigger one is reported, never sent.
+    max_file_bytes: int = Field(DEFAULT_MAX_FILE_BYTES, ge=1)
 
 
 class PluginSettings(Strict):
@@ -146,6 +155,7 @@ class Config(Strict):
     http: HTTPSettings = Field(default_factory=lambda: HTTPSettings())
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
     plugins: PluginSettings = Field(default_factory=lambda: PluginSettings())
+    limits: Limits = Field(default_factory=lambda: Limits())
     policies: Policy = Field(default_factory=lambda: Policy())
     clients: list[Client] = Field(default_factory=list)
     sites: list[Site] = Field(default_factory=list)

@@ -13,7 +13,7 @@ import structlog
 from tma_agent.config import Config, Policy, Site
 from tma_agent.context import SiteContext
 from tma_agent.errors import SiteTreeError, TmaError, UnreachableError
-from tma_agent.hosts import Host, open_host
+from tma_agent.hosts import Host, TreePolicy, open_host
 from tma_agent.models import Finding, SiteReport, SiteStatus, SourceError
 from tma_agent.plugins import registered_sources
 from tma_agent.policies import apply_policy, needs_work
@@ -160,6 +160,7 @@ class CheckRun:
             host: Host = open_host(env.host, self.config.ssh_for(site, env_name))
         except UnreachableError as exc:
             return SiteReport(site.id, site.stack, env_name, "unreachable", str(exc))
+        host.tree = TreePolicy(env.path, site.follow_symlinks, self.config.limits.max_file_bytes)
         context = SiteContext(
             site_id=site.id,
             client=site.client,

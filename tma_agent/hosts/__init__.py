@@ -13,18 +13,22 @@ from tma_agent.hosts._base import (
 )
 from tma_agent.hosts._factory import HostSpec, open_host, parse_host
 from tma_agent.hosts._local import LocalHost
+from tma_agent.hosts._settings import DEFAULT_MAX_FILE_BYTES, SSHSettings, TreePolicy
 
 if TYPE_CHECKING:
     from tma_agent.hosts._ssh import SSHHost
 
 __all__ = [
     "DEFAULT_COMMAND_TIMEOUT",
+    "DEFAULT_MAX_FILE_BYTES",
     "CommandResult",
     "FileSet",
     "Host",
     "HostSpec",
     "LocalHost",
     "SSHHost",
+    "SSHSettings",
+    "TreePolicy",
     "open_host",
     "parse_host",
     "quote_command",

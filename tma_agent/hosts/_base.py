@@ -7,55 +7,27 @@ and the same site read locally give byte-identical answers, each in a single rou
 
 from __future__ import annotations
 
-import base64
 import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tma_agent.errors import HostError
+import structlog
 
-__all__ = ["DEFAULT_COMMAND_TIMEOUT", "CommandResult", "FileSet", "Host"]
+from tma_agent.errors import HostError
+from tma_agent.hosts._programs import (
+    INSIDE,
+    READ_GLOB,
+    READ_MANY,
+    decode_frames,
+    short_command,
+)
+from tma_agent.hosts._settings import TreePolicy
+
+__all__ = ["DEFAULT_COMMAND_TIMEOUT", "CommandResult", "FileSet", "Host", "short_command"]
 
 DEFAULT_COMMAND_TIMEOUT = 120.0
-
-# Each file is framed as KIND NUL PATH NUL BASE64 NUL, KIND being F (found) or M (missing):
-# base64 never contains NUL and a path cannot, so the framing is unambiguous whatever the data.
-_EMIT = r"""emit() {
-  if [ -f "$1" ] && [ -r "$1" ]; then
-    printf 'F\000%s\000' "$1"
-    if [ "$max" -gt 0 ]; then head -c "$max" -- "$1"; else cat -- "$1"; fi | base64 | tr -d '\n'
-    printf '\000'
-  else
-    printf 'M\000%s\000\000' "$1"
-  fi
-}
-"""
-
-_READ_MANY = _EMIT + 'max="$1"; shift\nfor f in "$@"; do emit "$f"; done\n'
-
-# Arguments: max_bytes max_depth N root... names...; roots that do not exist are skipped.
-_READ_GLOB = (
-    _EMIT
-    + r"""max="$1"; depth="$2"; n="$3"; shift 3
-roots=""; i=0
-while [ "$i" -lt "$n" ]; do
-  if [ -d "$1" ]; then roots="$roots $(printf '%s' "$1" | base64 | tr -d '\n')"; fi
-  shift; i=$((i + 1))
-done
-m=$#; first=1
-for name in "$@"; do
-  if [ "$first" = 1 ]; then set -- "$@" -name "$name"; first=0; else set -- "$@" -o -name "$name"; fi
-done
-shift "$m"
-for r in $roots; do
-  root=$(printf '%s' "$r" | base64 -d)
-  find -L "$root" -maxdepth "$depth" -type f \( "$@" \) -print 2>/dev/null
-done | while IFS= read -r f; do emit "$f"; done
-"""
-)
-
 
 _Content = TypeVar("_Content", str, "str | None")
 
@@ -67,6 +39,9 @@ class FileSet(dict[str, _Content]):
     `problems` maps a path that exists but was not read to a one-line reason (unreadable by the
     host's user, larger than `limits.max_file_bytes`, a symlink leaving the site tree): a plugin
     turns such a file into an `unknown` component with that reason, never drops it silently.
+    The reasons are exactly `permission denied`, `larger than 16 MiB (limits.max_file_bytes)`
+    (the configured size) and `symlink leaving the site tree`; in `read_glob`, the last may name
+    a directory (a linked-out extension folder, or a root outside the tree) rather than a file.
     """
 
     def __init__(self, *args: object, problems: dict[str, str] | None = None) -> None:
@@ -90,19 +65,6 @@ class CommandResult:
         return self.exit_code == 0
 
 
-def _decode_frames(payload: bytes) -> FileSet[str | None]:
-    parts = payload.split(b"\0")
-    files: FileSet[str | None] = FileSet()
-    for i in range(0, len(parts) - 2, 3):
-        kind, path, data = parts[i], parts[i + 1], parts[i + 2]
-        name = path.decode("utf-8", errors="surrogateescape")
-        if kind == b"F":
-            files[name] = base64.b64decode(data).decode("utf-8", errors="replace")
-        else:
-            files[name] = None
-    return files
-
-
 class Host(ABC):
     """Where a site lives: run commands and read files there, with as few round trips as possible."""
 
@@ -114,6 +76,8 @@ class Host(ABC):
         self.command_timeout = command_timeout
         #: How many commands went to the host: the benchmark's "round trips per site".
         self.round_trips = 0
+        #: What `read_many` / `read_glob` may read; the runner sets the site's once.
+        self.tree = TreePolicy()
 
     # -- the part each twin provides -----------------------------------------------------------
     @abstractmethod
@@ -155,17 +119,37 @@ class Host(ABC):
             result = self._execute(list(command), None, timeout or self.command_timeout, stdin)
         if check and not result.ok:
             err = result.stderr.decode("utf-8", errors="replace").strip().splitlines()
-            detail = err[-1] if err else f"exit status {result.exit_code}"
-            raise HostError(f"{self.name}: `{result.command}` failed: {detail}")
+            detail = " ".join(err[-1].split())[:200] if err else f"exit status {result.exit_code}"
+            structlog.get_logger(__name__).debug(
+                "host command failed", host=self.name, command=result.command, stderr=err[-20:]
+            )
+            argv = None if isinstance(command, str) else list(command)
+            shown = short_command(argv, command if isinstance(command, str) else None)
+            raise HostError(f"{self.name}: `{shown}` failed: {detail}")
         return result
 
     def read_many(self, paths: Sequence[str], *, max_bytes: int = 0) -> FileSet[str | None]:
-        """Read several files in one round trip; a missing or unreadable file maps to None.
-        `max_bytes` > 0 keeps only the head of each file (like WordPress' get_file_data)."""
+        """Read several files in one round trip; a missing file maps to None, and so does one
+        that exists but was not read, with its reason in `.problems` (unreadable, larger than
+        the tree's `max_file_bytes`, a symlink leaving a confined tree). `max_bytes` > 0 keeps
+        only the head of each file (like WordPress' get_file_data)."""
         if not paths:
             return FileSet()
-        result = self.run(["sh", "-c", _READ_MANY, "sh", str(max_bytes), *paths])
-        return _decode_frames(result.stdout)
+        result = self.run(["sh", "-c", READ_MANY, "sh", *self._tree_args(max_bytes), *paths])
+        frames = decode_frames(result.stdout, self.tree.max_file_bytes, self.name, max_bytes)
+        files: FileSet[str | None] = FileSet(problems=frames.problems)
+        for path in paths:
+            files[path] = frames.files.get(path)
+        return files
+
+    def _tree_args(self, max_bytes: int) -> list[str]:
+        tree = self.tree
+        return [
+            str(tree.max_file_bytes),
+            str(max_bytes),
+            tree.root or "",
+            "1" if tree.confined else "0",
+        ]
 
     def read_text(self, path: str) -> str:
         content = self.read_many([path])[path]
@@ -185,14 +169,16 @@ class Host(ABC):
         max_bytes: int = 0,
     ) -> FileSet[str]:
         """In one round trip, read every file under `roots` (missing roots are skipped) whose
-        base name matches one of the shell patterns `names`, following symlinks, at most
-        `max_depth` levels down. Returns path -> content."""
+        base name matches one of the shell patterns `names`, following symlinks (in a confined
+        tree only those staying inside it), at most `max_depth` levels down. Returns path ->
+        content; `.problems` lists the files (and leaving symlinks) found but not read."""
         if not roots or not names:
             return FileSet()
-        argv = ["sh", "-c", _READ_GLOB, "sh", str(max_bytes), str(max_depth), str(len(roots))]
-        result = self.run([*argv, *roots, *names])
-        frames = _decode_frames(result.stdout)
-        return FileSet({k: v for k, v in frames.items() if v is not None}, problems=frames.problems)
+        argv = ["sh", "-c", READ_GLOB, "sh", INSIDE, *self._tree_args(max_bytes)]
+        result = self.run([*argv, str(max_depth), str(len(roots)), *roots, *names])
+        frames = decode_frames(result.stdout, self.tree.max_file_bytes, self.name, max_bytes)
+        found = {k: v for k, v in frames.files.items() if v is not None}
+        return FileSet(found, problems=frames.problems)
 
     def glob(self, roots: Sequence[str], names: Sequence[str], *, max_depth: int = 4) -> list[str]:
         """Paths of the files `read_glob` would read, without their content."""

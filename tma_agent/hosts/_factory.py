@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from tma_agent.config import SSHSettings
 from tma_agent.hosts._base import Host
 from tma_agent.hosts._local import LocalHost
+from tma_agent.hosts._settings import SSHSettings
 
 __all__ = ["HostSpec", "open_host", "parse_host"]
 

@@ -9,7 +9,13 @@ import subprocess
 from collections.abc import Sequence
 
 from tma_agent.errors import HostError
-from tma_agent.hosts._base import DEFAULT_COMMAND_TIMEOUT, CommandResult, Host, quote_command
+from tma_agent.hosts._base import (
+    DEFAULT_COMMAND_TIMEOUT,
+    CommandResult,
+    Host,
+    quote_command,
+    short_command,
+)
 
 __all__ = ["LocalHost"]
 
@@ -23,6 +29,7 @@ class LocalHost(Host):
     ) -> CommandResult:
         args = list(argv) if argv is not None else ["sh", "-c", command or ""]
         shown = quote_command(args) if argv is not None else (command or "")
+        brief = short_command(argv, command)
         try:
             # Own process group, so a timeout kills the whole pipeline, not only `sh`.
             proc = subprocess.Popen(
@@ -33,13 +40,13 @@ class LocalHost(Host):
                 start_new_session=True,
             )
         except OSError as exc:
-            raise HostError(f"local: `{shown}` could not start: {exc.strerror}") from exc
+            raise HostError(f"local: `{brief}` could not start: {exc.strerror}") from exc
         try:
             stdout, stderr = proc.communicate(input=stdin, timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
-            raise HostError(f"local: `{shown}` timed out after {timeout:g}s") from None
+            raise HostError(f"local: `{brief}` timed out after {timeout:g}s") from None
         return CommandResult(shown, proc.returncode, stdout, stderr)
 
     def put(self, local_path: str, remote_path: str) -> None:

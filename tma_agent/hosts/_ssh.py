@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import paramiko
 import structlog
 
-from tma_agent.config import SSHSettings
 from tma_agent.errors import HostError, HostKeyError, UnreachableError
-from tma_agent.hosts._base import CommandResult, Host, quote_command
+from tma_agent.hosts._base import CommandResult, Host, quote_command, short_command
+from tma_agent.hosts._settings import SSHSettings
 
 __all__ = ["SSHHost", "fingerprint"]
 
@@ -181,8 +181,9 @@ class SSHHost(Host):
             raise UnreachableError(f"{where}: cannot connect ({exc.strerror or exc})") from None
         except paramiko.SSHException as exc:
             # Banner timeouts, protocol errors, a key file that is not a key...
+            cause = _handshake_cause(client, exc, s.connect_timeout)
             client.close()
-            raise UnreachableError(f"{where}: ssh failed ({_one_line(exc)})") from None
+            raise UnreachableError(f"{where}: {cause}") from None
         transport = client.get_transport()
         if transport is not None:
             if s.keepalive:
@@ -212,14 +213,20 @@ class SSHHost(Host):
         self, argv: Sequence[str] | None, command: str | None, timeout: float, stdin: bytes | None
     ) -> CommandResult:
         shown = quote_command(argv) if argv is not None else (command or "")
+        brief = short_command(argv, command)
         transport = self.transport
         try:
             chan = transport.open_session(window_size=_WINDOW_SIZE, timeout=timeout)
-            chan.exec_command(shown)
+            # `exec`: the login shell becomes the command instead of forking it (dash does not
+            # exec a lone command itself), one process less per round trip.
+            chan.exec_command("exec " + shown if argv is not None else shown)
         except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise HostError(f"{self.name}: `{shown}` could not start: {_one_line(exc)}") from exc
+            raise HostError(f"{self.name}: `{brief}` could not start: {_one_line(exc)}") from exc
         try:
-            return self._collect(chan, transport, shown, timeout, stdin)
+            return self._collect(chan, transport, shown, brief, timeout, stdin)
+        except HostError:
+            structlog.get_logger(__name__).debug("ssh command failed", command=shown)
+            raise
         finally:
             chan.close()
 
@@ -228,6 +235,7 @@ class SSHHost(Host):
         chan: paramiko.Channel,
         transport: paramiko.Transport,
         shown: str,
+        brief: str,
         timeout: float,
         stdin: bytes | None,
     ) -> CommandResult:
@@ -258,10 +266,10 @@ class SSHHost(Host):
             if drained and ((chan.exit_status_ready() and chan.eof_received) or chan.closed):
                 break
             if not transport.is_active():
-                raise HostError(f"{self.name}: connection lost while running `{shown}`")
+                raise HostError(f"{self.name}: connection lost while running `{brief}`")
             if time.monotonic() > deadline:
                 _kill(chan)
-                raise HostError(f"{self.name}: `{shown}` timed out after {timeout:g}s")
+                raise HostError(f"{self.name}: `{brief}` timed out after {timeout:g}s")
             if busy:
                 continue
             if chan.eof_received and not pending:
@@ -272,7 +280,7 @@ class SSHHost(Host):
                 # flowing and the deadline honoured.
                 select.select([chan], [], [], 0.05)
         if chan.exit_status == -1 and not transport.is_active():
-            raise HostError(f"{self.name}: connection lost while running `{shown}`")
+            raise HostError(f"{self.name}: connection lost while running `{brief}`")
         # -1 without a lost link: the command died of a signal (OpenSSH sends no exit status).
         return CommandResult(shown, chan.recv_exit_status(), bytes(out), bytes(err))
 
@@ -328,6 +336,21 @@ def _kill(chan: paramiko.Channel) -> None:
     msg.add_string("KILL")
     with contextlib.suppress(OSError, EOFError, paramiko.SSHException, AttributeError):
         chan.transport._send_user_message(msg)  # type: ignore[union-attr]
+
+
+def _handshake_cause(client: paramiko.SSHClient, exc: Exception, timeout: float) -> str:
+    """The real cause of a failed handshake. paramiko stops waiting for the key exchange at the
+    timeout without saying so, and its next step then fails with a bare `No existing session`:
+    a server that never sent its banner is named as such."""
+    transport = client.get_transport()
+    if transport is not None and not transport.remote_version:
+        saved = transport.get_exception()
+        detail = _one_line(saved) if saved is not None else ""
+        detail = detail.removeprefix("Error reading SSH protocol banner").strip()
+        if detail and "timed out" not in detail and "No existing session" not in detail:
+            return f"no SSH banner ({detail})"
+        return f"no SSH banner within {timeout:g}s"
+    return f"ssh failed ({_one_line(exc)})"
 
 
 def _one_line(exc: BaseException) -> str:

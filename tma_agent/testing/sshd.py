@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tma_agent.config import SSHSettings
+from tma_agent.hosts._settings import SSHSettings
 
 __all__ = ["SSHD_BINARY", "TEST_USER", "SSHServer"]
 

@@ -1,0 +1,211 @@
+"""The batched read programs every twin runs through `Host.run`, and the decoder of their output.
+
+The remote needs `sh` plus GNU findutils (`find -L`, `-xtype`, `-readable`, `-printf`) and GNU
+coreutils (`stat -c`, `realpath -m`, `head -q -c`, `cat`). A round trip forks a constant handful
+of processes whatever the number of files: READ_MANY checks with shell builtins (`[ -f ]`,
+`[ -r ]`, `cd -P`), then one `stat` gives the sizes and one `cat` the contents; READ_GLOB walks
+the tree twice with `find`, records first, then one `cat` of the accepted files. Only a symlink
+in a confined tree costs a `realpath` (in READ_GLOB, a `sh` too) of its own.
+
+Output: a record per path, then `C NUL` and the raw bytes of every `A` file back to back:
+
+    M NUL path NUL             missing, or not a regular file (READ_MANY only)
+    P NUL path NUL             exists, the host's user may not read it
+    L NUL path NUL             a symlink (or a path) leaving the site tree
+    B NUL path NUL size NUL    larger than the byte cap: never read
+    A NUL path NUL size NUL    read: min(size, max) bytes follow after `C NUL`
+
+No path can hold a NUL and sizes are digits, so the framing holds for any name or content; a
+file changing size between its record and its read makes the lengths disagree: an error.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+from tma_agent.errors import HostError
+
+__all__ = [
+    "INSIDE",
+    "READ_GLOB",
+    "READ_MANY",
+    "Frames",
+    "decode_frames",
+    "human_bytes",
+    "short_command",
+]
+
+# Arguments: cap max root confined path... (`root` empty: no tree rule). `max` > 0 reads only
+# that many bytes of each file. cwd is physical throughout (`cd -P`), so `$PWD` is a real path.
+READ_MANY = r"""cap=$1; max=$2; root=$3; confined=$4; shift 4
+cd -P . 2>/dev/null; start=$PWD
+if [ "$confined" = 1 ]; then
+  cd -P -- "$root" 2>/dev/null && rootp=$PWD || rootp=$root
+  [ "$rootp" = / ] && rootp=
+fi
+n=$#
+while [ "$n" -gt 0 ]; do
+  f=$1; shift; n=$((n - 1)); kind=A
+  if [ "$confined" = 1 ]; then
+    case $f in */*) d=${f%/*}; b=${f##*/}; [ -n "$d" ] || d=/ ;; *) d=.; b=$f ;; esac
+    if ! { cd -P -- "$start" && cd -P -- "$d"; } 2>/dev/null || [ -z "$b" ]; then kind=M
+    else
+      case $PWD/ in "$rootp"/*) ;; *) kind=L ;; esac
+      if [ "$kind" = A ] && [ -L "$b" ]; then
+        r=$(realpath -m -- "$b" 2>/dev/null; printf x); r=${r%?x}
+        case $r/ in "$rootp"/*) ;; *) kind=L ;; esac
+      fi
+    fi
+    cd -P -- "$start" 2>/dev/null
+  fi
+  if [ "$kind" = A ]; then
+    if [ ! -f "$f" ]; then kind=M; elif [ ! -r "$f" ]; then kind=P; fi
+  fi
+  if [ "$kind" = A ]; then set -- "$@" "$f"; else printf '%s\000%s\000' "$kind" "$f"; fi
+done
+if [ "$#" -gt 0 ]; then
+  sizes=$(stat -L -c %s -- "$@") || { echo "files changed while being read" >&2; exit 3; }
+  n=$#
+  for s in $sizes; do
+    f=$1; shift; n=$((n - 1))
+    if [ "$max" -gt 0 ] && [ "$s" -gt "$max" ]; then s=$max; fi
+    if [ "$s" -gt "$cap" ]; then printf 'B\000%s\000%s\000' "$f" "$s"
+    else printf 'A\000%s\000%s\000' "$f" "$s"; set -- "$@" "$f"; fi
+  done
+fi
+printf 'C\000'
+if [ "$#" -gt 0 ]; then
+  if [ "$max" -gt 0 ]; then head -q -c "$max" -- "$@"; else cat -- "$@"; fi
+fi
+"""
+
+# In a confined tree a symlink is followed only when it resolves inside the root; one leaving
+# it is reported and, for a directory, not descended.
+INSIDE = (
+    'r=$(realpath -m -- "$1" 2>/dev/null; printf x); r=${r%?x}\n'
+    'case $r/ in "$2"/*) exit 0 ;; esac; exit 1\n'
+)
+
+# Arguments: INSIDE cap max root confined depth N root... name...; roots that do not exist are
+# skipped. Two walks of the same tree by `find -L`: the first prints the records, the second
+# hands the accepted files to one `cat` (or `head`), so no shell reads find's NUL list.
+# `-links -1` is never true: it stands for a test a mode does not need (no fork, no stat).
+READ_GLOB = r"""inside=$1; cap=$2; max=$3; root=$4; confined=$5; depth=$6; n=$7; shift 7
+rootp=; lt=-links; lv=-1; st=-size; sv=+${cap}c
+if [ "$max" -gt 0 ] && [ "$max" -le "$cap" ]; then st=-links; sv=-1; fi
+if [ "$confined" = 1 ]; then
+  lt=-xtype; lv=l
+  cd -P . 2>/dev/null; start=$PWD
+  cd -P -- "$root" 2>/dev/null && rootp=$PWD || rootp=$root
+  [ "$rootp" = / ] && rootp=
+fi
+# Rebuild the arguments in place: existing roots (inside the tree), then -maxdepth ( names ).
+i=0; m=$#
+while [ "$i" -lt "$m" ]; do
+  a=$1; shift
+  if [ "$i" -lt "$n" ]; then
+    if [ ! -d "$a" ]; then :
+    elif [ "$confined" = 1 ]; then
+      if cd -P -- "$a" 2>/dev/null; then
+        case $PWD/ in "$rootp"/*) set -- "$@" "$a" ;; *) printf 'L\000%s\000' "$a" ;; esac
+      fi
+      cd -P -- "$start" 2>/dev/null
+    else set -- "$@" "$a"
+    fi
+  else
+    if [ "$i" = "$n" ]; then set -- "$@" -maxdepth "$depth" "("; else set -- "$@" -o; fi
+    set -- "$@" -name "$a"
+  fi
+  i=$((i + 1))
+done
+if [ "$1" != -maxdepth ]; then
+  find -L "$@" ")" ! -type d "(" \
+    "(" "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -printf 'L\000%p\000' ")" -o \
+    "(" -type f "(" ! -readable -printf 'P\000%p\000' -o "$st" "$sv" -printf 'B\000%p\000%s\000' \
+    -o -printf 'A\000%p\000%s\000' ")" ")" ")" -o \
+    "(" -type d "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -printf 'L\000%p\000' \
+    -prune ")" 2>/dev/null
+fi
+printf 'C\000'
+if [ "$1" != -maxdepth ]; then
+  if [ "$max" -gt 0 ]; then set -- "$@" ")" ! -type d "(" "(" "$lt" "$lv" ! -exec sh -c "$inside" \
+    sh {} "$rootp" ";" ")" -o "(" -type f -readable ! "$st" "$sv" -exec head -q -c "$max" -- {} + \
+    ")" ")"
+  else set -- "$@" ")" ! -type d "(" "(" "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" \
+    ")" -o "(" -type f -readable ! "$st" "$sv" -exec cat -- {} + ")" ")"
+  fi
+  find -L "$@" -o "(" -type d "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -prune ")" \
+    2>/dev/null
+fi
+"""
+
+
+_NAMES = {READ_MANY: "read_many", READ_GLOB: "read_glob"}
+_SHORT = 60
+
+
+def short_command(argv: Sequence[str] | None, command: str | None) -> str:
+    """A one-line name for a command in error messages: an embedded program by its name, any
+    other command cut to ~60 characters. The whole command goes to the debug log only."""
+    if argv is not None and len(argv) > 2 and argv[0] == "sh" and argv[1] == "-c":
+        name = _NAMES.get(argv[2])
+        if name is not None:
+            return f"{name} ({len(argv) - 4} arguments)"
+    text = " ".join((shlex.join(argv) if argv is not None else command or "").split())
+    return text if len(text) <= _SHORT else text[:_SHORT] + "…"
+
+
+class Frames:
+    """The decoded answer: path -> content (None: missing), and path -> problem."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, str | None] = {}
+        self.problems: dict[str, str] = {}
+
+
+def human_bytes(count: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= size and count % size == 0:
+            return f"{count // size} {unit}"
+    return f"{count} bytes"
+
+
+def decode_frames(payload: bytes, cap: int, where: str, max_bytes: int = 0) -> Frames:
+    """Parse a program's answer; a truncated or inconsistent one is a HostError."""
+    frames = Frames()
+    pos, end = 0, len(payload)
+
+    def field() -> bytes:
+        nonlocal pos
+        stop = payload.find(b"\0", pos)
+        if stop < 0:
+            raise HostError(f"{where}: truncated answer from the read program")
+        value = payload[pos:stop]
+        pos = stop + 1
+        return value
+
+    pending: list[tuple[str, int]] = []
+    while payload and (kind := field()) != b"C":
+        name = field().decode("utf-8", errors="surrogateescape")
+        if kind == b"M":
+            frames.files[name] = None
+        elif kind == b"P":
+            frames.problems[name] = "permission denied"
+        elif kind == b"L":
+            frames.problems[name] = "symlink leaving the site tree"
+        elif kind in (b"A", b"B"):
+            size = int(field())
+            if kind == b"B":
+                frames.problems[name] = f"larger than {human_bytes(cap)} (limits.max_file_bytes)"
+            else:
+                pending.append((name, min(size, max_bytes) if max_bytes > 0 else size))
+        else:
+            raise HostError(f"{where}: unexpected answer from the read program")
+    for name, size in pending:
+        frames.files[name] = payload[pos : pos + size].decode("utf-8", errors="replace")
+        pos += size
+    if pos != end:
+        # The lengths no longer add up: a file changed size between its record and its read.
+        raise HostError(f"{where}: files changed while being read, try again")
+    return frames
