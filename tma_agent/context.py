@@ -33,10 +33,22 @@ class SiteContext:
     #: Files already read from the host (absolute path -> content, None when absent), so a
     #: plugin never reads the same file twice.
     files: dict[str, str | None] = field(default_factory=dict)
+    #: Files that exist but were not read (absolute path -> one-line reason), from the
+    #: `FileSet.problems` of every read recorded with `remember`.
+    file_problems: dict[str, str] = field(default_factory=dict)
     #: Stack-specific settings from `sites[].options`.
     options: Mapping[str, Any] = field(default_factory=dict)
     #: Every `sources.<name>` block of the config (repositories, tokens, module indexes...).
     sources: Mapping[str, SourceSettings] = field(default_factory=dict)
+
+    def remember(self, files: Mapping[str, str | None]) -> None:
+        """Record what a host read (a `FileSet`), its problems included, in `files`."""
+        self.files.update(files)
+        self.file_problems.update(getattr(files, "problems", None) or {})
+
+    def file_problem(self, path: str) -> str | None:
+        """Why the file at absolute `path` exists but was not read, or None."""
+        return self.file_problems.get(path)
 
     def source_url(self, name: str) -> str:
         """The effective base URL of source `name` (config override, else plugin default)."""
