@@ -26,6 +26,7 @@ from tma_drupal.testing import (
 from tma_npm.testing import build_npm_site
 from tma_wordpress.testing import build_wordpress, serve_wordfence, serve_wordpress_api
 
+from tma_agent.ecosystems.testing import advisories_route
 from tma_agent.testing.feeds import FeedServer
 from tma_agent.testing.sshd import SSHServer
 
@@ -167,16 +168,10 @@ def hostile_run(sshd: SSHServer, tmp_path_factory: pytest.TempPathFactory) -> It
                 for name, env in environments.items()
             ],
         }
-        server.routes["/api/security-advisories/"] = _no_advisories()
+        server.routes["/api/security-advisories/"] = advisories_route({})
         path = tmp_path / "tma.yaml"
         path.write_text(json.dumps(config, indent=1))  # JSON is YAML: the real loader reads it
         yield _run_check(path)
-
-
-def _no_advisories() -> Any:
-    from tma_agent.ecosystems.testing import advisories_route
-
-    return advisories_route({})
 
 
 def _components(site: dict[str, Any]) -> dict[str, dict[str, Any]]:
