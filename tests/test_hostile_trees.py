@@ -23,7 +23,9 @@ from tma_drupal.testing import (
     release_history_xml,
     serve_release_histories,
 )
+from tma_magento.testing import build_magento
 from tma_npm.testing import build_npm_site
+from tma_prestashop.testing import build_prestashop, serve_distribution_api
 from tma_wordpress.testing import build_wordpress, serve_wordfence, serve_wordpress_api
 
 from tma_agent.ecosystems.testing import advisories_route
@@ -82,6 +84,13 @@ def build_hostile_trees(shared: Path) -> dict[str, Path]:
     _write(wp / "wp-content/plugins/binplug/binplug.php", b"\x00\x01PK\x03\x04" * 100)
     _write(wp / "wp-content/themes/bintheme/style.css", b"\x89PNG\r\n\x1a\n\x00\x00")
 
+    prestashop = build_prestashop(
+        shared / "ps",
+        dynamic_version=["ps_facetedsearch"],
+        config_xml={"ps_facetedsearch": "<module><version>3.14.1</version>" + "<x>" * 50_000},
+    )
+    magento = build_magento(shared / "magento-deep").root
+    (magento / "composer.lock").write_text('{"packages": ' + DEEP_JSON + "}")
     lock_deep = build_symfony(shared / "composer-deep")
     (lock_deep / "composer.lock").write_text('{"packages": ' + DEEP_JSON + "}")
     d10_bad_lock = build_drupal10(shared / "d10-bad-lock").project_root
@@ -94,6 +103,8 @@ def build_hostile_trees(shared: Path) -> dict[str, Path]:
         "d10": d10.project_root,
         "d7": d7.project_root,
         "wp": wp,
+        "ps": prestashop,
+        "magento-deep": magento,
         "composer-deep": lock_deep,
         "d10-bad-lock": d10_bad_lock,
         "npm-deep": npm_deep,
@@ -161,6 +172,7 @@ def hostile_run(sshd: SSHServer, tmp_path_factory: pytest.TempPathFactory) -> It
                 "packagist": {"url": server.url},
                 "wordpress": {"url": server.url},
                 "wordfence": {"url": serve_wordfence(server, [])},
+                "prestashop": {"url": serve_distribution_api(server, ["8.1.7"])},
             },
             "clients": [{"id": "acme", "name": "ACME"}],
             "sites": [
@@ -229,10 +241,26 @@ def test_wordpress_binary_plugin_and_theme_files_are_unknown_by_slug(
     assert found["bintheme"]["reason"].startswith("wp-content/themes/bintheme/style.css: ")
 
 
+@pytest.mark.parametrize("twin", TWINS)
+def test_prestashop_module_whose_only_version_source_is_a_bad_config_xml_is_unknown(
+    hostile_run: Run, twin: str
+) -> None:
+    site = hostile_run.sites[f"ps-{twin}"]
+    assert site["status"] in ("ok", "updates"), site["error"]
+    found = _components(site)
+    assert found["prestashop"]["installed"] == "8.1.7"
+    assert found["ps_emailsubscription"]["reason"] is None
+    assert found["ps_facetedsearch"]["update"] == "unknown"
+    assert found["ps_facetedsearch"]["reason"].startswith(
+        "modules/ps_facetedsearch/config.xml: invalid XML"
+    )
+
+
 @pytest.mark.parametrize(
     ("site", "file", "reason"),
     [
         ("composer-deep", "composer.lock", "nested too deeply"),
+        ("magento-deep", "composer.lock", "nested too deeply"),
         ("d10-bad-lock", "composer.lock", "invalid JSON"),
         ("npm-deep", "package-lock.json", "nested too deeply"),
         ("npm-bad-manifest", "package.json", "nested too deeply"),
