@@ -85,6 +85,26 @@ def test_drupal_unread_info_file_is_an_unknown_component_and_a_lock_the_site_err
         inventory(site)
 
 
+def test_drupal_bad_installed_json_without_a_lock_is_the_site_error(
+    tmp_path: Path, fetcher: Fetcher
+) -> None:
+    tree = build_drupal10(tmp_path, composer=False)
+    installed = tree.project_root / "vendor/composer/installed.json"
+    installed.parent.mkdir(parents=True)
+    installed.write_text('{"packages": ' + "[" * 100_000)
+    with pytest.raises(SiteTreeError) as caught:
+        inventory(_site(tree.project_root, fetcher, stack="drupal"))
+    assert str(caught.value) == f"local:{installed}: nested too deeply"
+
+
+def test_wordpress_version_php_not_read_is_the_site_error(tmp_path: Path, fetcher: Fetcher) -> None:
+    root = build_wordpress(tmp_path)
+    site = _site(root, fetcher, stack="wordpress")
+    _unread(site, root / "wp-includes/version.php", "unreadable by tma-test")
+    with pytest.raises(SiteTreeError, match=r"wp-includes/version\.php: unreadable by tma-test$"):
+        wordpress_components(site)
+
+
 def test_composer_lock_or_manifest_not_read_is_the_site_error(
     tmp_path: Path, fetcher: Fetcher
 ) -> None:

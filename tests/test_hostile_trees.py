@@ -32,13 +32,15 @@ from tma_agent.ecosystems.testing import advisories_route
 from tma_agent.testing.feeds import FeedServer
 from tma_agent.testing.sshd import SSHServer
 
-#: A 9-level "billion laughs": under 1 KiB, 9**9 strings once its aliases are expanded.
+#: A 9-level "billion laughs" (under 1 KiB): its `version`, once turned into text, is 9**9
+#: strings, the 3 GB the old parser took.
 ALIAS_BOMB = (
     "name: Bomb\ntype: module\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
     + "".join(
         f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n"
         for p, c in zip("abcdefgh", "bcdefghi", strict=True)
     )
+    + "version: *i\n"
 )
 DEEP_JSON = "[" * 100_000 + "]" * 100_000
 D10_FEEDS = {
@@ -275,6 +277,22 @@ def test_a_bad_lock_or_manifest_is_the_site_error_naming_the_file(
     assert report["components"] == []
     assert f"/{site}/{file}: {reason}" in report["error"]
     assert "internal error" not in report["error"] and "\n" not in report["error"]
+
+
+def test_alias_bomb_parses_under_a_small_address_space_limit() -> None:
+    # The old parser ran out of a 1 GB address space after 20 s on this file.
+    probe = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (384 << 20, 384 << 20))\n"
+        "from tma_drupal.infofiles import parse_info_file\n"
+        "info = parse_info_file('modules/custom/bomb/bomb.info.yml', sys.stdin.read(), drupal7=False)\n"
+        "print(info.error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], input=ALIAS_BOMB, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "YAML anchors and aliases are not allowed in an info file"
 
 
 def test_no_traceback_and_bounded_memory(hostile_run: Run) -> None:

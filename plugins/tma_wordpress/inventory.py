@@ -101,6 +101,9 @@ def _known_file(site: SiteContext, path: str) -> str | None:
 
 def _core_component(site: SiteContext, root: str) -> Component:
     version_php = _known_file(site, posixpath.join(root, VERSION_FILE))
+    problem = site.file_problem(posixpath.join(root, VERSION_FILE))
+    if problem is not None:
+        raise SiteTreeError(f"{site.host.name}:{root}/{VERSION_FILE}: {problem}")
     if version_php is None:
         raise SiteTreeError(f"{site.host.name}:{root}: cannot read {VERSION_FILE}")
     facts = read_core_facts(version_php)
