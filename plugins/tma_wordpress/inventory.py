@@ -144,8 +144,8 @@ def _problem_components(
             continue
         if kind == "theme" and parts[-1] != "style.css":
             continue
-        if kind == "plugin" and not parts[-1].endswith(".php"):
-            continue
+        if kind == "plugin" and (not parts[-1].endswith(".php") or parts == ["index.php"]):
+            continue  # index.php beside the plugins is WordPress' "Silence is golden" stub
         slug = parts[0].removesuffix(".php") if len(parts) == 1 else parts[0]
         if slug in seen or (kind == "theme" and len(parts) != 2):
             continue
