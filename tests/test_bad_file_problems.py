@@ -31,6 +31,7 @@ from tma_agent.sources import Fetcher
 from tma_agent.testing.sites import site_context
 
 PM = get_plugin_manager()
+LEAVING = "symlink leaving the site tree"
 
 
 def _site(path: Path, fetcher: Fetcher, stack: str | None = None) -> SiteContext:
@@ -70,9 +71,10 @@ def test_drupal_unread_info_file_is_an_unknown_component_and_a_lock_the_site_err
     site = _site(tree.project_root, fetcher, stack="drupal")
     scanned = {str(p): p.read_text() for p in tree.docroot.glob("modules/**/*.info.yml")}
     del scanned[str(secret)]
-    projects = _projects_from_info(
-        site, str(tree.docroot), scanned, {str(secret): "unreadable by tma-test"}, drupal7=False
-    )
+    leaving = tree.docroot / "modules/contrib/leaky"  # as the host reports `leaky -> /`
+    problems = {str(secret): "unreadable by tma-test", str(leaving): LEAVING}
+    projects = _projects_from_info(site, str(tree.docroot), scanned, problems, drupal7=False)
+    assert projects["leaky"].problem == f"web/modules/contrib/leaky: {LEAVING}"
     assert (
         projects["secret"].problem
         == "web/modules/custom/secret/secret.info.yml: unreadable by tma-test"
@@ -163,6 +165,15 @@ def test_wordpress_plugin_and_theme_files_not_read_are_unknown_by_slug(
     site.host = host
     found = {c.name: c for c in wordpress_components(site)}
     assert found["akismet"].problem is None and found["akismet"].installed == "5.0.2"
+    # Directories the host would not enter (symlinks leaving the site) are named by their slug.
+    leaving = {str(content / "plugins/leaky"): LEAVING, str(content / "themes/shady"): LEAVING}
+    site.host = _ProblemsHost({}, leaving)
+    again = {c.name: c for c in wordpress_components(site)}
+    assert again["leaky"].problem == f"wp-content/plugins/leaky: {LEAVING}"
+    assert (again["shady"].kind, again["shady"].problem) == (
+        "theme",
+        f"wp-content/themes/shady: {LEAVING}",
+    )
     assert (
         found["webform"].problem == "wp-content/plugins/webform/webform.php: unreadable by tma-test"
     )
@@ -177,9 +188,11 @@ class _ProblemsHost(LocalHost):
     the host layer reports unreadable or oversized files (its own tests cover how it finds
     them): here only the plugins' handling of `FileSet.problems` is under test."""
 
-    def __init__(self, problems: dict[str, str]) -> None:
+    def __init__(self, problems: dict[str, str], leaving: dict[str, str] | None = None) -> None:
         super().__init__()
         self.not_read = problems
+        #: Directories reported as symlinks leaving the tree (not on disk: never entered).
+        self.leaving = leaving or {}
 
     def read_glob(
         self,
@@ -192,7 +205,8 @@ class _ProblemsHost(LocalHost):
         found = super().read_glob(roots, names, max_depth=max_depth, max_bytes=max_bytes)
         assert set(self.not_read) <= set(found), "the files said not read must exist"
         kept = {path: text for path, text in found.items() if path not in self.not_read}
-        return FileSet(kept, problems={**found.problems, **self.not_read})
+        problems = {**found.problems, **self.not_read, **self.leaving}
+        return FileSet(kept, problems=problems)
 
 
 def test_prestashop_malformed_config_xml_or_unread_main_file_is_an_unknown_module(
@@ -205,7 +219,8 @@ def test_prestashop_malformed_config_xml_or_unread_main_file_is_an_unknown_modul
     )
     main = root / "modules/ps_emailsubscription/ps_emailsubscription.php"
     site = _site(root, fetcher, stack="prestashop")
-    site.host = _ProblemsHost({str(main): "unreadable by tma-test"})
+    leaving = {str(root / "modules/leaky"): LEAVING}
+    site.host = _ProblemsHost({str(main): "unreadable by tma-test"}, leaving)
     found = {c.name: c for c in prestashop_components(site)}
     assert found["ps_facetedsearch"].problem is not None
     assert found["ps_facetedsearch"].problem.startswith(
@@ -214,5 +229,6 @@ def test_prestashop_malformed_config_xml_or_unread_main_file_is_an_unknown_modul
     assert found["ps_emailsubscription"].problem == (
         "modules/ps_emailsubscription/ps_emailsubscription.php: unreadable by tma-test"
     )
+    assert found["leaky"].problem == f"modules/leaky: {LEAVING}"
     assert found["agency_tweaks"].problem is None
     assert posixpath.basename(found["agency_tweaks"].origin) == "agency_tweaks.php"

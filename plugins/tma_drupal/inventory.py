@@ -138,7 +138,10 @@ def _projects_from_info(
         relative = posixpath.relpath(path, docroot)
         if any(segment in f"/{relative}" for segment in _IGNORED_SEGMENTS):
             continue
-        if not path.endswith(".info" if drupal7 else ".info.yml"):
+        suffix = ".info" if drupal7 else ".info.yml"
+        # A problem path not named like an info file is a directory the host would not enter
+        # (a symlink leaving the site): an extension named after it, its info file unseen.
+        if not path.endswith(suffix) and path not in problems:
             continue
         if path in problems:
             info = unreadable_info_file(relative, problems[path], drupal7=drupal7)

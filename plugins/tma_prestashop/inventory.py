@@ -111,18 +111,22 @@ def _modules(
     unread: dict[str, str] = {}
     for path in {*files, *problems}:
         parts = path[len(prefix) :].split("/") if path.startswith(prefix) else []
-        if len(parts) != 2 or not MODULE_NAME.match(parts[0]):
+        if not 1 <= len(parts) <= 2 or not MODULE_NAME.match(parts[0]):
             continue
         if path in problems:
-            if parts[1] == f"{parts[0]}.php":
+            # `modules/<name>` itself: a directory the host would not enter (a leaving symlink).
+            if len(parts) == 1 or parts[1] == f"{parts[0]}.php":
                 unread[parts[0]] = problems[path]
+        elif len(parts) == 1:
+            continue
         else:
             layout.setdefault(parts[0], {})[parts[1]] = files[path]
     modules = []
     for name in sorted({*layout, *unread}):
         main_path = f"modules/{name}/{name}.php"
         if name in unread:
-            problem = f"{main_path}: {unread[name]}"
+            leaving = f"modules/{name}" if f"{prefix}{name}" in problems else main_path
+            problem = f"{leaving}: {unread[name]}"
             modules.append(Component(name, "module", None, main_path, problem=problem))
             continue
         entries = layout[name]

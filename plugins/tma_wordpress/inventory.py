@@ -142,12 +142,17 @@ def _problem_components(
         parts = _relative(path, directory)
         if parts is None or len(parts) > 2:
             continue
-        if kind == "theme" and parts[-1] != "style.css":
+        # A single part not named like a file is a directory the host would not enter (a
+        # symlink leaving the site): the plugin or theme it holds is named after it.
+        is_directory = len(parts) == 1 and not parts[0].endswith((".php", ".css"))
+        if kind == "theme" and not is_directory and parts[-1] != "style.css":
             continue
-        if kind == "plugin" and (not parts[-1].endswith(".php") or parts == ["index.php"]):
+        if kind == "plugin" and not is_directory and not parts[-1].endswith(".php"):
+            continue
+        if parts == ["index.php"]:
             continue  # index.php beside the plugins is WordPress' "Silence is golden" stub
         slug = parts[0].removesuffix(".php") if len(parts) == 1 else parts[0]
-        if slug in seen or (kind == "theme" and len(parts) != 2):
+        if slug in seen or (kind == "theme" and len(parts) != 2 and not is_directory):
             continue
         seen.add(slug)
         origin = posixpath.relpath(path, posixpath.dirname(content_dir))
