@@ -24,8 +24,7 @@ from tma_wordpress.testing import build_wordpress
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.composer_site import read_project
 from tma_agent.errors import SiteTreeError
-from tma_agent.hosts import LocalHost
-from tma_agent.hosts._base import FileSet
+from tma_agent.hosts import FileSet, LocalHost
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.sources import Fetcher
 from tma_agent.testing.sites import site_context
