@@ -42,6 +42,9 @@ class SiteContext:
     #: Files already read from the host (absolute path -> content, None when absent), so a
     #: plugin never reads the same file twice.
     files: dict[str, str | None] = field(default_factory=dict)
+    #: Files that exist but were not read (absolute path -> one-line reason), from the
+    #: `FileSet.problems` of every read recorded with `remember`.
+    file_problems: dict[str, str] = field(default_factory=dict)
     #: `sites[].options` as written; read them typed with `options_as`.
     options: Mapping[str, Any] = field(default_factory=dict)
     #: Every `sources.<name>` block of the config (repositories, tokens, module indexes...).
@@ -72,6 +75,15 @@ class SiteContext:
     def failed_sources(self) -> frozenset[str]:
         with self._errors_lock:
             return frozenset(e.source for e in self.source_errors)
+
+    def remember(self, files: Mapping[str, str | None]) -> None:
+        """Record what a host read (a `FileSet`), its problems included, in `files`."""
+        self.files.update(files)
+        self.file_problems.update(getattr(files, "problems", None) or {})
+
+    def file_problem(self, path: str) -> str | None:
+        """Why the file at absolute `path` exists but was not read, or None."""
+        return self.file_problems.get(path)
 
     def source_url(self, name: str) -> str:
         """The effective base URL of source `name` (config override, else plugin default)."""

@@ -100,7 +100,9 @@ def tma_inventory(site: SiteContext) -> list[Component] | None:
 
     Read the site with as few round trips as possible (``site.host.read_glob`` /
     ``read_many``). Return None when the site is not of your stack. Raise
-    ``SiteTreeError`` when the tree is broken. firstresult.
+    ``SiteTreeError`` when the tree is broken. A component whose own file is bad gets
+    ``problem`` (a one-line reason naming the file): the runner reports it ``unknown`` and
+    leaves it out of ``tma_evaluate``. firstresult.
     """
 
 

@@ -82,6 +82,10 @@ class Component:
     origin: str = ""
     #: Stack-specific facts (Drupal core major, WordPress plugin file, Update URI...).
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Set when the file describing this component was bad (unreadable, over
+    #: `limits.max_file_bytes`, unparsable, too deep): a one-line reason naming the file. The
+    #: runner reports such a component `unknown` with that reason; no stack evaluates it.
+    problem: str | None = None
 
 
 @dataclass(frozen=True)

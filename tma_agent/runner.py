@@ -14,7 +14,7 @@ from tma_agent.config import Config, Policy, Site
 from tma_agent.context import SiteContext
 from tma_agent.errors import SiteTreeError, TmaError, UnreachableError
 from tma_agent.hosts import Host, TreePolicy, open_host
-from tma_agent.models import Finding, SiteReport, SiteStatus, SourceError
+from tma_agent.models import Component, Finding, SiteReport, SiteStatus, SourceError
 from tma_agent.plugins import registered_sources
 from tma_agent.policies import apply_policy, needs_work
 from tma_agent.sources import Fetcher
@@ -84,7 +84,7 @@ def _check(site: SiteContext, pm: pluggy.PluginManager, only_stack: str | None) 
     wanted = sorted({p for paths in pm.hook.tma_detect_paths() for p in paths})
     absolute = {rel: posixpath.join(site.path, rel) for rel in wanted}
     contents = site.host.read_many(list(absolute.values()))
-    site.files.update(contents)
+    site.remember(contents)
     files = {rel: contents.get(path) for rel, path in absolute.items()}
     detection = pm.hook.tma_detect_stack(site=site, files=files)
     if detection is None:
@@ -102,10 +102,24 @@ def _check(site: SiteContext, pm: pluggy.PluginManager, only_stack: str | None) 
     components = pm.hook.tma_inventory(site=site)
     if components is None:
         raise TmaError(f"no plugin lists the components of stack {site.stack!r}")
-    findings = pm.hook.tma_evaluate(site=site, components=components)
+    # A component whose file was bad is reported as such here, so no stack has to know.
+    healthy = [c for c in components if c.problem is None]
+    findings = pm.hook.tma_evaluate(site=site, components=healthy)
     if findings is None:
         raise TmaError(f"no plugin evaluates stack {site.stack!r}")
-    return list(findings)
+    return [*findings, *(_problem_finding(c) for c in components if c.problem is not None)]
+
+
+def _problem_finding(component: Component) -> Finding:
+    return Finding(
+        component.name,
+        component.kind,
+        component.installed,
+        latest=None,
+        recommended=None,
+        update="unknown",
+        reason=component.problem,
+    )
 
 
 class CheckRun:

@@ -23,6 +23,7 @@ one, is told by its package: `symfony/framework-bundle` (Symfony) or `laravel/fr
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 
 from tma_agent.context import SiteContext
@@ -104,9 +105,14 @@ def detect_composer(site: SiteContext, files: Mapping[str, str | None]) -> Detec
     if site.stack not in (None, STACK):
         return None
     manifest, lock = files.get(COMPOSER_JSON), files.get(COMPOSER_LOCK)
-    if site.stack is None and (manifest is None or lock is None or owner(files) is not None):
+    # A lock there but not read (unreadable, too big) still makes the tree Composer's: the
+    # inventory then names it.
+    lock_found = (
+        lock is not None or site.file_problem(posixpath.join(site.path, COMPOSER_LOCK)) is not None
+    )
+    if site.stack is None and (manifest is None or not lock_found or owner(files) is not None):
         return None
-    if manifest is None and lock is None:
+    if manifest is None and not lock_found:
         return None
     found = framework_of(files.get(COMPOSER_LOCK))
     return Detection(STACK, site.path, found[1] if found else None)

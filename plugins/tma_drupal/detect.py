@@ -9,12 +9,14 @@ over the PHP constant, as for contrib (see inventory.py).
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from tma_agent._json import JSONError, parse_json
+from tma_agent.errors import SiteTreeError
 
 __all__ = [
     "DOCROOT_CANDIDATES",
@@ -23,6 +25,7 @@ __all__ = [
     "core_facts",
     "detect_paths",
     "parse_core_constant",
+    "strict_composer_packages",
 ]
 
 #: Sub-directories of the site path that may hold the docroot, most specific layouts first.
@@ -91,15 +94,26 @@ def composer_packages(content: str | None) -> dict[str, dict[str, Any]]:
     if not content:
         return {}
     try:
-        data = json.loads(content)
-    except ValueError:
+        return strict_composer_packages(content, "")
+    except SiteTreeError:
         return {}
+
+
+def strict_composer_packages(content: str, where: str) -> dict[str, dict[str, Any]]:
+    """`composer_packages`, but a file that is not a lock is a SiteTreeError naming `where`."""
+    try:
+        data = parse_json(content)
+    except JSONError as exc:
+        raise SiteTreeError(f"{where}: {exc}") from None
     if isinstance(data, dict):
-        entries = [*(data.get("packages") or []), *(data.get("packages-dev") or [])]
+        sections = [data.get("packages") or [], data.get("packages-dev") or []]
+        if not all(isinstance(section, list) for section in sections):
+            raise SiteTreeError(f"{where}: packages is not a list")
+        entries = [*sections[0], *sections[1]]
     elif isinstance(data, list):
         entries = data
     else:
-        return {}
+        raise SiteTreeError(f"{where}: not a composer.lock or installed.json")
     return {
         entry["name"]: entry
         for entry in entries

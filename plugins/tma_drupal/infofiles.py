@@ -3,6 +3,11 @@
 Only the facts the agent needs are kept: the extension's type and the lines drupal.org's
 packaging script appends (`version`, `project`, `datestamp`). A file that cannot be parsed gives
 an `InfoFile` with `error` set instead of raising: one broken extension must not hide the rest.
+
+Info files are hostile input with a bounded cost: a file over `MAX_INFO_BYTES` is refused
+before parsing, YAML anchors and aliases are refused (Drupal never needs them, and a 512-byte
+"billion laughs" would expand to gigabytes), and nesting deeper than `MAX_INFO_DEPTH` is refused
+(a 5,000-deep file would otherwise end in a RecursionError).
 """
 
 from __future__ import annotations
@@ -15,10 +20,22 @@ import yaml
 
 from tma_agent.models import ComponentKind
 
-__all__ = ["InfoFile", "parse_info_file"]
+__all__ = [
+    "MAX_INFO_BYTES",
+    "MAX_INFO_DEPTH",
+    "InfoFile",
+    "parse_info_file",
+    "unreadable_info_file",
+]
 
-#: `key = value` lines of a Drupal 7 .info file; values may be quoted.
-_D7_LINE = re.compile(r"""^\s*([A-Za-z_][\w]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^;\n]*?))\s*$""")
+#: Real info files weigh a few KiB (core's largest is under 2 KiB); anything far larger is not one.
+MAX_INFO_BYTES = 64 * 1024
+#: Drupal's own info files nest three levels (`libraries-override` maps of lists).
+MAX_INFO_DEPTH = 16
+
+#: `key = value` lines of a Drupal 7 .info file; the value is read by `_d7_value` (a single
+#: regex for both would backtrack quadratically on a long line of spaces).
+_D7_LINE = re.compile(r"^\s*([A-Za-z_]\w*)\s*=(.*)$")
 _KINDS: dict[str, ComponentKind] = {"module": "module", "theme": "theme", "profile": "profile"}
 
 
@@ -35,11 +52,23 @@ class InfoFile:
     error: str | None = None
 
 
+def unreadable_info_file(relative_path: str, reason: str, *, drupal7: bool) -> InfoFile:
+    """An info file the host found but did not read (`FileSet.problems`), kept with `reason`."""
+    machine_name = posixpath.basename(relative_path).removesuffix(
+        ".info" if drupal7 else ".info.yml"
+    )
+    kind = _kind_from_path(relative_path, machine_name)
+    return InfoFile(machine_name, kind, None, None, None, relative_path, reason)
+
+
 def parse_info_file(relative_path: str, content: str, *, drupal7: bool) -> InfoFile:
     suffix = ".info" if drupal7 else ".info.yml"
     machine_name = posixpath.basename(relative_path).removesuffix(suffix)
     fallback_kind = _kind_from_path(relative_path, machine_name)
     try:
+        size = len(content.encode("utf-8", errors="surrogateescape"))
+        if size > MAX_INFO_BYTES:
+            raise ValueError(f"{size} bytes, over the {MAX_INFO_BYTES} an info file may weigh")
         fields = _parse_d7(content) if drupal7 else _parse_yaml(content)
     except ValueError as exc:
         return InfoFile(machine_name, fallback_kind, None, None, None, relative_path, str(exc))
@@ -55,12 +84,38 @@ def parse_info_file(relative_path: str, content: str, *, drupal7: bool) -> InfoF
     )
 
 
+class _Refused(ValueError):
+    pass
+
+
+class _InfoLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors, aliases and deep nesting while composing, before any
+    node is built: the cost stays linear in the (capped) file size."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused("YAML anchors and aliases are not allowed in an info file")
+        if self._depth >= MAX_INFO_DEPTH:
+            raise _Refused(f"nested deeper than {MAX_INFO_DEPTH} levels")
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def _parse_yaml(content: str) -> dict[str, object]:
+    loader = _InfoLoader(content)
     try:
-        data = yaml.safe_load(content)
+        data = loader.get_single_data()
     except yaml.YAMLError as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"invalid YAML ({first_line})") from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         raise ValueError("not a YAML mapping")
     return data
@@ -72,11 +127,23 @@ def _parse_d7(content: str) -> dict[str, object]:
         if not line.strip() or line.lstrip().startswith(";"):
             continue
         match = _D7_LINE.match(line)
-        if match:  # array lines such as `dependencies[] = x` do not match and are not needed
-            fields[match.group(1)] = next(g for g in match.groups()[1:] if g is not None)
+        # Array lines such as `dependencies[] = x` do not match and are not needed.
+        value = _d7_value(match.group(2)) if match else None
+        if match and value is not None:
+            fields[match.group(1)] = value
     if "name" not in fields and "core" not in fields:
         raise ValueError("no name or core line")
     return fields
+
+
+def _d7_value(raw: str) -> str | None:
+    """A quoted value's inside, or an unquoted value without `;` (PHP's INI comment mark)."""
+    value = raw.strip()
+    quote = value[:1]
+    quoted = quote in ("'", '"') and len(value) >= 2 and value[-1] == quote
+    if quoted and quote not in value[1:-1]:
+        return value[1:-1]
+    return None if ";" in value else value
 
 
 def _kind_from_path(relative_path: str, machine_name: str) -> ComponentKind:

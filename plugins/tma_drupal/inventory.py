@@ -10,9 +10,13 @@ A Composer version is mapped to the drupal.org one through the package's `extra.
 else the info file when they agree, else both readings (`8.x-1.2` or `1.2.0`) are kept as
 candidates for evaluation to resolve against the feed.
 
+A composer.lock or installed.json that exists but cannot be read or parsed makes the site an
+error naming the file (it is the inventory). An info file that cannot be read (`FileSet.problems`)
+or parsed (infofiles.py) makes its extension a component with `problem` set: reported `unknown`
+with the reason, the other extensions still checked.
+
 Components are drupal.org projects: submodules sharing a `project:` are one component. An
-extension without `project:` is custom (not on drupal.org); one whose info file cannot be parsed
-is kept as unknown with a log line.
+extension without `project:` is custom (not on drupal.org).
 """
 
 from __future__ import annotations
@@ -25,8 +29,14 @@ from tma_agent.context import SiteContext
 from tma_agent.errors import SiteTreeError
 from tma_agent.models import Component, ComponentKind
 from tma_agent.versions import composer_to_drupal_candidates, drupal_to_composer
-from tma_drupal.detect import COMPOSER_LOCK, CoreFacts, composer_packages, core_facts, detect_paths
-from tma_drupal.infofiles import InfoFile, parse_info_file
+from tma_drupal.detect import (
+    COMPOSER_LOCK,
+    CoreFacts,
+    core_facts,
+    detect_paths,
+    strict_composer_packages,
+)
+from tma_drupal.infofiles import InfoFile, parse_info_file, unreadable_info_file
 
 __all__ = ["INSTALLED_JSON", "inventory"]
 
@@ -60,11 +70,13 @@ def inventory(site: SiteContext) -> list[Component]:
         origin = posixpath.join(site.path, facts.origin)
         raise SiteTreeError(f"{site.host.name}:{origin}: cannot read the Drupal core version")
 
-    lock = composer_packages(files_here.get(COMPOSER_LOCK))
+    lock = _composer_file(site, COMPOSER_LOCK, files_here.get(COMPOSER_LOCK))
     composer_origin = COMPOSER_LOCK
-    scanned = _scan(site, docroot, facts, want_installed_json=not lock)
+    scanned, problems = _scan(site, docroot, facts, want_installed_json=not lock)
     if not lock:
-        lock = composer_packages(scanned.pop(posixpath.join(site.path, INSTALLED_JSON), None))
+        installed_json = posixpath.join(site.path, INSTALLED_JSON)
+        problems.pop(installed_json, None)
+        lock = _composer_file(site, INSTALLED_JSON, scanned.pop(installed_json, None))
         composer_origin = INSTALLED_JSON
     core_prefix = "7.x" if facts.drupal7 else "8.x"
     core = Component(
@@ -74,7 +86,7 @@ def inventory(site: SiteContext) -> list[Component]:
         origin=facts.origin,
         extra={"project": "drupal", "drupal7": facts.drupal7},
     )
-    projects = _projects_from_info(site, docroot, scanned, drupal7=facts.drupal7)
+    projects = _projects_from_info(site, docroot, scanned, problems, drupal7=facts.drupal7)
     _apply_composer(projects, lock, core_prefix, composer_origin, drupal7=facts.drupal7)
     return [core, *sorted(projects.values(), key=lambda c: (c.kind, c.name))]
 
@@ -84,13 +96,24 @@ def _detection_files(site: SiteContext) -> dict[str, str | None]:
     wanted = {rel: posixpath.join(site.path, rel) for rel in detect_paths()}
     missing = [path for path in wanted.values() if path not in site.files]
     if missing:  # only when called without the runner's detection pass
-        site.files.update(site.host.read_many(missing))
+        site.remember(site.host.read_many(missing))
     return {rel: site.files.get(path) for rel, path in wanted.items()}
+
+
+def _composer_file(site: SiteContext, relative: str, content: str | None) -> dict[str, Any]:
+    """The packages of composer.lock / installed.json; a file there but unreadable or
+    unparsable is the site's error (it lists what is installed)."""
+    where = f"{site.host.name}:{posixpath.join(site.path, relative)}"
+    problem = site.file_problem(posixpath.join(site.path, relative))
+    if problem is not None:
+        raise SiteTreeError(f"{where}: {problem}")
+    return strict_composer_packages(content, where) if content is not None else {}
 
 
 def _scan(
     site: SiteContext, docroot: str, facts: CoreFacts, *, want_installed_json: bool
-) -> dict[str, str]:
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Every info file (and installed.json) read, and those found but not read -> reason."""
     dirs = (_EXTENSION_DIRS_D7 if facts.drupal7 else _EXTENSION_DIRS_D8) + _SITE_EXTENSION_DIRS
     roots = [posixpath.join(docroot, d) for d in dirs]
     names = ["*.info"] if facts.drupal7 else ["*.info.yml"]
@@ -98,30 +121,42 @@ def _scan(
         roots.append(posixpath.join(site.path, posixpath.dirname(INSTALLED_JSON)))
         names.append(posixpath.basename(INSTALLED_JSON))
     found = site.host.read_glob(roots, names, max_depth=_SCAN_DEPTH)
-    site.files.update(found)
-    return dict(found)
+    site.remember(found)
+    return dict(found), dict(found.problems)
 
 
 def _projects_from_info(
-    site: SiteContext, docroot: str, scanned: Mapping[str, str], *, drupal7: bool
+    site: SiteContext,
+    docroot: str,
+    scanned: Mapping[str, str],
+    problems: Mapping[str, str],
+    *,
+    drupal7: bool,
 ) -> dict[str, Component]:
     groups: dict[str, list[InfoFile]] = {}
-    for path in sorted(scanned):
+    for path in sorted({*scanned, *problems}):
         relative = posixpath.relpath(path, docroot)
         if any(segment in f"/{relative}" for segment in _IGNORED_SEGMENTS):
             continue
-        if not path.endswith(".info" if drupal7 else ".info.yml"):
+        suffix = ".info" if drupal7 else ".info.yml"
+        # A problem path not named like an info file is a directory the host would not enter
+        # (a symlink leaving the site): an extension named after it, its info file unseen.
+        if not path.endswith(suffix) and path not in problems:
             continue
-        info = parse_info_file(relative, scanned[path], drupal7=drupal7)
+        if path in problems:
+            info = unreadable_info_file(relative, problems[path], drupal7=drupal7)
+        else:
+            info = parse_info_file(relative, scanned[path], drupal7=drupal7)
         if info.error:
-            site.log.warning("drupal: unreadable info file", file=path, error=info.error)
+            site.log.warning("drupal: bad info file", file=path, error=info.error)
         if info.project == "drupal":
             continue  # core's own extensions (Drupal 7 profiles) belong to core
         groups.setdefault(info.project or info.machine_name, []).append(info)
-    return {key: _component_from_group(key, infos) for key, infos in groups.items()}
+    site_relative = posixpath.relpath(docroot, site.path)
+    return {key: _component_from_group(key, infos, site_relative) for key, infos in groups.items()}
 
 
-def _component_from_group(key: str, infos: list[InfoFile]) -> Component:
+def _component_from_group(key: str, infos: list[InfoFile], docroot: str) -> Component:
     """One component per project: the extension named like the project speaks for it."""
     main = next((i for i in infos if i.machine_name == key), infos[0])
     extra: dict[str, Any] = {"machine_name": main.machine_name}
@@ -129,13 +164,15 @@ def _component_from_group(key: str, infos: list[InfoFile]) -> Component:
         extra["project"] = main.project
     if main.datestamp:
         extra["datestamp"] = main.datestamp
+    problem = None
     if main.error:
         extra["error"] = main.error
+        problem = f"{posixpath.normpath(posixpath.join(docroot, main.origin))}: {main.error}"
     submodules = sorted(i.machine_name for i in infos if i is not main)
     if submodules:
         extra["submodules"] = submodules
     # A custom extension keeps the version it states, but without a project it has no feed.
-    return Component(key, main.kind, main.version, origin=main.origin, extra=extra)
+    return Component(key, main.kind, main.version, origin=main.origin, extra=extra, problem=problem)
 
 
 def _apply_composer(
@@ -159,7 +196,9 @@ def _apply_composer(
             projects[short_name] = component
         component.extra["project"] = short_name
         component.extra["composer_version"] = version
-        component.extra.pop("error", None)  # composer states the version the info file hid
+        # composer.lock states the version the bad info file hid: the lock speaks for it.
+        component.extra.pop("error", None)
+        component.problem = None
         component.origin = origin
         if isinstance(drupal_extra, dict) and isinstance(drupal_extra.get("version"), str):
             component.installed = drupal_extra["version"]

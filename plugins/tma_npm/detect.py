@@ -58,7 +58,7 @@ def project_files(site: SiteContext, project: str) -> dict[str, str | None]:
     paths = {name: posixpath.join(project, name) for name in _PROJECT_FILES}
     unread = [path for path in paths.values() if path not in site.files]
     if unread:
-        site.files.update(site.host.read_many(unread))
+        site.remember(site.host.read_many(unread))
     return {name: site.files.get(path) for name, path in paths.items()}
 
 
@@ -72,7 +72,9 @@ def detect_npm(site: SiteContext, files: Mapping[str, str | None]) -> Detection 
         manifest = project_files(site, project)[MANIFEST]
     else:
         project, manifest = site.path, files.get(MANIFEST)
-    return Detection(STACK, project) if manifest is not None else None
+    # A package.json there but not read still makes the project npm's: the inventory names it.
+    found = manifest is not None or site.file_problem(posixpath.join(project, MANIFEST))
+    return Detection(STACK, project) if found else None
 
 
 def require_lockfile(site: SiteContext, project: str, found: Mapping[str, str | None]) -> None:

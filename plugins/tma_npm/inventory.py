@@ -35,6 +35,12 @@ def list_components(site: SiteContext) -> list[Component]:
     def where(name: str) -> str:
         return f"{site.host.name}:{posixpath.join(project, name)}"
 
+    # package.json and the lockfile are the whole inventory: one there but not read (unreadable,
+    # too big) is the site's error, never a lockfile skipped for the next one.
+    for name in (MANIFEST, *LOCKFILES):
+        problem = site.file_problem(posixpath.join(project, name))
+        if problem is not None:
+            raise SiteTreeError(f"{where(name)}: {problem}")
     manifest_text = found[MANIFEST]
     if manifest_text is None:
         raise SiteTreeError(f"{where(MANIFEST)}: cannot read it")

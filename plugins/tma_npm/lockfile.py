@@ -17,11 +17,11 @@ true about them, so they get neither metadata nor advisories.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tma_agent._json import JSONError, parse_json
 from tma_agent.errors import SiteTreeError
 from tma_agent.versions import NpmVersion
 
@@ -59,9 +59,9 @@ class LockedPackage:
 
 def _load_object(text: str, where: str) -> dict[str, Any]:
     try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise SiteTreeError(f"{where}: invalid JSON ({exc})") from None
+        data = parse_json(text)
+    except JSONError as exc:
+        raise SiteTreeError(f"{where}: {exc}") from None
     if not isinstance(data, dict):
         raise SiteTreeError(f"{where}: expected a JSON object, got {type(data).__name__}")
     return data
@@ -127,24 +127,31 @@ def _packages(data: Mapping[str, Any], where: str) -> Iterator[LockedPackage]:
         )
 
 
-def _tree(tree: object, parent: str, where: str) -> Iterator[LockedPackage]:
-    if not isinstance(tree, dict):
-        raise SiteTreeError(
-            f"{where}: `dependencies` under {parent or 'the root'!r} is not an object"
-        )
-    for key, raw in tree.items():
-        path = f"{parent}node_modules/{key}"
-        entry = _entry(where, f"dependencies entry {path!r}", raw)
-        version = entry.get("version")
-        if version is not None:
-            name = key
-            alias = split_alias(version)
-            if alias is not None:
-                name, version = alias
-            dev, resolved = bool(entry.get("dev")), entry.get("resolved")
-            yield LockedPackage(name, version, path, dev, _from_registry(version, resolved))
-        if "dependencies" in entry:
-            yield from _tree(entry["dependencies"], path + "/", where)
+def _tree(root: object, where: str) -> Iterator[LockedPackage]:
+    """The v1 `dependencies` tree, depth first in file order; walked with an explicit stack so
+    a hostile lockfile nested thousands deep costs no recursion."""
+    pending: list[tuple[str, object]] = [("", root)]
+    while pending:
+        parent, tree = pending.pop()
+        if not isinstance(tree, dict):
+            raise SiteTreeError(
+                f"{where}: `dependencies` under {parent or 'the root'!r} is not an object"
+            )
+        children: list[tuple[str, object]] = []
+        for key, raw in tree.items():
+            path = f"{parent}node_modules/{key}"
+            entry = _entry(where, f"dependencies entry {path!r}", raw)
+            version = entry.get("version")
+            if version is not None:
+                name = key
+                alias = split_alias(version)
+                if alias is not None:
+                    name, version = alias
+                dev, resolved = bool(entry.get("dev")), entry.get("resolved")
+                yield LockedPackage(name, version, path, dev, _from_registry(version, resolved))
+            if "dependencies" in entry:
+                children.append((path + "/", entry["dependencies"]))
+        pending.extend(reversed(children))
 
 
 def parse_lockfile(text: str, where: str) -> list[LockedPackage]:
@@ -158,5 +165,5 @@ def parse_lockfile(text: str, where: str) -> list[LockedPackage]:
             f"{where}: lockfileVersion {version!r} is not supported (known: {supported})"
         )
     if version == 1 or (version == 2 and "packages" not in data):
-        return list(_tree(data.get("dependencies") or {}, "", where))
+        return list(_tree(data.get("dependencies") or {}, where))
     return list(_packages(data, where))

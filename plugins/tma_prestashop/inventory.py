@@ -13,8 +13,9 @@ Its version, first found wins:
    file, as we do), so it only speaks when the main file sets the version another way
    (`$this->version = self::VERSION;`) or past the read cap.
 A module with neither is listed with no version and evaluated `unknown`. A malformed
-config.xml is not a site error: it is logged (naming the file) and ignored, so that module falls
-back on its main file or becomes `unknown`, and the other modules go on. Parsing uses defusedxml
+config.xml is not a site error: when the main file states the version it is only logged (naming
+the file); otherwise the module gets `problem` set (reported `unknown` with the reason), and the
+other modules go on. So does a main file the host found but did not read (`FileSet.problems`). Parsing uses defusedxml
 (no DTD, no entities); PHP is matched with regexes, never executed.
 """
 
@@ -79,6 +80,7 @@ def _module(site: SiteContext, name: str, main: str, config: str | None, root: s
                 "prestashop: ignoring malformed config.xml", file=where, error=str(exc)
             )
             extra["config_error"] = f"{where}: {exc}"
+            extra["config_reason"] = str(exc)
         else:
             config_version = _text(xml, "version")
             extra["display_name"] = _text(xml, "displayName")
@@ -94,19 +96,39 @@ def _module(site: SiteContext, name: str, main: str, config: str | None, root: s
         return Component(name, "module", main_version, main_path, extra)
     if config_version:
         return Component(name, "module", config_version, config_path, extra)
+    if "config_error" in extra:
+        problem = f"{config_path}: {extra['config_reason']}"
+        return Component(name, "module", None, config_path, extra, problem=problem)
     site.log.warning("prestashop: no module version found", module=name, file=main_path)
     return Component(name, "module", None, main_path, extra)
 
 
-def _modules(site: SiteContext, root: str, files: Mapping[str, str]) -> list[Component]:
+def _modules(
+    site: SiteContext, root: str, files: Mapping[str, str], problems: Mapping[str, str]
+) -> list[Component]:
     prefix = posixpath.join(root, "modules") + "/"
     layout: dict[str, dict[str, str]] = {}
-    for path, content in files.items():
+    unread: dict[str, str] = {}
+    for path in {*files, *problems}:
         parts = path[len(prefix) :].split("/") if path.startswith(prefix) else []
-        if len(parts) == 2 and MODULE_NAME.match(parts[0]):
-            layout.setdefault(parts[0], {})[parts[1]] = content
+        if not 1 <= len(parts) <= 2 or not MODULE_NAME.match(parts[0]):
+            continue
+        if path in problems:
+            # `modules/<name>` itself: a directory the host would not enter (a leaving symlink).
+            if len(parts) == 1 or parts[1] == f"{parts[0]}.php":
+                unread[parts[0]] = problems[path]
+        elif len(parts) == 1:
+            continue
+        else:
+            layout.setdefault(parts[0], {})[parts[1]] = files[path]
     modules = []
-    for name in sorted(layout):
+    for name in sorted({*layout, *unread}):
+        main_path = f"modules/{name}/{name}.php"
+        if name in unread:
+            leaving = f"modules/{name}" if f"{prefix}{name}" in problems else main_path
+            problem = f"{leaving}: {unread[name]}"
+            modules.append(Component(name, "module", None, main_path, problem=problem))
+            continue
         entries = layout[name]
         main = entries.get(f"{name}.php")
         if main is None:
@@ -120,7 +142,7 @@ def _core(site: SiteContext, root: str) -> Component:
     wanted = {rel: posixpath.join(root, rel) for rel in (APP_KERNEL, SETTINGS, DEFINES)}
     missing = [path for path in wanted.values() if path not in site.files]
     if missing:
-        site.files.update(site.host.read_many(missing))
+        site.remember(site.host.read_many(missing))
     facts = core_facts({rel: site.files.get(path) for rel, path in wanted.items()})
     if facts is None:
         raise SiteTreeError(f"{site.host.name}:{root}: no PrestaShop version found")
@@ -143,4 +165,4 @@ def list_components(site: SiteContext) -> list[Component]:
         max_depth=2,
         max_bytes=MAIN_FILE_MAX_BYTES,
     )
-    return [core, *_modules(site, root, files)]
+    return [core, *_modules(site, root, files, files.problems)]

@@ -24,6 +24,12 @@ must-use plugins are every top-level `mu-plugins/*.php` (WordPress loads them al
 not). Must-use plugins are never updated through wordpress.org, so they are listed with
 `extra["must_use"] = True` and evaluated as `update="unknown"`, `source="mu-plugin"`.
 Drop-ins (`db.php`, `object-cache.php`...) are not listed.
+
+A plugin or theme file the host found but did not read (`FileSet.problems`: unreadable, over the
+size cap, a link leaving the site), or one that is binary where its header should be, makes a
+component with `problem` set (reported `unknown` with the reason), named by its directory slug:
+`plugins/<slug>/<slug>.php` or any other file of a plugin directory that has no readable main
+file, `plugins/<file>.php`, `mu-plugins/<file>.php`, `themes/<slug>/style.css`.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from collections.abc import Mapping
 
 from tma_agent.context import SiteContext
 from tma_agent.errors import SiteTreeError
-from tma_agent.models import Component
+from tma_agent.models import Component, ComponentKind
 from tma_wordpress.detect import VERSION_FILE, read_core_facts
 from tma_wordpress.headers import (
     HEADER_READ_BYTES,
@@ -90,12 +96,15 @@ def content_dir_candidates(site: SiteContext, root: str, wp_config: str | None) 
 def _known_file(site: SiteContext, path: str) -> str | None:
     # Reuse what detection read; only a root found by another plugin's detection needs a read.
     if path not in site.files:
-        site.files.update(site.host.read_many([path]))
+        site.remember(site.host.read_many([path]))
     return site.files.get(path)
 
 
 def _core_component(site: SiteContext, root: str) -> Component:
     version_php = _known_file(site, posixpath.join(root, VERSION_FILE))
+    problem = site.file_problem(posixpath.join(root, VERSION_FILE))
+    if problem is not None:
+        raise SiteTreeError(f"{site.host.name}:{root}/{VERSION_FILE}: {problem}")
     if version_php is None:
         raise SiteTreeError(f"{site.host.name}:{root}: cannot read {VERSION_FILE}")
     facts = read_core_facts(version_php)
@@ -114,7 +123,45 @@ def _relative(path: str, directory: str) -> list[str] | None:
     return None if any(part.startswith(".") for part in parts) else parts
 
 
-def _plugins(files: Mapping[str, str], content_dir: str) -> list[Component]:
+def _bad_files(files: Mapping[str, str], problems: Mapping[str, str]) -> dict[str, str]:
+    """path -> reason for every file found but not read, or binary (NUL bytes) where its header
+    should be; such a file only stands for a component no readable header names. Invalid
+    UTF-8 alone is not binary: old plugins write their headers in Latin-1."""
+    bad = dict(problems)
+    for path, content in files.items():
+        if "\x00" in content[:HEADER_READ_BYTES]:
+            bad[path] = "binary data where the file header should be"
+    return bad
+
+
+def _problem_components(
+    bad: Mapping[str, str], directory: str, content_dir: str, kind: ComponentKind, seen: set[str]
+) -> list[Component]:
+    """One unknown component per slug of `directory` that only bad files stand for."""
+    found = []
+    for path in sorted(bad):
+        parts = _relative(path, directory)
+        if parts is None or len(parts) > 2:
+            continue
+        # A single part not named like a file is a directory the host would not enter (a
+        # symlink leaving the site): the plugin or theme it holds is named after it.
+        is_directory = len(parts) == 1 and not parts[0].endswith((".php", ".css"))
+        if kind == "theme" and not is_directory and parts[-1] != "style.css":
+            continue
+        if kind == "plugin" and not is_directory and not parts[-1].endswith(".php"):
+            continue
+        if parts == ["index.php"]:
+            continue  # index.php beside the plugins is WordPress' "Silence is golden" stub
+        slug = parts[0].removesuffix(".php") if len(parts) == 1 else parts[0]
+        if slug in seen or (kind == "theme" and len(parts) != 2 and not is_directory):
+            continue
+        seen.add(slug)
+        origin = posixpath.relpath(path, posixpath.dirname(content_dir))
+        found.append(Component(slug, kind, None, origin, problem=f"{origin}: {bad[path]}"))
+    return found
+
+
+def _plugins(files: Mapping[str, str], bad: Mapping[str, str], content_dir: str) -> list[Component]:
     plugins_dir = content_dir + "/plugins"
     found = []
     for path in sorted(files):
@@ -129,10 +176,13 @@ def _plugins(files: Mapping[str, str], content_dir: str) -> list[Component]:
         extra = {"file": plugin_file, "headers": headers, "must_use": False}
         origin = posixpath.relpath(path, posixpath.dirname(content_dir))
         found.append(Component(name, "plugin", headers.get("Version"), origin, extra))
-    return found
+    seen = {c.name for c in found}
+    return [*found, *_problem_components(bad, plugins_dir, content_dir, "plugin", seen)]
 
 
-def _mu_plugins(files: Mapping[str, str], content_dir: str) -> list[Component]:
+def _mu_plugins(
+    files: Mapping[str, str], bad: Mapping[str, str], content_dir: str
+) -> list[Component]:
     mu_dir = content_dir + "/mu-plugins"
     found = []
     for path in sorted(files):
@@ -146,10 +196,12 @@ def _mu_plugins(files: Mapping[str, str], content_dir: str) -> list[Component]:
         origin = posixpath.relpath(path, posixpath.dirname(content_dir))
         name = parts[0].removesuffix(".php")
         found.append(Component(name, "plugin", headers.get("Version"), origin, extra))
-    return found
+    top_level = {p: r for p, r in bad.items() if posixpath.dirname(p) == mu_dir}
+    seen = {c.name for c in found}
+    return [*found, *_problem_components(top_level, mu_dir, content_dir, "plugin", seen)]
 
 
-def _themes(files: Mapping[str, str], content_dir: str) -> list[Component]:
+def _themes(files: Mapping[str, str], bad: Mapping[str, str], content_dir: str) -> list[Component]:
     themes_dir = content_dir + "/themes"
     found = []
     for path in sorted(files):
@@ -162,7 +214,8 @@ def _themes(files: Mapping[str, str], content_dir: str) -> list[Component]:
         extra = {"stylesheet": parts[0], "headers": headers}
         origin = posixpath.relpath(path, posixpath.dirname(content_dir))
         found.append(Component(parts[0], "theme", headers.get("Version"), origin, extra))
-    return found
+    seen = {c.name for c in found}
+    return [*found, *_problem_components(bad, themes_dir, content_dir, "theme", seen)]
 
 
 def list_components(site: SiteContext) -> list[Component]:
@@ -178,9 +231,10 @@ def list_components(site: SiteContext) -> list[Component]:
         (c for c in candidates if any(p.startswith(c + "/") for p in files)), candidates[0]
     )
     core.extra["content_dir"] = content_dir
+    bad = _bad_files(files, files.problems)
     return [
         core,
-        *_plugins(files, content_dir),
-        *_mu_plugins(files, content_dir),
-        *_themes(files, content_dir),
+        *_plugins(files, bad, content_dir),
+        *_mu_plugins(files, bad, content_dir),
+        *_themes(files, bad, content_dir),
     ]

@@ -12,11 +12,11 @@ naming that path; nothing here trusts a field's type.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tma_agent._json import JSONError, parse_json
 from tma_agent.errors import SiteTreeError
 
 __all__ = [
@@ -116,9 +116,9 @@ def parse_installed_json(
 
 def _load(text: str, origin: str) -> Any:
     try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise SiteTreeError(f"{origin}: invalid JSON ({exc})") from None
+        return parse_json(text)
+    except JSONError as exc:
+        raise SiteTreeError(f"{origin}: {exc}") from None
 
 
 def _packages(

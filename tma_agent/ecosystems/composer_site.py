@@ -14,12 +14,12 @@ https://packagist.org) and `sites[].options.composer_transitive`.
 
 from __future__ import annotations
 
-import json
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tma_agent._json import JSONError, parse_json
 from tma_agent.config import ComposerRepository
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.composer_lock import (
@@ -89,8 +89,8 @@ def _load(text: str | None) -> Any:
     if text is None:
         return None
     try:
-        return json.loads(text)
-    except ValueError:
+        return parse_json(text)
+    except JSONError:
         return None
 
 
@@ -153,8 +153,14 @@ def read_project(site: SiteContext, directory: str | None = None) -> ComposerPro
     lock_path = posixpath.join(directory, COMPOSER_LOCK)
     unread = [path for path in (json_path, lock_path) if path not in site.files]
     if unread:
-        site.files.update(site.host.read_many(unread))
+        site.remember(site.host.read_many(unread))
     lock_origin = f"{site.host.name}:{lock_path}"
+    # A file there but not read (unreadable, over the size cap) is the site's error: these two
+    # files are its whole inventory.
+    for path in (json_path, lock_path):
+        problem = site.file_problem(path)
+        if problem is not None:
+            raise SiteTreeError(f"{site.host.name}:{path}: {problem}")
     lock_text = site.files.get(lock_path)
     if lock_text is None:
         raise SiteTreeError(
