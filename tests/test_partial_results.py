@@ -55,14 +55,16 @@ D7_FEEDS = {
 }
 ADVISORIES_PATH = "/api/security-advisories/"
 BULK_PATH = "/-/npm/v1/security/advisories/bulk"
-#: One failing answer per way a source breaks: the others must not care. (Timeouts are run
-#: in-process with a short Fetcher deadline: test_composer_site, test_drupal; the CLI's is 30 s.)
+#: One failing answer per way a source breaks: the others must not care.
 FAILURES = {
     "http-500": Reply("oops", status=500),
     "http-405": Reply("Method Not Allowed", status=405),
     "http-404": Reply("not found", status=404),
     "garbage": Reply("<html>maintenance</html>"),
+    # A feed that trickles a byte every half second: only the run's `http.timeout` stops it.
+    "trickle": Reply("[" * 400, drip=0.5),
 }
+HTTP_TIMEOUT = 3
 
 
 def _fleet(sshd: SSHServer, tmp_path: Path, server: FeedServer) -> Path:
@@ -88,6 +90,7 @@ def _fleet(sshd: SSHServer, tmp_path: Path, server: FeedServer) -> Path:
     registry = serve_npm_registry(server, packuments={"lodash": lodash})
     config = {
         "state_dir": str(tmp_path / "state"),
+        "http": {"timeout": HTTP_TIMEOUT, "retries": 2},
         "ssh": {
             "key_file": str(sshd.client_key_path),
             "known_hosts": str(sshd.known_hosts_path),
@@ -143,6 +146,8 @@ def test_each_security_source_failing_keeps_the_release_verdicts(
     result = tma(config, "--fail-on", "security")
     reports = reports_of(result)
     assert result.returncode == 1, result.stderr
+    if failure == "trickle":
+        assert f"timed out after {HTTP_TIMEOUT}s" in json.dumps(reports["d10-ssh"])
     for site, source in (("d10-ssh", "packagist"), ("wp-ssh", "wordfence"), ("npm-ssh", "npm")):
         report = reports[site]
         assert report["status"] == "partial", report
@@ -207,3 +212,25 @@ def test_schema_rejects_what_the_report_never_says() -> None:
     ):
         with pytest.raises(AssertionError):
             assert_valid_check_output({"sites": [broken]})
+
+
+def test_the_table_shows_what_could_not_be_evaluated(
+    sshd: SSHServer, tmp_path: Path, feed_server: FeedServer
+) -> None:
+    config = _fleet(sshd, tmp_path, feed_server)
+    feed_server.routes["/release-history/pathauto/current"] = Reply("oops", status=500)
+    env = {k: v for k, v in os.environ.items() if k != "TMA_CONFIG"}
+    command = [sys.executable, "-m", "tma_agent", "--config", str(config), "check"]
+    table = subprocess.run(
+        [*command, "--site", "d10-ssh", "--format", "table"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert any("d10-ssh" in line and "partial" in line for line in lines), table.stdout
+    # pathauto has no verdict and no security data: listed, with why, never left out as clean.
+    notes = lines[lines.index("not evaluated:") + 1 :]
+    assert any("pathauto" in line and "security data unavailable" in line for line in notes)

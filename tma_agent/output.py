@@ -22,8 +22,13 @@ from tma_agent.policies import needs_work
 
 __all__ = ["render_json", "render_table"]
 
-_STATUS_STYLE = {"ok": "green", "updates": "yellow", "unreachable": "red", "error": "red"}
-_STATUS_STYLE["partial"] = "magenta"  # some findings, but a source failed: never clean
+_STATUS_STYLE = {
+    "ok": "green",
+    "updates": "yellow",
+    "partial": "magenta",  # some findings, but a source failed: never clean
+    "unreachable": "red",
+    "error": "red",
+}
 _UPDATE_STYLE = {
     "insecure": "bold red",
     "revoked": "bold red",
@@ -78,7 +83,14 @@ def render_table(reports: Sequence[SiteReport], console: Console) -> None:
 
 
 def _render_components(reports: Sequence[SiteReport], console: Console) -> None:
-    rows = [(r.site, c) for r in reports for c in r.components if c.update != "none"]
+    # A component with no update whose security data could not be read is shown too: it must
+    # never look clean.
+    rows = [
+        (r.site, c)
+        for r in reports
+        for c in r.components
+        if c.update != "none" or c.advisories_unavailable
+    ]
     if not rows:
         return
     with_latest = console.width >= _WIDTH_FOR_LATEST
@@ -92,7 +104,8 @@ def _render_components(reports: Sequence[SiteReport], console: Console) -> None:
         details.add_column(column, no_wrap=True, min_width=max(map(len, [column, *values])))
     kinds = [c.update for _, c in rows]
     details.add_column("update", no_wrap=True, min_width=max(map(len, ["update", *kinds])))
-    held = []
+    held: list[tuple[str, str]] = []
+    unread: list[tuple[str, str]] = []
     previous = None
     for site, c in rows:
         style = _UPDATE_STYLE.get(c.update, "")
@@ -103,9 +116,14 @@ def _render_components(reports: Sequence[SiteReport], console: Console) -> None:
         )
         if c.policy:
             held.append((f"{site} {c.name}", f"{c.policy}: {c.policy_reason}"))
+        if c.reason:
+            unread.append((f"{site} {c.name}", c.reason))
+        elif c.advisories_unavailable:
+            unread.append((f"{site} {c.name}", "security data unavailable (see the site's error)"))
         previous = site
     console.print(details)
     _print_notes(console, "held back", held)
+    _print_notes(console, "not evaluated", unread)
 
 
 def _version(value: str | None, column: str) -> str:
