@@ -25,7 +25,7 @@ class LocalHost(Host):
         shown = quote_command(args) if argv is not None else (command or "")
         try:
             # Own process group, so a timeout kills the whole pipeline, not only `sh`.
-            proc = subprocess.Popen(
+            proc = subprocess.Popen(  # noqa: S603 - running the caller's command is this host's job
                 args,
                 stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
