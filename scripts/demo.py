@@ -247,7 +247,7 @@ def main(argv: list[str]) -> int:
         command = [str(tma), "--config", str(config), "check", *argv]
         shown = shlex.join(["tma", "check", *argv])
         print(f"demo: {shown}  (demo fleet in {DEMO.relative_to(ROOT)}/)", file=sys.stderr)
-        code = subprocess.run(command, env=os.environ.copy()).returncode
+        code = subprocess.run(command, env=os.environ.copy()).returncode  # noqa: S603 - our own tma
     print(
         "demo: its feed servers stopped with it; rerun with other `tma check` options through"
         " the demo, e.g. scripts/demo --site acme-www --format json",

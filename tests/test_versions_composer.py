@@ -340,6 +340,18 @@ def test_update_level_refuses_branches() -> None:
 
 
 # --- the real composer/semver as an oracle ----------------------------------------------------
+# Debian's php-composer-semver is the one copy reachable here (scripts/setup installs it); the
+# expectations below were checked against this release, another one must be looked at first.
+COMPOSER_SEMVER = "3.3.2"
+
+
+def _installed_composer_semver() -> str:
+    query = ["dpkg-query", "-W", "-f=${Version}", "php-composer-semver"]
+    answer = subprocess.run(query, capture_output=True, text=True, check=False)
+    assert answer.returncode == 0, "php-composer-semver is missing: run scripts/setup as root"
+    return answer.stdout.split("-")[0]
+
+
 _ORACLE = r"""<?php
 require '/usr/share/php/Composer/Semver/autoload.php';
 use Composer\Semver\VersionParser;
@@ -379,6 +391,10 @@ class Oracle:
 
 @pytest.fixture(scope="module")
 def composer_semver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oracle]:
+    installed = _installed_composer_semver()
+    assert installed == COMPOSER_SEMVER, (
+        f"php-composer-semver is {installed}, the tests compare with {COMPOSER_SEMVER}"
+    )
     script = tmp_path_factory.mktemp("oracle") / "oracle.php"
     script.write_text(_ORACLE)
     with subprocess.Popen(

@@ -1,11 +1,10 @@
 """npm semver: properties (hypothesis), node-semver's documented examples, and a differential
-check against the real node-semver that ships inside the machine's npm."""
+check against the real node-semver, the exact release scripts/setup installs for the tests."""
 
 from __future__ import annotations
 
 import itertools
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -264,13 +263,21 @@ rl.on('line', (line) => {
 """
 
 
+# node-semver releases disagree with each other on corner cases (`0 - 0 || 0.x.0` before 7.8), so
+# the reference is this exact release, installed by scripts/setup (its NODE_SEMVER names it too).
+NODE_SEMVER = "7.8.6"
+REFERENCE = Path(__file__).resolve().parents[1] / ".cache" / "reference" / "node_modules" / "semver"
+
+
 def _node_semver() -> Path:
-    npm = shutil.which("npm")
-    assert npm is not None, "npm is required (Debian 12 + node 20 in the dev setup)"
-    root = subprocess.run([npm, "root", "-g"], capture_output=True, text=True, check=True)
-    path = Path(root.stdout.strip()) / "npm" / "node_modules" / "semver"
-    assert (path / "classes" / "range.js").is_file()
-    return path
+    manifest = REFERENCE / "package.json"
+    assert manifest.is_file(), f"node-semver {NODE_SEMVER} is missing: run scripts/setup"
+    version = json.loads(manifest.read_text())["version"]
+    assert version == NODE_SEMVER, (
+        f"{REFERENCE} is node-semver {version}, the tests compare with {NODE_SEMVER}: "
+        "run scripts/setup"
+    )
+    return REFERENCE
 
 
 class NodeSemver:

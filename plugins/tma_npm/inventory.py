@@ -56,8 +56,8 @@ def build_components(
 ) -> list[Component]:
     at_path = {package.path: package for package in locked}
     copies: dict[tuple[str, str], list[LockedPackage]] = {}
-    for package in locked:
-        copies.setdefault((package.name, package.version), []).append(package)
+    for copy in locked:
+        copies.setdefault((copy.name, copy.version), []).append(copy)
 
     direct: dict[tuple[str, str], tuple[str, str, bool]] = {}
     missing: list[Component] = []

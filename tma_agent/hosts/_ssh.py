@@ -100,7 +100,8 @@ class SSHHost(Host):
         client = self._connect()
         self._client = client
         transport = client.get_transport()
-        assert transport is not None  # connect() succeeded, so a transport exists
+        if transport is None:  # connect() succeeded, so paramiko holds a transport
+            raise UnreachableError(f"{self.name}: ssh failed (no transport after connecting)")
         return transport
 
     def _connect(self) -> paramiko.SSHClient:

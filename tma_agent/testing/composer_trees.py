@@ -51,7 +51,7 @@ _README = [
 
 
 def _reference(name: str, version: str) -> str:
-    return hashlib.sha1(f"{name}@{version}".encode()).hexdigest()
+    return hashlib.sha1(f"{name}@{version}".encode(), usedforsecurity=False).hexdigest()
 
 
 def release(
@@ -131,7 +131,8 @@ def content_hash(manifest: Mapping[str, Any]) -> str:
     platform = (manifest.get("config") or {}).get("platform")
     if platform is not None:
         relevant["config"] = {"platform": platform}
-    return hashlib.md5(_php_json(dict(sorted(relevant.items()))).encode()).hexdigest()
+    content = _php_json(dict(sorted(relevant.items()))).encode()
+    return hashlib.md5(content, usedforsecurity=False).hexdigest()  # composer's content-hash
 
 
 def composer_lock(

@@ -248,7 +248,8 @@ def _hyphen(text: str) -> list[Comparison] | None:
 
 def _basic(text: str, stability_modifier: str | None) -> Comparison:
     match = _OPERATOR.match(text)
-    assert match is not None  # the pattern matches any string
+    if match is None:  # unreachable: the pattern matches any string
+        raise ValueError(f"invalid version constraint {text!r}")
     operator, rest = match.group(1) or "=", match.group(2)
     try:
         version = normalize_composer(rest)
