@@ -21,6 +21,7 @@ from tma_agent.config import load_config
 from tma_agent.ecosystems.testing import advisories_route, packagist_advisory
 from tma_agent.models import Advisory, Finding, SiteReport
 from tma_agent.plugins import get_plugin_manager, registered_sources
+from tma_agent.run_scope import RunScope
 from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
 from tma_agent.testing.feeds import FeedServer, Reply
@@ -107,11 +108,16 @@ def fetcher() -> Iterator[Fetcher]:
 
 
 def check(
-    path: Path, server: FeedServer, fetcher: Fetcher, *, packagist: bool = True
+    path: Path,
+    server: FeedServer,
+    fetcher: Fetcher,
+    *,
+    packagist: bool = True,
+    run: RunScope | None = None,
 ) -> SiteReport:
     base = serve_release_histories(server, FEEDS)
     urls = {"drupal": base, **({"packagist": server.url} if packagist else {})}
-    return check_path(path, fetcher=fetcher, source_urls=urls, pm=PM)
+    return check_path(path, fetcher=fetcher, source_urls=urls, pm=PM, run=run)
 
 
 def by_name(report: SiteReport) -> dict[str, Finding]:
@@ -187,9 +193,13 @@ def test_one_batched_request_shared_by_the_sites_of_a_run(
     third = build_drupal10(
         tmp_path / "three", modules={"token": "8.x-1.13", "pathauto": "8.x-1.12"}
     )
-    assert by_name(check(first.project_root, server, fetcher))["token"].update == "security"
-    assert by_name(check(second.project_root, server, fetcher))["token"].update == "none"
-    assert by_name(check(third.project_root, server, fetcher))["pathauto"].update == "bugfix"
+    run = RunScope()
+    assert (
+        by_name(check(first.project_root, server, fetcher, run=run))["token"].update == "security"
+    )
+    assert by_name(check(second.project_root, server, fetcher, run=run))["token"].update == "none"
+    third_report = check(third.project_root, server, fetcher, run=run)
+    assert by_name(third_report)["pathauto"].update == "bugfix"
     # drupal/core and drupal/token once for all three sites; pathauto only when first needed.
     assert asked(server) == [["drupal/core", "drupal/token"], ["drupal/pathauto"]]
 
