@@ -15,20 +15,17 @@ from typing import Any
 
 import pytest
 from check_schema import assert_valid_check_output
-from tma_drupal.testing import (
-    build_drupal7,
-    build_drupal10,
-    release,
-    release_history_xml,
-    serve_release_histories,
-)
-from tma_wordpress.testing import build_wordpress, serve_wordfence, serve_wordpress_api
+from tma_drupal.testing.feeds import release, release_history_xml, serve_release_histories
+from tma_drupal.testing.trees import build_drupal7, build_drupal10
+from tma_wordpress.testing.answers import serve_wordpress_api
+from tma_wordpress.testing.feeds import serve_wordfence
+from tma_wordpress.testing.trees import build_wordpress
 
 from tma_agent.config import Config, load_config
-from tma_agent.ecosystems.testing import advisories_route
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
+from tma_agent.testing.composer_answers import advisories_route
 from tma_agent.testing.feeds import FeedServer, Reply
 from tma_agent.testing.sshd import SSHServer
 

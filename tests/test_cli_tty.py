@@ -15,7 +15,8 @@ import termios
 from pathlib import Path
 
 import pytest
-from tma_drupal.testing import build_drupal7, release, release_history_xml, serve_release_histories
+from tma_drupal.testing.feeds import release, release_history_xml, serve_release_histories
+from tma_drupal.testing.trees import build_drupal7
 
 from tma_agent.testing.feeds import FeedServer
 

@@ -25,17 +25,17 @@ from tma_agent.ecosystems import (
     parse_composer_lock,
     parse_installed_json,
 )
-from tma_agent.ecosystems.testing import (
+from tma_agent.errors import FeedError, SiteTreeError
+from tma_agent.models import Advisory
+from tma_agent.run_scope import RunScope
+from tma_agent.sources import Fetcher
+from tma_agent.testing.composer_answers import (
     advisories_route,
     p2_metadata,
     packagist_advisory,
     path_repository_project,
     run_composer,
 )
-from tma_agent.errors import FeedError, SiteTreeError
-from tma_agent.models import Advisory
-from tma_agent.run_scope import RunScope
-from tma_agent.sources import Fetcher
 from tma_agent.testing.feeds import FeedServer, Reply, Request
 
 # --- a real Composer project built offline ----------------------------------------------------

@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tma_drupal.testing import build_drupal10, release, release_history_xml, serve_release_histories
-from tma_wordpress.testing import build_wordpress, serve_wordfence, serve_wordpress_api
+from tma_drupal.testing.feeds import release, release_history_xml, serve_release_histories
+from tma_drupal.testing.trees import build_drupal10
+from tma_wordpress.testing.answers import serve_wordpress_api
+from tma_wordpress.testing.feeds import serve_wordfence
+from tma_wordpress.testing.trees import build_wordpress
 
-from tma_agent.ecosystems.testing import advisories_route
 from tma_agent.errors import FeedError
 from tma_agent.sources import Fetcher
 from tma_agent.sources._result import MAX_FEED_DEPTH
+from tma_agent.testing.composer_answers import advisories_route
 from tma_agent.testing.feeds import FeedServer, Reply
 
 DEEP = 100_000

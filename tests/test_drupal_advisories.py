@@ -9,21 +9,16 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
-from tma_drupal.testing import (
-    build_drupal7,
-    build_drupal10,
-    release,
-    release_history_xml,
-    serve_release_histories,
-)
+from tma_drupal.testing.feeds import release, release_history_xml, serve_release_histories
+from tma_drupal.testing.trees import build_drupal7, build_drupal10
 
 from tma_agent.config import load_config
-from tma_agent.ecosystems.testing import advisories_route, packagist_advisory
 from tma_agent.models import Advisory, Finding, SiteReport
 from tma_agent.plugins import get_plugin_manager, registered_sources
 from tma_agent.run_scope import RunScope
 from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
+from tma_agent.testing.composer_answers import advisories_route, packagist_advisory
 from tma_agent.testing.feeds import FeedServer, Reply
 from tma_agent.testing.sites import check_path
 

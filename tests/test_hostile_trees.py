@@ -15,20 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tma_composer.testing import build_symfony
-from tma_drupal.testing import (
-    build_drupal7,
-    build_drupal10,
-    release,
-    release_history_xml,
-    serve_release_histories,
-)
-from tma_magento.testing import build_magento
-from tma_npm.testing import build_npm_site
-from tma_prestashop.testing import build_prestashop, serve_distribution_api
-from tma_wordpress.testing import build_wordpress, serve_wordfence, serve_wordpress_api
+from tma_composer.testing.trees import build_symfony
+from tma_drupal.testing.feeds import release, release_history_xml, serve_release_histories
+from tma_drupal.testing.trees import build_drupal7, build_drupal10
+from tma_magento.testing.trees import build_magento
+from tma_npm.testing.trees import build_npm_site
+from tma_prestashop.testing.answers import serve_distribution_api
+from tma_prestashop.testing.trees import build_prestashop
+from tma_wordpress.testing.answers import serve_wordpress_api
+from tma_wordpress.testing.feeds import serve_wordfence
+from tma_wordpress.testing.trees import build_wordpress
 
-from tma_agent.ecosystems.testing import advisories_route
+from tma_agent.testing.composer_answers import advisories_route
 from tma_agent.testing.feeds import FeedServer
 from tma_agent.testing.sshd import SSHServer
 

@@ -7,15 +7,16 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import structlog
-from tma_drupal.testing import build_drupal10, release, release_history_xml, serve_release_histories
+from tma_drupal.testing.feeds import release, release_history_xml, serve_release_histories
+from tma_drupal.testing.trees import build_drupal10
 
 from tma_agent.config import Config, Policy, load_config
-from tma_agent.ecosystems.testing import advisories_route
 from tma_agent.models import Finding
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.policies import apply_policy, needs_work
 from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
+from tma_agent.testing.composer_answers import advisories_route
 from tma_agent.testing.feeds import FeedServer
 
 TODAY = date(2026, 11, 28)

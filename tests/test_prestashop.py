@@ -14,25 +14,25 @@ import pytest
 from tma_prestashop.detect import detect_prestashop
 from tma_prestashop.inventory import main_file_version
 from tma_prestashop.lines import major_line, minor_line, module_update_kind
-from tma_prestashop.testing import (
+from tma_prestashop.testing.answers import (
     DISTRIBUTION_PATH,
     advisory,
-    build_prestashop,
     module_release,
     modules_index,
     serve_distribution_api,
     serve_json,
     write_json,
 )
+from tma_prestashop.testing.trees import build_prestashop
 
 from tma_agent.config import SourceSettings, load_config
-from tma_agent.ecosystems.testing import advisories_route, packagist_advisory
 from tma_agent.hosts import Host, LocalHost, SSHHost
 from tma_agent.models import Finding, SiteReport
 from tma_agent.plugins import get_plugin_manager, registered_sources, registered_stacks
 from tma_agent.run_scope import RunScope
 from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
+from tma_agent.testing.composer_answers import advisories_route, packagist_advisory
 from tma_agent.testing.feeds import FeedServer, Reply
 from tma_agent.testing.sites import check_path, site_context
 from tma_agent.testing.sshd import SSHServer

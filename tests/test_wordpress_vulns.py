@@ -14,19 +14,18 @@ from typing import Any
 import pluggy
 import pytest
 from structlog.testing import capture_logs
-from tma_wordpress.testing import (
+from tma_wordpress.testing.answers import serve_wordpress_api
+from tma_wordpress.testing.feeds import (
     WORDFENCE_PATH,
     WPSCAN_PREFIX,
-    build_wordpress,
-    copy_debian_wordpress,
     serve_wordfence,
-    serve_wordpress_api,
     serve_wpscan,
     wordfence_range,
     wordfence_record,
     wordfence_software,
     wpscan_vulnerability,
 )
+from tma_wordpress.testing.trees import build_wordpress, copy_debian_wordpress
 from tma_wordpress.vulnerabilities import VersionRange, Vulnerability, plan_update
 from tma_wordpress.wordfence import WORDFENCE
 
