@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tma_drupal.testing.feeds import release, release_history_xml, serve_release_histories
+from tma_drupal.testing.feeds import drupal7_histories, drupal10_histories, serve_release_histories
 from tma_drupal.testing.trees import build_drupal7, build_drupal10
 from tma_wordpress.testing.answers import serve_wordpress_api
 from tma_wordpress.testing.feeds import serve_wordfence
@@ -41,31 +41,7 @@ MODULES = ["pathauto", "token", "webform", "metatag", "redirect", "admin_toolbar
 
 
 def feeds() -> tuple[dict[str, str], dict[str, str]]:
-    d10 = {
-        "drupal": release_history_xml(
-            "drupal",
-            type="project_core",
-            supported_branches="10.2.,10.3.",
-            releases=[
-                release("10.3.1", "New features"),
-                release("10.2.4", "Security update"),
-                release("10.2.3"),
-            ],
-        )
-    }
-    for name in MODULES:
-        d10[name] = release_history_xml(name, releases=[release("8.x-1.13"), release("8.x-1.12")])
-    d7 = {
-        name: release_history_xml(
-            name, api_version="7.x", supported_branches=branch, releases=[release(version)]
-        )
-        for name, branch, version in (
-            ("drupal", "7.", "7.98"),
-            ("views", "7.x-3.", "7.x-3.29"),
-            ("ctools", "7.x-1.", "7.x-1.21"),
-        )
-    }
-    return d10, d7
+    return drupal10_histories(MODULES), drupal7_histories()
 
 
 def build_site(root: Path, index: int) -> None:

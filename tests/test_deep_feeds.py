@@ -11,7 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tma_drupal.testing.feeds import release, release_history_xml, serve_release_histories
+from tma_drupal.testing.feeds import (
+    drupal10_histories,
+    release,
+    serve_release_histories,
+)
 from tma_drupal.testing.trees import build_drupal10
 from tma_wordpress.testing.answers import serve_wordpress_api
 from tma_wordpress.testing.feeds import serve_wordfence
@@ -41,13 +45,10 @@ def test_deep_feeds_fail_the_sites_that_need_them_only(tmp_path: Path) -> None:
         drupal = serve_release_histories(
             server,
             {
-                "drupal": release_history_xml(
-                    "drupal",
-                    type="project_core",
-                    supported_branches="10.2.,10.3.",
-                    releases=[release("10.3.1", "New features"), release("10.2.3")],
+                **drupal10_histories(
+                    {"token": "8.x-1.13"},
+                    core=[release("10.3.1", "New features"), release("10.2.3")],
                 ),
-                "token": release_history_xml("token", releases=[release("8.x-1.13")]),
                 "pathauto": DEEP_XML,
             },
         )

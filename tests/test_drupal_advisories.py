@@ -9,7 +9,12 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
-from tma_drupal.testing.feeds import release, release_history_xml, serve_release_histories
+from tma_drupal.testing.feeds import (
+    drupal10_histories,
+    release,
+    release_history_xml,
+    serve_release_histories,
+)
 from tma_drupal.testing.trees import build_drupal7, build_drupal10
 
 from tma_agent.config import load_config
@@ -26,21 +31,8 @@ PM = get_plugin_manager()
 ADVISORIES_PATH = "/api/security-advisories/"
 
 FEEDS = {
-    "drupal": release_history_xml(
-        "drupal",
-        type="project_core",
-        supported_branches="10.2.,10.3.",
-        releases=[
-            release("10.3.0", "New features"),
-            release("10.2.4", "Bug fixes"),
-            release("10.2.3"),
-        ],
-    ),
-    "pathauto": release_history_xml(
-        "pathauto", releases=[release("8.x-1.13", "Bug fixes"), release("8.x-1.12")]
-    ),
-    "token": release_history_xml(
-        "token", releases=[release("8.x-1.13", "Bug fixes"), release("8.x-1.12")]
+    **drupal10_histories(
+        core=[release("10.3.0", "New features"), release("10.2.4"), release("10.2.3")]
     ),
     "webform": release_history_xml(
         "webform",

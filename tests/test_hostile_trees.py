@@ -16,7 +16,12 @@ from typing import Any
 
 import pytest
 from tma_composer.testing.trees import build_symfony
-from tma_drupal.testing.feeds import release, release_history_xml, serve_release_histories
+from tma_drupal.testing.feeds import (
+    drupal7_histories,
+    drupal10_histories,
+    release,
+    serve_release_histories,
+)
 from tma_drupal.testing.trees import build_drupal7, build_drupal10
 from tma_magento.testing.trees import build_magento
 from tma_npm.testing.trees import build_npm_site
@@ -41,23 +46,10 @@ ALIAS_BOMB = (
     + "version: *i\n"
 )
 DEEP_JSON = "[" * 100_000 + "]" * 100_000
-D10_FEEDS = {
-    "drupal": release_history_xml(
-        "drupal", type="project_core", supported_branches="10.2.", releases=[release("10.2.3")]
-    ),
-    "pathauto": release_history_xml("pathauto", releases=[release("8.x-1.12")]),
-    "token": release_history_xml("token", releases=[release("8.x-1.13")]),
-}
-D7_FEEDS = {
-    name: release_history_xml(
-        name, type=kind, api_version="7.x", supported_branches=branch, releases=[release(version)]
-    )
-    for name, kind, branch, version in (
-        ("drupal", "project_core", "7.", "7.98"),
-        ("views", "project_module", "7.x-3.", "7.x-3.29"),
-        ("ctools", "project_module", "7.x-1.", "7.x-1.21"),
-    )
-}
+D10_FEEDS = drupal10_histories(
+    {"pathauto": "8.x-1.12", "token": "8.x-1.13"}, core=[release("10.2.3")], core_branches="10.2."
+)
+D7_FEEDS = drupal7_histories()
 
 
 def _write(path: Path, text: str | bytes) -> None:
