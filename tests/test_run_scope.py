@@ -72,21 +72,30 @@ def test_other_keys_are_not_held_up_by_a_slow_one() -> None:
         assert slow.result(timeout=5) == "slow"
 
 
+class BrokenFeed:
+    """A compute that fails as a bad feed does, counting its calls."""
+
+    def __init__(self, url: str, reason: str, *, delay: float = 0.0) -> None:
+        self.url, self.reason, self.delay = url, reason, delay
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        time.sleep(self.delay)
+        raise FeedError(self.url, self.reason)
+
+
+def raised_by(scope: RunScope, key: str, compute: BrokenFeed) -> FeedError:
+    with pytest.raises(FeedError) as caught:
+        scope.memo(key, compute)
+    return caught.value
+
+
 def test_a_failure_is_kept_and_each_caller_gets_a_fresh_error() -> None:
     scope = RunScope()
-    calls = 0
-
-    def broken() -> str:
-        nonlocal calls
-        calls += 1
-        raise FeedError("https://feeds.example/index.json", "not JSON")
-
-    raised = []
-    for _ in range(3):
-        with pytest.raises(FeedError) as caught:
-            scope.memo("index", broken)
-        raised.append(caught.value)
-    assert calls == 1 and scope.computed["index"] == 1
+    broken = BrokenFeed("https://feeds.example/index.json", "not JSON")
+    raised = [raised_by(scope, "index", broken) for _ in range(3)]
+    assert broken.calls == 1 and scope.computed["index"] == 1
     assert len({id(e) for e in raised}) == 3
     for error in raised:
         assert (error.url, error.reason) == ("https://feeds.example/index.json", "not JSON")
@@ -98,24 +107,10 @@ def test_a_failure_is_kept_and_each_caller_gets_a_fresh_error() -> None:
 
 def test_concurrent_failures_are_fresh_per_thread() -> None:
     scope = RunScope()
-    calls = 0
-
-    def broken() -> str:
-        nonlocal calls
-        calls += 1
-        time.sleep(0.1)
-        raise FeedError("https://feeds.example/x", "HTTP 500")
-
-    def ask(_: int) -> BaseException:
-        try:
-            scope.memo("x", broken)
-        except FeedError as exc:
-            return exc
-        raise AssertionError("memo did not raise")
-
+    broken = BrokenFeed("https://feeds.example/x", "HTTP 500", delay=0.1)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        errors = list(pool.map(ask, range(16)))
-    assert calls == 1
+        errors = list(pool.map(lambda _: raised_by(scope, "x", broken), range(16)))
+    assert broken.calls == 1
     assert len({id(e) for e in errors}) == 16
     assert {str(e) for e in errors} == {"https://feeds.example/x: HTTP 500"}
 
