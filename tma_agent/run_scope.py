@@ -71,5 +71,6 @@ def _fresh(error: Exception) -> Exception:
         fresh.args = error.args
         fresh.__dict__.update(error.__dict__)
     except Exception:
+        # One that cannot be rebuilt is shared, its traceback reset so it cannot keep growing.
         return error.with_traceback(None)
     return fresh
