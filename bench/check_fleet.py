@@ -22,21 +22,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tma_drupal.testing import (
-    build_drupal7,
-    build_drupal10,
-    release,
-    release_history_xml,
-    serve_release_histories,
-)
-from tma_wordpress.testing import build_wordpress, serve_wordfence, serve_wordpress_api
+from tma_drupal.testing.feeds import drupal7_histories, drupal10_histories, serve_release_histories
+from tma_drupal.testing.trees import build_drupal7, build_drupal10
+from tma_wordpress.testing.answers import serve_wordpress_api
+from tma_wordpress.testing.feeds import serve_wordfence
+from tma_wordpress.testing.trees import build_wordpress
 
 from tma_agent.config import Config
-from tma_agent.ecosystems.testing import advisories_route
 from tma_agent.log import setup_logging
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
+from tma_agent.testing.composer_answers import advisories_route
 from tma_agent.testing.feeds import FeedServer
 from tma_agent.testing.sshd import SSHServer
 
@@ -44,31 +41,7 @@ MODULES = ["pathauto", "token", "webform", "metatag", "redirect", "admin_toolbar
 
 
 def feeds() -> tuple[dict[str, str], dict[str, str]]:
-    d10 = {
-        "drupal": release_history_xml(
-            "drupal",
-            type="project_core",
-            supported_branches="10.2.,10.3.",
-            releases=[
-                release("10.3.1", "New features"),
-                release("10.2.4", "Security update"),
-                release("10.2.3"),
-            ],
-        )
-    }
-    for name in MODULES:
-        d10[name] = release_history_xml(name, releases=[release("8.x-1.13"), release("8.x-1.12")])
-    d7 = {
-        name: release_history_xml(
-            name, api_version="7.x", supported_branches=branch, releases=[release(version)]
-        )
-        for name, branch, version in (
-            ("drupal", "7.", "7.98"),
-            ("views", "7.x-3.", "7.x-3.29"),
-            ("ctools", "7.x-1.", "7.x-1.21"),
-        )
-    }
-    return d10, d7
+    return drupal10_histories(MODULES), drupal7_histories()
 
 
 def build_site(root: Path, index: int) -> None:

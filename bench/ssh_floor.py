@@ -54,14 +54,15 @@ from pathlib import Path
 from typing import Any
 
 import paramiko
-from tma_drupal.testing import build_drupal10, release, release_history_xml, serve_release_histories
+from tma_drupal.testing.feeds import release, release_history_xml, serve_release_histories
+from tma_drupal.testing.trees import build_drupal10
 
 from tma_agent.config import Config
-from tma_agent.ecosystems.testing import advisories_route
 from tma_agent.log import setup_logging
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
+from tma_agent.testing.composer_answers import advisories_route
 from tma_agent.testing.feeds import FeedServer
 from tma_agent.testing.sshd import SSHServer
 

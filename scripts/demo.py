@@ -18,21 +18,16 @@ import sys
 from pathlib import Path
 
 from demo_stacks import build_more_sites, serve_more_feeds
-from tma_drupal.testing import (
-    build_drupal7,
-    build_drupal10,
-    release,
-    release_history_xml,
-    serve_release_histories,
-)
-from tma_wordpress.testing import (
-    build_wordpress,
+from tma_drupal.testing.feeds import release, release_history_xml, serve_release_histories
+from tma_drupal.testing.trees import build_drupal7, build_drupal10
+from tma_wordpress.testing.answers import serve_wordpress_api
+from tma_wordpress.testing.feeds import (
     serve_wordfence,
-    serve_wordpress_api,
     wordfence_range,
     wordfence_record,
     wordfence_software,
 )
+from tma_wordpress.testing.trees import build_wordpress
 
 from tma_agent.testing.composer_trees import advisory, serve_advisories_api
 from tma_agent.testing.feeds import FeedServer

@@ -6,18 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tma_composer.testing import build_symfony
-from tma_magento.testing import build_magento, product_releases
-from tma_npm.testing import build_npm_site, bulk_advisory, packument, serve_npm_registry
-from tma_prestashop.testing import (
-    advisory as presta_advisory,
-)
-from tma_prestashop.testing import (
-    build_prestashop,
-    modules_index,
-    serve_distribution_api,
-    serve_json,
-)
+from tma_composer.testing.trees import build_symfony
+from tma_magento.testing.answers import product_releases
+from tma_magento.testing.trees import build_magento
+from tma_npm.testing.answers import bulk_advisory, packument, serve_npm_registry
+from tma_npm.testing.trees import build_npm_site
+from tma_prestashop.testing.answers import advisory as presta_advisory
+from tma_prestashop.testing.answers import modules_index, serve_distribution_api, serve_json
+from tma_prestashop.testing.trees import build_prestashop
 
 from tma_agent.testing.composer_trees import release, serve_composer_repository
 from tma_agent.testing.feeds import FeedServer

@@ -10,16 +10,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from tma_composer.testing import build_symfony
+from tma_composer.testing.trees import build_symfony
 from tma_drupal.infofiles import MAX_INFO_BYTES, parse_info_file
 from tma_drupal.inventory import _projects_from_info, inventory
-from tma_drupal.testing import build_drupal10
+from tma_drupal.testing.trees import build_drupal10
 from tma_npm.inventory import list_components as npm_components
-from tma_npm.testing import build_npm_site
+from tma_npm.testing.trees import build_npm_site
 from tma_prestashop.inventory import list_components as prestashop_components
-from tma_prestashop.testing import build_prestashop
+from tma_prestashop.testing.trees import build_prestashop
 from tma_wordpress.inventory import list_components as wordpress_components
-from tma_wordpress.testing import build_wordpress
+from tma_wordpress.testing.trees import build_wordpress
 
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.composer_site import read_project

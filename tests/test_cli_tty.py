@@ -15,7 +15,12 @@ import termios
 from pathlib import Path
 
 import pytest
-from tma_drupal.testing import build_drupal7, release, release_history_xml, serve_release_histories
+from tma_drupal.testing.feeds import (
+    drupal7_histories,
+    release,
+    serve_release_histories,
+)
+from tma_drupal.testing.trees import build_drupal7
 
 from tma_agent.testing.feeds import FeedServer
 
@@ -77,29 +82,7 @@ def run_on_terminal(
 
 def feeds(server: FeedServer) -> str:
     return serve_release_histories(
-        server,
-        {
-            "drupal": release_history_xml(
-                "drupal",
-                type="project_core",
-                api_version="7.x",
-                supported_branches="7.",
-                releases=[release("7.99"), release("7.98")],
-            ),
-            "views": release_history_xml(
-                "views",
-                api_version="7.x",
-                supported_branches="7.x-3.",
-                releases=[release("7.x-3.29")],
-            ),
-            "ctools": release_history_xml(
-                "ctools",
-                api_version="7.x",
-                supported_branches="7.x-1.",
-                releases=[release("7.x-1.21")],
-            ),
-        },
-        api="7.x",
+        server, drupal7_histories(core=[release("7.99"), release("7.98")]), api="7.x"
     )
 
 

@@ -25,16 +25,17 @@ from tma_agent.ecosystems import (
     parse_composer_lock,
     parse_installed_json,
 )
-from tma_agent.ecosystems.testing import (
+from tma_agent.errors import FeedError, SiteTreeError
+from tma_agent.models import Advisory
+from tma_agent.run_scope import RunScope
+from tma_agent.sources import Fetcher
+from tma_agent.testing.composer_answers import (
     advisories_route,
     p2_metadata,
     packagist_advisory,
     path_repository_project,
     run_composer,
 )
-from tma_agent.errors import FeedError, SiteTreeError
-from tma_agent.models import Advisory
-from tma_agent.sources import Fetcher
 from tma_agent.testing.feeds import FeedServer, Reply, Request
 
 # --- a real Composer project built offline ----------------------------------------------------
@@ -423,7 +424,8 @@ def test_advisories_asked_sorted_in_batches_once_per_run(
     feed_server: FeedServer, fetcher: Fetcher
 ) -> None:
     feed_server.routes[ADVISORIES_PATH] = advisories_route(MAGENTO_ADVISORIES)
-    site_one = PackagistAdvisories(fetcher, feed_server.url + "/", batch_size=2)
+    run = RunScope()
+    site_one = PackagistAdvisories(fetcher, feed_server.url + "/", run=run, batch_size=2)
     names = ["symfony/http-kernel", "Magento/Product-Community-Edition", "a/a", "z/z", "a/a"]
     found = site_one.for_packages(names)
     assert sorted(found) == [
@@ -440,17 +442,22 @@ def test_advisories_asked_sorted_in_batches_once_per_run(
     ]
     assert all(r.method == "POST" and r.path == ADVISORIES_PATH for r in feed_server.requests)
     # Another site of the same run: only what nobody asked yet goes over the wire.
-    site_two = PackagistAdvisories(fetcher, feed_server.url, batch_size=2)
+    site_two = PackagistAdvisories(fetcher, feed_server.url, run=run, batch_size=2)
     again = site_two.for_packages(["z/z", "symfony/http-kernel", "drupal/core"])
     assert again["symfony/http-kernel"] == found["symfony/http-kernel"]
     assert [_asked(r) for r in feed_server.requests[2:]] == [["drupal/core"]]
     assert site_two.for_packages([]) == {}
     assert feed_server.hits[ADVISORIES_PATH] == 3
+    # The next run keeps nothing of this one: its scope asks again (the fetcher is per run too,
+    # but this one still remembers the forms, so only a fresh scope is what is tested here).
+    next_run = PackagistAdvisories(fetcher, feed_server.url, run=RunScope(), batch_size=5)
+    assert next_run.for_packages(["a/a", "drupal/core"]) == {"a/a": [], "drupal/core": []}
+    assert [_asked(r) for r in feed_server.requests[3:]] == [["a/a", "drupal/core"]]
 
 
 def test_advisories_fields_and_matching(feed_server: FeedServer, fetcher: Fetcher) -> None:
     feed_server.routes[ADVISORIES_PATH] = advisories_route(MAGENTO_ADVISORIES)
-    client = PackagistAdvisories(fetcher, feed_server.url)
+    client = PackagistAdvisories(fetcher, feed_server.url, run=RunScope())
     advisories = client.for_packages(["magento/product-community-edition"])[
         "magento/product-community-edition"
     ]
@@ -499,7 +506,7 @@ def test_garbage_advisories_are_feed_errors_naming_the_url(
     feed_server: FeedServer, fetcher: Fetcher, reply: Reply, reason: str
 ) -> None:
     feed_server.routes[ADVISORIES_PATH] = reply
-    client = PackagistAdvisories(fetcher, feed_server.url)
+    client = PackagistAdvisories(fetcher, feed_server.url, run=RunScope())
     with pytest.raises(FeedError, match=reason) as caught:
         client.for_packages(["a/a"])
     assert caught.value.url == feed_server.url + ADVISORIES_PATH

@@ -12,23 +12,23 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 from tma_composer.detect import detect_composer
-from tma_composer.testing import (
+from tma_composer.testing.trees import (
     SYMFONY_LOCKED,
     SYMFONY_REQUIRE,
     build_composer_site,
     build_laravel,
     build_symfony,
 )
-from tma_drupal.testing import build_drupal10
-from tma_magento.testing import build_magento
+from tma_drupal.testing.trees import build_drupal10
+from tma_magento.testing.trees import build_magento
 
 from tma_agent.config import ComposerRepository, SourceSettings
-from tma_agent.ecosystems.testing import run_composer
 from tma_agent.hosts import Host, LocalHost
 from tma_agent.models import Component, Finding, SiteReport
 from tma_agent.plugins import get_plugin_manager, registered_sources, registered_stacks
 from tma_agent.runner import check_site
 from tma_agent.sources import Fetcher
+from tma_agent.testing.composer_answers import run_composer
 from tma_agent.testing.composer_trees import (
     advisory,
     composer_using,

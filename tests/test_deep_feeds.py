@@ -11,13 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tma_drupal.testing import build_drupal10, release, release_history_xml, serve_release_histories
-from tma_wordpress.testing import build_wordpress, serve_wordfence, serve_wordpress_api
+from tma_drupal.testing.feeds import (
+    drupal10_histories,
+    release,
+    serve_release_histories,
+)
+from tma_drupal.testing.trees import build_drupal10
+from tma_wordpress.testing.answers import serve_wordpress_api
+from tma_wordpress.testing.feeds import serve_wordfence
+from tma_wordpress.testing.trees import build_wordpress
 
-from tma_agent.ecosystems.testing import advisories_route
 from tma_agent.errors import FeedError
 from tma_agent.sources import Fetcher
 from tma_agent.sources._result import MAX_FEED_DEPTH
+from tma_agent.testing.composer_answers import advisories_route
 from tma_agent.testing.feeds import FeedServer, Reply
 
 DEEP = 100_000
@@ -38,13 +45,10 @@ def test_deep_feeds_fail_the_sites_that_need_them_only(tmp_path: Path) -> None:
         drupal = serve_release_histories(
             server,
             {
-                "drupal": release_history_xml(
-                    "drupal",
-                    type="project_core",
-                    supported_branches="10.2.,10.3.",
-                    releases=[release("10.3.1", "New features"), release("10.2.3")],
+                **drupal10_histories(
+                    {"token": "8.x-1.13"},
+                    core=[release("10.3.1", "New features"), release("10.2.3")],
                 ),
-                "token": release_history_xml("token", releases=[release("8.x-1.13")]),
                 "pathauto": DEEP_XML,
             },
         )

@@ -11,14 +11,13 @@ import defusedxml.ElementTree as safe_xml
 import pytest
 from tma_drupal.releases import parse_release_history
 from tma_drupal.status import classify
-from tma_drupal.testing import (
-    build_drupal7,
-    build_drupal10,
+from tma_drupal.testing.feeds import (
     error_xml,
     release,
     release_history_xml,
     serve_release_histories,
 )
+from tma_drupal.testing.trees import build_drupal7, build_drupal10
 
 from tma_agent.hosts import LocalHost
 from tma_agent.models import Finding, SiteReport

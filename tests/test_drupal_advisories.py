@@ -9,20 +9,21 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
-from tma_drupal.testing import (
-    build_drupal7,
-    build_drupal10,
+from tma_drupal.testing.feeds import (
+    drupal10_histories,
     release,
     release_history_xml,
     serve_release_histories,
 )
+from tma_drupal.testing.trees import build_drupal7, build_drupal10
 
 from tma_agent.config import load_config
-from tma_agent.ecosystems.testing import advisories_route, packagist_advisory
 from tma_agent.models import Advisory, Finding, SiteReport
 from tma_agent.plugins import get_plugin_manager, registered_sources
+from tma_agent.run_scope import RunScope
 from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
+from tma_agent.testing.composer_answers import advisories_route, packagist_advisory
 from tma_agent.testing.feeds import FeedServer, Reply
 from tma_agent.testing.sites import check_path
 
@@ -30,21 +31,8 @@ PM = get_plugin_manager()
 ADVISORIES_PATH = "/api/security-advisories/"
 
 FEEDS = {
-    "drupal": release_history_xml(
-        "drupal",
-        type="project_core",
-        supported_branches="10.2.,10.3.",
-        releases=[
-            release("10.3.0", "New features"),
-            release("10.2.4", "Bug fixes"),
-            release("10.2.3"),
-        ],
-    ),
-    "pathauto": release_history_xml(
-        "pathauto", releases=[release("8.x-1.13", "Bug fixes"), release("8.x-1.12")]
-    ),
-    "token": release_history_xml(
-        "token", releases=[release("8.x-1.13", "Bug fixes"), release("8.x-1.12")]
+    **drupal10_histories(
+        core=[release("10.3.0", "New features"), release("10.2.4"), release("10.2.3")]
     ),
     "webform": release_history_xml(
         "webform",
@@ -107,11 +95,16 @@ def fetcher() -> Iterator[Fetcher]:
 
 
 def check(
-    path: Path, server: FeedServer, fetcher: Fetcher, *, packagist: bool = True
+    path: Path,
+    server: FeedServer,
+    fetcher: Fetcher,
+    *,
+    packagist: bool = True,
+    run: RunScope | None = None,
 ) -> SiteReport:
     base = serve_release_histories(server, FEEDS)
     urls = {"drupal": base, **({"packagist": server.url} if packagist else {})}
-    return check_path(path, fetcher=fetcher, source_urls=urls, pm=PM)
+    return check_path(path, fetcher=fetcher, source_urls=urls, pm=PM, run=run)
 
 
 def by_name(report: SiteReport) -> dict[str, Finding]:
@@ -187,9 +180,13 @@ def test_one_batched_request_shared_by_the_sites_of_a_run(
     third = build_drupal10(
         tmp_path / "three", modules={"token": "8.x-1.13", "pathauto": "8.x-1.12"}
     )
-    assert by_name(check(first.project_root, server, fetcher))["token"].update == "security"
-    assert by_name(check(second.project_root, server, fetcher))["token"].update == "none"
-    assert by_name(check(third.project_root, server, fetcher))["pathauto"].update == "bugfix"
+    run = RunScope()
+    assert (
+        by_name(check(first.project_root, server, fetcher, run=run))["token"].update == "security"
+    )
+    assert by_name(check(second.project_root, server, fetcher, run=run))["token"].update == "none"
+    third_report = check(third.project_root, server, fetcher, run=run)
+    assert by_name(third_report)["pathauto"].update == "bugfix"
     # drupal/core and drupal/token once for all three sites; pathauto only when first needed.
     assert asked(server) == [["drupal/core", "drupal/token"], ["drupal/pathauto"]]
 

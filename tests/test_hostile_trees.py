@@ -15,20 +15,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tma_composer.testing import build_symfony
-from tma_drupal.testing import (
-    build_drupal7,
-    build_drupal10,
+from tma_composer.testing.trees import build_symfony
+from tma_drupal.testing.feeds import (
+    drupal7_histories,
+    drupal10_histories,
     release,
-    release_history_xml,
     serve_release_histories,
 )
-from tma_magento.testing import build_magento
-from tma_npm.testing import build_npm_site
-from tma_prestashop.testing import build_prestashop, serve_distribution_api
-from tma_wordpress.testing import build_wordpress, serve_wordfence, serve_wordpress_api
+from tma_drupal.testing.trees import build_drupal7, build_drupal10
+from tma_magento.testing.trees import build_magento
+from tma_npm.testing.trees import build_npm_site
+from tma_prestashop.testing.answers import serve_distribution_api
+from tma_prestashop.testing.trees import build_prestashop
+from tma_wordpress.testing.answers import serve_wordpress_api
+from tma_wordpress.testing.feeds import serve_wordfence
+from tma_wordpress.testing.trees import build_wordpress
 
-from tma_agent.ecosystems.testing import advisories_route
+from tma_agent.testing.composer_answers import advisories_route
 from tma_agent.testing.feeds import FeedServer
 from tma_agent.testing.sshd import SSHServer
 
@@ -43,23 +46,10 @@ ALIAS_BOMB = (
     + "version: *i\n"
 )
 DEEP_JSON = "[" * 100_000 + "]" * 100_000
-D10_FEEDS = {
-    "drupal": release_history_xml(
-        "drupal", type="project_core", supported_branches="10.2.", releases=[release("10.2.3")]
-    ),
-    "pathauto": release_history_xml("pathauto", releases=[release("8.x-1.12")]),
-    "token": release_history_xml("token", releases=[release("8.x-1.13")]),
-}
-D7_FEEDS = {
-    name: release_history_xml(
-        name, type=kind, api_version="7.x", supported_branches=branch, releases=[release(version)]
-    )
-    for name, kind, branch, version in (
-        ("drupal", "project_core", "7.", "7.98"),
-        ("views", "project_module", "7.x-3.", "7.x-3.29"),
-        ("ctools", "project_module", "7.x-1.", "7.x-1.21"),
-    )
-}
+D10_FEEDS = drupal10_histories(
+    {"pathauto": "8.x-1.12", "token": "8.x-1.13"}, core=[release("10.2.3")], core_branches="10.2."
+)
+D7_FEEDS = drupal7_histories()
 
 
 def _write(path: Path, text: str | bytes) -> None:

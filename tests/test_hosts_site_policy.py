@@ -6,24 +6,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tma_drupal.testing import build_drupal10, release, release_history_xml, serve_release_histories
+from tma_drupal.testing.feeds import (
+    drupal10_histories,
+    release,
+    serve_release_histories,
+)
+from tma_drupal.testing.trees import build_drupal10
 
 from tma_agent.config import Config
-from tma_agent.ecosystems.testing import advisories_route
 from tma_agent.models import SiteReport
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
+from tma_agent.testing.composer_answers import advisories_route
 from tma_agent.testing.feeds import FeedServer
 from tma_agent.testing.sshd import SSHServer
 
-FEEDS = {
-    "drupal": release_history_xml(
-        "drupal", type="project_core", supported_branches="10.2.", releases=[release("10.2.3")]
-    ),
-    "pathauto": release_history_xml("pathauto", releases=[release("8.x-1.13")]),
-    "leaky": release_history_xml("leaky", releases=[release("8.x-1.13")]),
-}
+FEEDS = drupal10_histories(
+    {"pathauto": "8.x-1.13", "leaky": "8.x-1.13"}, core=[release("10.2.3")], core_branches="10.2."
+)
 
 
 def _check(sshd: SSHServer, site: Path, tmp_path: Path, **site_keys: Any) -> SiteReport:

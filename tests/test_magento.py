@@ -12,15 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tma_magento.testing import build_magento, product_releases
+from tma_magento.testing.answers import product_releases
+from tma_magento.testing.trees import build_magento
 
 from tma_agent.config import ComposerRepository, RepositoryAuth, SourceSettings
-from tma_agent.ecosystems.testing import run_composer
 from tma_agent.hosts import Host, LocalHost, SSHHost
 from tma_agent.models import Finding, SiteReport
 from tma_agent.plugins import get_plugin_manager, registered_sources, registered_stacks
 from tma_agent.runner import check_site
 from tma_agent.sources import Fetcher
+from tma_agent.testing.composer_answers import run_composer
 from tma_agent.testing.composer_trees import (
     advisory,
     release,

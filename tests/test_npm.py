@@ -14,14 +14,9 @@ import pytest
 from tma_npm.evaluate import pick_recommended
 from tma_npm.lockfile import parse_lockfile
 from tma_npm.registry import ABBREVIATED_ACCEPT, BULK_ADVISORY_PATH, Packument
-from tma_npm.testing import (
-    build_npm_site,
-    bulk_advisory,
-    packument,
-    packument_path,
-    serve_npm_registry,
-)
-from tma_wordpress.testing import build_wordpress
+from tma_npm.testing.answers import bulk_advisory, packument, packument_path, serve_npm_registry
+from tma_npm.testing.trees import build_npm_site
+from tma_wordpress.testing.trees import build_wordpress
 
 from tma_agent.config import SourceSettings
 from tma_agent.errors import SiteTreeError

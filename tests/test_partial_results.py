@@ -13,46 +13,27 @@ from typing import Any
 
 import pytest
 from check_schema import assert_valid_check_output
-from tma_drupal.testing import (
-    build_drupal7,
-    build_drupal10,
+from tma_drupal.testing.feeds import (
+    drupal7_histories,
+    drupal10_histories,
     release,
-    release_history_xml,
     serve_release_histories,
 )
-from tma_npm.testing import build_npm_site, packument, serve_npm_registry
-from tma_wordpress.testing import build_wordpress, serve_wordfence, serve_wordpress_api
+from tma_drupal.testing.trees import build_drupal7, build_drupal10
+from tma_npm.testing.answers import packument, serve_npm_registry
+from tma_npm.testing.trees import build_npm_site
+from tma_wordpress.testing.answers import serve_wordpress_api
+from tma_wordpress.testing.feeds import serve_wordfence
+from tma_wordpress.testing.trees import build_wordpress
 
-from tma_agent.ecosystems.testing import advisories_route
+from tma_agent.testing.composer_answers import advisories_route
 from tma_agent.testing.feeds import FeedServer, Reply
 from tma_agent.testing.sshd import SSHServer
 
-D10_FEEDS = {
-    "drupal": release_history_xml(
-        "drupal",
-        type="project_core",
-        supported_branches="10.2.,10.3.",
-        releases=[release("10.3.1", "Security update"), release("10.2.3", "Bug fixes")],
-    ),
-    "pathauto": release_history_xml(
-        "pathauto", releases=[release("8.x-1.13", "Bug fixes"), release("8.x-1.12")]
-    ),
-}
-D7_FEEDS = {
-    "drupal": release_history_xml(
-        "drupal",
-        type="project_core",
-        api_version="7.x",
-        supported_branches="7.",
-        releases=[release("7.98")],
-    ),
-    "views": release_history_xml(
-        "views", api_version="7.x", supported_branches="7.x-3.", releases=[release("7.x-3.29")]
-    ),
-    "ctools": release_history_xml(
-        "ctools", api_version="7.x", supported_branches="7.x-1.", releases=[release("7.x-1.21")]
-    ),
-}
+D10_FEEDS = drupal10_histories(
+    ["pathauto"], core=[release("10.3.1", "Security update"), release("10.2.3")]
+)
+D7_FEEDS = drupal7_histories()
 ADVISORIES_PATH = "/api/security-advisories/"
 BULK_PATH = "/-/npm/v1/security/advisories/bulk"
 #: One failing answer per way a source breaks: the others must not care.

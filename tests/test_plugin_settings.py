@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
-from tma_drupal.testing import build_drupal10
-from tma_npm.testing import build_npm_site
+from tma_drupal.testing.trees import build_drupal10
+from tma_npm.testing.trees import build_npm_site
 from tma_wordpress import security
 from tma_wordpress.settings import FEED_NAMES
 

@@ -7,15 +7,20 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import structlog
-from tma_drupal.testing import build_drupal10, release, release_history_xml, serve_release_histories
+from tma_drupal.testing.feeds import (
+    drupal10_histories,
+    release,
+    serve_release_histories,
+)
+from tma_drupal.testing.trees import build_drupal10
 
 from tma_agent.config import Config, Policy, load_config
-from tma_agent.ecosystems.testing import advisories_route
 from tma_agent.models import Finding
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.policies import apply_policy, needs_work
 from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
+from tma_agent.testing.composer_answers import advisories_route
 from tma_agent.testing.feeds import FeedServer
 
 TODAY = date(2026, 11, 28)
@@ -167,20 +172,7 @@ def test_check_shows_held_back_components_and_site_status(tmp_path: Path) -> Non
     with FeedServer() as server:
         base = serve_release_histories(
             server,
-            {
-                "drupal": release_history_xml(
-                    "drupal",
-                    type="project_core",
-                    supported_branches="10.2.",
-                    releases=[release("10.2.4", "Bug fixes"), release("10.2.3")],
-                ),
-                "pathauto": release_history_xml(
-                    "pathauto", releases=[release("8.x-1.13"), release("8.x-1.12")]
-                ),
-                "token": release_history_xml(
-                    "token", releases=[release("8.x-1.13"), release("8.x-1.12")]
-                ),
-            },
+            drupal10_histories(core=[release("10.2.4"), release("10.2.3")], core_branches="10.2."),
         )
         server.routes["/api/security-advisories/"] = advisories_route({})
         config_path = tmp_path / "tma.yaml"
@@ -233,17 +225,12 @@ def test_drupal_release_dates_drive_min_release_age(tmp_path: Path) -> None:
     with FeedServer() as server:
         base = serve_release_histories(
             server,
-            {
-                "drupal": release_history_xml(
-                    "drupal",
-                    type="project_core",
-                    supported_branches="10.2.",
-                    releases=[release("10.2.3")],
-                ),
-                "token": release_history_xml(
-                    "token", releases=[release("8.x-1.13", date=yesterday), release("8.x-1.12")]
-                ),
-            },
+            drupal10_histories(
+                ["token"],
+                core=[release("10.2.3")],
+                core_branches="10.2.",
+                module_releases=[release("8.x-1.13", date=yesterday), release("8.x-1.12")],
+            ),
         )
         server.routes["/api/security-advisories/"] = advisories_route({})
         config = Config.model_validate(

@@ -14,24 +14,25 @@ import pytest
 from tma_prestashop.detect import detect_prestashop
 from tma_prestashop.inventory import main_file_version
 from tma_prestashop.lines import major_line, minor_line, module_update_kind
-from tma_prestashop.testing import (
+from tma_prestashop.testing.answers import (
     DISTRIBUTION_PATH,
     advisory,
-    build_prestashop,
     module_release,
     modules_index,
     serve_distribution_api,
     serve_json,
     write_json,
 )
+from tma_prestashop.testing.trees import build_prestashop
 
 from tma_agent.config import SourceSettings, load_config
-from tma_agent.ecosystems.testing import advisories_route, packagist_advisory
 from tma_agent.hosts import Host, LocalHost, SSHHost
 from tma_agent.models import Finding, SiteReport
 from tma_agent.plugins import get_plugin_manager, registered_sources, registered_stacks
+from tma_agent.run_scope import RunScope
 from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
+from tma_agent.testing.composer_answers import advisories_route, packagist_advisory
 from tma_agent.testing.feeds import FeedServer, Reply
 from tma_agent.testing.sites import check_path, site_context
 from tma_agent.testing.sshd import SSHServer
@@ -123,6 +124,7 @@ def run_check(
     stack: str | None = "prestashop",
     site_id: str = "shop",
     host: Host | None = None,
+    run: RunScope | None = None,
 ) -> tuple[SiteReport, Host]:
     host = host or LocalHost()
     # Without a `packagist` entry the site is checked without Packagist, as a hand-built
@@ -140,6 +142,7 @@ def run_check(
         site_id=site_id,
         host=host,
         pm=pm,
+        run=run,
     )
     return report, host
 
@@ -609,9 +612,10 @@ def test_one_request_per_url_and_one_file_read_per_run(
     }
     for name, core in (("a", "8.1.6"), ("b", "1.7.8.10"), ("c", "1.6.1.24")):
         build_prestashop(tmp_path / name, core=core, modules={"blockwishlist": "2.1.0"})
+    scope = RunScope()
     with Fetcher(timeout=2.0) as fetcher:
         for name in ("a", "b", "c"):
-            report, host = run_check(pm, tmp_path / name, sources, fetcher, site_id=name)
+            report, host = run_check(pm, tmp_path / name, sources, fetcher, site_id=name, run=scope)
             assert report.status == "updates", report.error
             assert host.round_trips <= 2
             assert by_name(report)["blockwishlist"].update == "security"
@@ -620,8 +624,9 @@ def test_one_request_per_url_and_one_file_read_per_run(
     assert feed_server.hits[DISTRIBUTION_PATH] == 1
     assert feed_server.hits["/agency/modules.json"] == 1
     assert feed_server.hits[PACKAGIST_PATH] == 1
+    assert scope.computed[("prestashop", "advisories", str(advisories_file))] == 1
     with Fetcher(timeout=2.0) as next_run:
-        report, _ = run_check(pm, tmp_path / "a", sources, next_run, site_id="a")
+        report, _ = run_check(pm, tmp_path / "a", sources, next_run, site_id="a", run=RunScope())
     assert by_name(report)["blockwishlist"].update == "feature"  # 2.1.0 -> 3.0.1, no advisory
 
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tma_drupal.testing import build_drupal10
+from tma_drupal.testing.trees import build_drupal10
 
 from tma_agent._masking import mask, remember_secret
 from tma_agent.errors import FeedError, HostError

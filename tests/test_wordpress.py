@@ -15,15 +15,14 @@ from tma_wordpress.detect import detect_wordpress
 from tma_wordpress.evaluate import is_wordpress_org_update_uri, numbered_update_kind
 from tma_wordpress.headers import PLUGIN_HEADERS, THEME_HEADERS, read_file_headers
 from tma_wordpress.inventory import DEBIAN_CONTENT_DIR
-from tma_wordpress.testing import (
+from tma_wordpress.testing.answers import (
     CORE_VERSION_CHECK_PATH,
     PLUGINS_UPDATE_CHECK_PATH,
     THEMES_UPDATE_CHECK_PATH,
-    build_wordpress,
-    copy_debian_wordpress,
     core_version_check_answer,
     serve_wordpress_api,
 )
+from tma_wordpress.testing.trees import build_wordpress, copy_debian_wordpress
 
 from tma_agent.hosts import LocalHost
 from tma_agent.models import Component, Finding, SiteReport

@@ -14,25 +14,25 @@ from typing import Any
 import pluggy
 import pytest
 from structlog.testing import capture_logs
-from tma_wordpress.testing import (
+from tma_wordpress.testing.answers import serve_wordpress_api
+from tma_wordpress.testing.feeds import (
     WORDFENCE_PATH,
     WPSCAN_PREFIX,
-    build_wordpress,
-    copy_debian_wordpress,
     serve_wordfence,
-    serve_wordpress_api,
     serve_wpscan,
     wordfence_range,
     wordfence_record,
     wordfence_software,
     wpscan_vulnerability,
 )
+from tma_wordpress.testing.trees import build_wordpress, copy_debian_wordpress
 from tma_wordpress.vulnerabilities import VersionRange, Vulnerability, plan_update
-from tma_wordpress.wordfence import INDEXES
+from tma_wordpress.wordfence import WORDFENCE
 
 from tma_agent.config import Config
 from tma_agent.models import Advisory, Finding, SiteReport
 from tma_agent.plugins import get_plugin_manager, registered_sources
+from tma_agent.run_scope import RunScope
 from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
 from tma_agent.testing.feeds import FeedServer, Reply
@@ -193,12 +193,21 @@ def run(
     sources: dict[str, dict[str, Any]],
     *,
     concurrency: int = 4,
+    scopes: list[RunScope] | None = None,
 ) -> dict[str, SiteReport]:
     config = Config.model_validate(
         {"sources": sources, "clients": [{"id": "acme", "name": "ACME"}], "sites": sites}
     )
-    reports = CheckRun(config, pm, fetcher=fetcher).run(config.sites, concurrency=concurrency)
+    check = CheckRun(config, pm, fetcher=fetcher)
+    if scopes is not None:
+        scopes.append(check.scope)
+    reports = check.run(config.sites, concurrency=concurrency)
     return {r.site: r for r in reports}
+
+
+def wordfence_builds(scope: RunScope) -> dict[str, int]:
+    """Feed URL -> how many times the run parsed it."""
+    return {key[1]: n for key, n in scope.computed.items() if key[0] == WORDFENCE}
 
 
 def by_name(report: SiteReport) -> dict[str, Finding]:
@@ -280,21 +289,22 @@ def test_feed_fetched_and_parsed_once_for_many_sites_then_revalidated(
     tree = built_site(tmp_path / "wp")
     sites = [site(f"clone-{i}", tree) for i in range(12)]
     cache = tmp_path / "http-cache"
+    scopes: list[RunScope] = []
     with Fetcher(cache_dir=cache, timeout=5.0) as first:
-        reports = run(pm, first, sites, sources_of(urls), concurrency=8)
+        reports = run(pm, first, sites, sources_of(urls), concurrency=8, scopes=scopes)
     assert {r.status for r in reports.values()} == {"updates"}
     assert feed_server.hits[WORDFENCE_PATH] == 1
-    assert INDEXES.builds[urls["wordfence"]] == 1
+    assert wordfence_builds(scopes[0]) == {urls["wordfence"]: 1}
     first_findings = [f.to_dict() for f in reports["clone-0"].components]
 
     with Fetcher(cache_dir=cache, timeout=5.0) as second:
-        again = run(pm, second, sites[:3], sources_of(urls))
+        again = run(pm, second, sites[:3], sources_of(urls), scopes=scopes)
         assert sum(second.revalidated.values()) >= 1
     asked = [r for r in feed_server.requests if r.path == WORDFENCE_PATH]
     assert len(asked) == 2
     sent = {k.lower(): v for k, v in asked[1].headers.items()}
     assert sent.get("if-none-match", "").startswith('"')
-    assert INDEXES.builds[urls["wordfence"]] == 2  # once per run
+    assert wordfence_builds(scopes[1]) == {urls["wordfence"]: 1}  # once per run
     assert [f.to_dict() for f in again["clone-2"].components] == first_findings
 
 
@@ -335,8 +345,9 @@ def test_malformed_feed_keeps_the_updates_and_names_the_url(
     feed_server.routes[WORDFENCE_PATH] = Reply(body)
     tree = built_site(tmp_path / "wp")
     sites = [site("a", tree), site("b", tree), site("no-feeds", tree, vulnerability_sources=[])]
+    scopes: list[RunScope] = []
     with Fetcher(timeout=5.0) as fetcher:
-        reports = run(pm, fetcher, sites, sources_of(urls))
+        reports = run(pm, fetcher, sites, sources_of(urls), scopes=scopes)
     for name in ("a", "b"):
         report = reports[name]
         assert report.status == "partial"
@@ -349,6 +360,7 @@ def test_malformed_feed_keeps_the_updates_and_names_the_url(
         checked = [f for f in report.components if f.source != "mu-plugin"]
         assert checked and all(f.advisories_unavailable for f in checked)
     assert feed_server.hits[WORDFENCE_PATH] == 1  # the failure is kept for the run too
+    assert wordfence_builds(scopes[0]) == {urls["wordfence"]: 1}  # and not parsed again
     # Others go on: this site does not use the feed.
     assert reports["no-feeds"].status == "updates"
     assert all(not f.advisories for f in reports["no-feeds"].components)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tma_agent.errors import FeedError
 from tma_agent.models import SourceError
 from tma_agent.plugin_settings import typed_settings
+from tma_agent.run_scope import RunScope
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -51,6 +52,9 @@ class SiteContext:
     sources: Mapping[str, SourceSettings] = field(default_factory=dict)
     #: Sources that failed for this site (`SiteReport.source_errors`), in the order met.
     source_errors: list[SourceError] = field(default_factory=list)
+    #: What every site of the run shares: `run.memo(key, compute)` parses a feed once per
+    #: run. The runner passes its own; a hand-built context gets a scope of its own.
+    run: RunScope = field(default_factory=RunScope)
     _errors_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def source_failed(self, source: str, exc: FeedError) -> None:

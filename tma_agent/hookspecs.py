@@ -114,8 +114,9 @@ def tma_evaluate(site: SiteContext, components: list[Component]) -> list[Finding
     each request to a source wrapped in ``site.attempt(source_name, call)`` so that a feed
     answering badly is recorded in the report's ``source_errors`` and the other findings are
     kept (status ``partial``); mark what it could not judge ``unknown`` or
-    ``advisories_unavailable``. Return None when the site is not of your stack. A ``FeedError``
-    raised out of the hook makes the site ``error``. firstresult.
+    ``advisories_unavailable``. Parse a feed once per run with ``site.run.memo(key, compute)``.
+    Return None when the site is not of your stack. A ``FeedError`` raised out of the hook
+    makes the site ``error``. firstresult.
     """
 
 

@@ -17,6 +17,7 @@ from tma_agent.hosts import Host, TreePolicy, open_host
 from tma_agent.models import Component, Finding, SiteReport, SiteStatus, SourceError
 from tma_agent.plugins import registered_sources
 from tma_agent.policies import apply_policy, needs_work
+from tma_agent.run_scope import RunScope
 from tma_agent.sources import Fetcher
 
 __all__ = ["CheckRun", "check_site"]
@@ -138,6 +139,8 @@ class CheckRun:
         self.today = today or date.today()
         self.pm = pm
         self.fetcher = fetcher
+        #: What the sites of this run share besides the fetcher (parsed feeds, indexes...).
+        self.scope = RunScope()
         defaults = {name: info.default_url for name, info in registered_sources(pm).items()}
         overrides = {n: s.url for n, s in config.sources.items() if s.url}
         self.source_urls = {**defaults, **overrides}
@@ -184,6 +187,7 @@ class CheckRun:
             url=env.url,
             fetcher=self.fetcher,
             source_urls=self.source_urls,
+            run=self.scope,
             log=site_log,
             stack=site.stack,
             options=site.options,

@@ -80,7 +80,7 @@ class IndexSource:
     def releases(
         self, site: SiteContext, names: Sequence[str]
     ) -> Mapping[str, list[ModuleRelease]]:
-        index = load_modules_index(site.fetcher, self.name)
+        index = load_modules_index(site.run, site.fetcher, self.name)
         return {name: index[name] for name in names if name in index}
 
 
@@ -202,7 +202,9 @@ def evaluate(
     advisories: list[ModuleAdvisory] | None = []
     if advisories_location:
         location = advisories_location
-        advisories = site.attempt(SOURCE_NAME, lambda: load_advisories(site.fetcher, location))
+        advisories = site.attempt(
+            SOURCE_NAME, lambda: load_advisories(site.run, site.fetcher, location)
+        )
     advisories_unavailable = advisories is None
     advisories = advisories or []
     by_name: dict[str, list[ModuleAdvisory]] = {}

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from tma_agent.errors import FeedError
 from tma_agent.models import Advisory
+from tma_agent.run_scope import RunScope
 from tma_agent.sources import Fetcher, FetchResult
 from tma_agent.versions import Constraint, Version, parse_constraint
 from tma_prestashop.lines import try_version
@@ -33,7 +31,6 @@ __all__ = [
     "parse_modules_index",
 ]
 
-T = TypeVar("T")
 _ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ].*)?$")
 _SEVERITIES = ("critical", "high", "medium", "low", "none")
 
@@ -63,31 +60,7 @@ class ModuleAdvisory:
     advisory: Advisory
 
 
-# --- Loading once per run --------------------------------------------------------------------
-
-_RUNS: weakref.WeakKeyDictionary[Fetcher, tuple[threading.Lock, dict[str, Any]]] = (
-    weakref.WeakKeyDictionary()
-)
-_RUNS_LOCK = threading.Lock()
-
-
-def _once(fetcher: Fetcher, key: str, produce: Callable[[], T]) -> T:
-    # The Fetcher lives exactly one run, so memoizing on it means "once per run".
-    with _RUNS_LOCK:
-        lock, memo = _RUNS.setdefault(fetcher, (threading.Lock(), {}))
-    with lock:
-        gate = memo.setdefault("gate " + key, threading.Lock())
-    with gate:
-        if key not in memo:
-            try:
-                memo[key] = produce()
-            except FeedError as exc:
-                memo[key] = exc
-    answer = memo[key]
-    if isinstance(answer, FeedError):
-        raise FeedError(answer.url, answer.reason)  # a fresh error per caller
-    result: T = answer
-    return result
+# --- Loading once per run (memoized in the run scope) ---------------------------------------
 
 
 def _is_url(location: str) -> bool:
@@ -107,18 +80,18 @@ def _read_json(fetcher: Fetcher, location: str) -> Any:
     return FetchResult(location, 200, content).json()
 
 
-def load_modules_index(fetcher: Fetcher, location: str) -> dict[str, list[ModuleRelease]]:
-    return _once(
-        fetcher,
-        "modules " + location,
+def load_modules_index(
+    run: RunScope, fetcher: Fetcher, location: str
+) -> dict[str, list[ModuleRelease]]:
+    return run.memo(
+        ("prestashop", "modules", location),
         lambda: parse_modules_index(_read_json(fetcher, location), location),
     )
 
 
-def load_advisories(fetcher: Fetcher, location: str) -> list[ModuleAdvisory]:
-    return _once(
-        fetcher,
-        "advisories " + location,
+def load_advisories(run: RunScope, fetcher: Fetcher, location: str) -> list[ModuleAdvisory]:
+    return run.memo(
+        ("prestashop", "advisories", location),
         lambda: parse_advisories(_read_json(fetcher, location), location),
     )
 

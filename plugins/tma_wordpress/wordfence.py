@@ -8,9 +8,9 @@ from_inclusive, to_version, to_inclusive}} with `*` for an open bound, `patched`
 
 The feed is tens of MB. It is fetched once per run (the shared Fetcher memoizes it and its disk
 cache revalidates it with ETag next run) and parsed once per run into an index keyed by
-(type, slug) that every site of the run shares: `INDEXES` keys it by the run's Fetcher (weakly,
-so it goes with the run) and builds it under a lock, so concurrent sites wait for the first.
-A parse failure is kept too: each site gets a fresh FeedError, the feed is not parsed again.
+(type, slug) that every site of the run shares, memoized in the run scope (`site.run`):
+concurrent sites wait for the first, and a parse failure is kept too (each site gets a fresh
+FeedError, the feed is not parsed again).
 
 Size: the full feed is far above the Fetcher's default cap, so this request raises it to
 `FEED_MAX_BYTES`; a larger answer fails with "response larger than N bytes" naming the URL.
@@ -24,11 +24,9 @@ and is skipped, counted in `WordfenceIndex.skipped_ranges`. Feed text is only ev
 from __future__ import annotations
 
 import hashlib
-import threading
-import weakref
-from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -36,16 +34,14 @@ import structlog
 from tma_agent.context import SiteContext
 from tma_agent.errors import FeedError
 from tma_agent.models import Advisory, Finding
-from tma_agent.sources import Fetcher, FetchResult
+from tma_agent.sources import FetchResult
 from tma_agent.versions import Version
 from tma_wordpress.settings import TokenSettings
 from tma_wordpress.vulnerabilities import VersionRange, Vulnerability, parse_version
 
 __all__ = [
     "DEFAULT_URL",
-    "INDEXES",
     "WORDFENCE",
-    "SharedIndexes",
     "WordfenceFeed",
     "WordfenceIndex",
     "parse_scanner_feed",
@@ -148,55 +144,19 @@ def parse_scanner_feed(answer: FetchResult) -> WordfenceIndex:
     return WordfenceIndex(by_component, len(data), skipped)
 
 
-@dataclass
-class _Slot:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    value: WordfenceIndex | FeedError | None = None
-
-
-class SharedIndexes:
-    """One parsed index per (run, feed URL, credentials): the run is its Fetcher."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._slots: weakref.WeakKeyDictionary[Fetcher, dict[str, _Slot]] = (
-            weakref.WeakKeyDictionary()
-        )
-        #: Indexes built, by feed URL (one per run when all goes well).
-        self.builds: Counter[str] = Counter()
-
-    def get(
-        self, fetcher: Fetcher, key: str, build: Callable[[], WordfenceIndex]
-    ) -> WordfenceIndex:
-        with self._lock:
-            slot = self._slots.setdefault(fetcher, {}).setdefault(key, _Slot())
-        with slot.lock:
-            if slot.value is None:
-                try:
-                    slot.value = build()
-                except FeedError as exc:
-                    slot.value = exc
-        if isinstance(slot.value, FeedError):
-            # A fresh error per site, as the Fetcher does: sharing one would grow its traceback.
-            raise FeedError(slot.value.url, slot.value.reason)
-        return slot.value
-
-
-INDEXES = SharedIndexes()
-
-
 class WordfenceFeed:
     def __init__(self, site: SiteContext) -> None:
         self.url = site.source_url(WORDFENCE)
         token = site.source_settings_as(WORDFENCE, TokenSettings).token
         self._headers = {"Authorization": f"Bearer {token}"} if token else None
-        # The slot key tells credentials apart without holding the clear token.
+        # The memo key tells credentials apart without holding the clear token.
         tag = hashlib.sha256(token.encode()).hexdigest()[:16] if token else ""
-        self._key = f"{self.url} {tag}"
+        self.memo_key = (WORDFENCE, self.url, tag)
 
-    def index(self, fetcher: Fetcher) -> WordfenceIndex:
+    def index(self, site: SiteContext) -> WordfenceIndex:
+        fetcher = site.fetcher
+
         def build() -> WordfenceIndex:
-            INDEXES.builds[self.url] += 1
             answer = fetcher.get(self.url, headers=self._headers, max_bytes=FEED_MAX_BYTES)
             index = parse_scanner_feed(answer)
             _log.info(
@@ -208,8 +168,8 @@ class WordfenceFeed:
             )
             return index
 
-        return INDEXES.get(fetcher, self._key, build)
+        return site.run.memo(self.memo_key, build)
 
     def known_for(self, site: SiteContext, finding: Finding) -> list[Vulnerability]:
         slug = "wordpress" if finding.kind == "core" else finding.name.lower()
-        return list(self.index(site.fetcher).by_component.get((finding.kind, slug), ()))
+        return list(self.index(site).by_component.get((finding.kind, slug), ()))

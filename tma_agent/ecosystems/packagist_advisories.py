@@ -4,8 +4,8 @@ prestashop/*, symfony/*...), and which of them affect an installed version.
 `POST {base}/api/security-advisories/` with the form `packages[]=vendor/name` repeated answers
 `{"advisories": {"vendor/name": [{"advisoryId", "packageName", "remoteId", "title", "link",
 "cve", "affectedVersions", "source", "reportedAt", "severity"}]}}` (`"advisories": []` when
-there are none). Names are asked sorted, in batches; each package's answer is kept for the run
-(keyed by the shared fetcher), so a package is asked once however many sites have it.
+there are none). Names are asked sorted, in batches; each package's answer is kept in the run
+scope (`site.run`), so a package is asked once however many sites have it.
 `affectedVersions` is a Composer constraint (`>=2.4.0,<2.4.3-p3|=2.4.4`) matched with
 `tma_agent.versions`; one that cannot be parsed is logged and taken as not matching.
 """
@@ -13,9 +13,8 @@ there are none). Names are asked sorted, in batches; each package's answer is ke
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -23,6 +22,7 @@ import structlog
 from tma_agent.context import SiteContext
 from tma_agent.errors import FeedError
 from tma_agent.models import Advisory, SourceInfo
+from tma_agent.run_scope import RunScope
 from tma_agent.sources import Fetcher
 from tma_agent.versions import normalize_composer, parse_constraint
 
@@ -48,10 +48,13 @@ PACKAGIST_SOURCE = SourceInfo(
     "Packagist security advisories API (drupal/*, magento/*, prestashop/*, symfony/*...)",
 )
 
-#: Answers of this run: fetcher -> API URL -> package -> advisories.
-_RUN_ANSWERS: weakref.WeakKeyDictionary[Fetcher, dict[str, dict[str, list[PackageAdvisory]]]]
-_RUN_ANSWERS = weakref.WeakKeyDictionary()
-_RUN_LOCK = threading.Lock()
+
+@dataclass
+class _Answers:
+    """What one API URL answered in this run: package -> its advisories."""
+
+    by_package: dict[str, list[PackageAdvisory]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass(frozen=True)
@@ -78,22 +81,25 @@ class PackageAdvisory:
 
 
 class PackagistAdvisories:
-    def __init__(self, fetcher: Fetcher, base_url: str, *, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(
+        self, fetcher: Fetcher, base_url: str, *, run: RunScope, batch_size: int = BATCH_SIZE
+    ) -> None:
         self._fetcher = fetcher
         self.url = base_url.rstrip("/") + "/api/security-advisories/"
         self._batch_size = max(1, batch_size)
+        self._answers = run.memo((PACKAGIST, "advisories", self.url), _Answers)
 
     def for_packages(self, names: Iterable[str]) -> dict[str, list[PackageAdvisory]]:
         """Advisories of each named package (an empty list for a package without any)."""
         wanted = sorted({name.strip().lower() for name in names if name.strip()})
-        with _RUN_LOCK:
-            known = _RUN_ANSWERS.setdefault(self._fetcher, {}).setdefault(self.url, {})
+        known, lock = self._answers.by_package, self._answers.lock
+        with lock:
             missing = [name for name in wanted if name not in known]
         for start in range(0, len(missing), self._batch_size):
             batch = missing[start : start + self._batch_size]
             answer = self._fetcher.post_form(self.url, [("packages[]", name) for name in batch])
             found = _parse_answer(answer.json(), self.url)
-            with _RUN_LOCK:
+            with lock:
                 for name in batch:
                     known[name] = found.get(name, [])
         return {name: list(known[name]) for name in wanted}
@@ -171,4 +177,6 @@ def site_advisories(
     if PACKAGIST not in site.source_urls:
         site.log.debug("packagist source not registered, advisories skipped")
         return None
-    return PackagistAdvisories(site.fetcher, site.source_url(PACKAGIST), batch_size=batch_size)
+    return PackagistAdvisories(
+        site.fetcher, site.source_url(PACKAGIST), run=site.run, batch_size=batch_size
+    )

@@ -8,7 +8,7 @@ Trees: `composer.json`, `composer.lock` (entries as Composer writes them: `sourc
 p2 files minified as Composer v2 repositories serve them, optional HTTP basic auth (401 without
 it, like repo.magento.com); the advisories API as Packagist answers it, accepting the
 `packages[]` form the agent sends and the `packages[N]` one the `composer` CLI sends. The p2
-bodies and advisory entries come from `tma_agent.ecosystems.testing`.
+bodies and advisory entries come from `tma_agent.testing.composer_answers`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from tma_agent.ecosystems.testing import advisories_route, p2_metadata, packagist_advisory
+from tma_agent.testing.composer_answers import advisories_route, p2_metadata, packagist_advisory
 from tma_agent.testing.feeds import FeedServer, Reply, Request
 from tma_agent.versions import normalize_composer
 

@@ -1,6 +1,9 @@
-"""The pytest plugin tma-agent ships (entry point `pytest11`): fixtures that start real servers.
+"""The pytest plugin tma-agent ships: fixtures that start real servers (`feed_server`,
+`fetcher`, `sshd`, `ssh_host`).
 
-Stack plugins ship their own tree-building fixtures the same way (their own `pytest11` entry).
+Nothing loads it on its own: a test suite asks for it in its conftest.py with
+`pytest_plugins = ["tma_agent.testing.pytest_plugin"]`, and likewise for a stack's fixtures
+(`tma_drupal.testing.fixtures`).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from tma_agent.hosts import Host, LocalHost
 from tma_agent.models import SiteReport
 from tma_agent.plugin_settings import registered_settings
 from tma_agent.plugins import get_plugin_manager
+from tma_agent.run_scope import RunScope
 from tma_agent.runner import CheckRun, check_site
 from tma_agent.sources import Fetcher
 
@@ -32,7 +33,9 @@ def site_context(
     site_id: str = "test-site",
     options: Mapping[str, Any] | None = None,
     sources: Mapping[str, SourceSettings] | None = None,
+    run: RunScope | None = None,
 ) -> SiteContext:
+    """A context as the runner builds it; give several sites one `run` to share a run scope."""
     return SiteContext(
         site_id=site_id,
         client="test-client",
@@ -46,6 +49,7 @@ def site_context(
         stack=stack,
         options=options or {},
         sources=sources or {},
+        run=run or RunScope(),
     )
 
 
@@ -60,9 +64,11 @@ def check_path(
     sources: Mapping[str, SourceSettings] | None = None,
     host: Host | None = None,
     pm: pluggy.PluginManager | None = None,
+    run: RunScope | None = None,
 ) -> SiteReport:
     """Detect, inventory and evaluate the site at `path` (on `host`, local by default) as
-    `tma check` would, with only the given sources registered."""
+    `tma check` would, with only the given sources registered; sites checked with one `run`
+    (and one fetcher) are sites of one run."""
     site = site_context(
         host or LocalHost(),
         str(path),
@@ -72,6 +78,7 @@ def check_path(
         site_id=site_id,
         options=options,
         sources=sources,
+        run=run,
     )
     report = check_site(site, pm or get_plugin_manager())
     if report is None:  # only an `only_stack` filter, never passed here, rules a site out

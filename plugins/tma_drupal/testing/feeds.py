@@ -5,14 +5,24 @@ Feeds follow `https://updates.drupal.org/release-history/<project>/current` (see
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from tma_agent.testing.feeds import FeedServer, Reply
 from tma_agent.versions import parse_drupal
 
-__all__ = ["DATESTAMP", "error_xml", "release", "release_history_xml", "serve_release_histories"]
+__all__ = [
+    "CONTRIB_RELEASES",
+    "D10_CORE_RELEASES",
+    "DATESTAMP",
+    "drupal7_histories",
+    "drupal10_histories",
+    "error_xml",
+    "release",
+    "release_history_xml",
+    "serve_release_histories",
+]
 
 #: A fixed packaging date keeps builds reproducible (2023-11-14).
 DATESTAMP = 1700000000
@@ -135,3 +145,62 @@ def serve_release_histories(
             else Reply(feed, headers={"Content-Type": "application/xml; charset=utf-8"})
         )
     return server.url + prefix
+
+
+# --- The feeds of a fleet ---------------------------------------------------------------------
+# Shared by tests, the benches and their fixtures so that "a Drupal 10 site with updates" means
+# the same releases everywhere; pass what a test needs to differ.
+
+#: Drupal 10 core as drupal.org lists it for the default tree (10.2.3): a security release on
+#: its branch, a feature release on the next.
+D10_CORE_RELEASES = (
+    release("10.3.1", "New features"),
+    release("10.2.4", "Security update"),
+    release("10.2.3"),
+)
+#: Every contrib module of `drupal10_histories`: the default tree's token (8.x-1.13) is
+#: current, its pathauto (8.x-1.12) has a bug-fix release.
+CONTRIB_RELEASES = (release("8.x-1.13"), release("8.x-1.12"))
+
+
+def drupal10_histories(
+    modules: Iterable[str] | Mapping[str, str] = ("pathauto", "token"),
+    *,
+    core: Sequence[Mapping[str, Any]] = D10_CORE_RELEASES,
+    core_branches: str = "10.2.,10.3.",
+    module_releases: Sequence[Mapping[str, Any]] = CONTRIB_RELEASES,
+) -> dict[str, str]:
+    """Project -> feed, for `serve_release_histories`: core, and each of `modules` (branch
+    8.x-1.) with `module_releases`, or, given name -> version, with that one release (the
+    site is current)."""
+    feeds = {
+        "drupal": release_history_xml(
+            "drupal", type="project_core", supported_branches=core_branches, releases=core
+        )
+    }
+    for name in modules:
+        releases = [release(modules[name])] if isinstance(modules, Mapping) else module_releases
+        feeds[name] = release_history_xml(name, releases=releases)
+    return feeds
+
+
+def drupal7_histories(
+    modules: Mapping[str, str] | None = None,
+    *,
+    core: Sequence[Mapping[str, Any]] = (release("7.98"),),
+) -> dict[str, str]:
+    """Project -> feed of a Drupal 7 site (serve with `api="7.x"`): core on branch 7. and each
+    module (default: the default tree's views 7.x-3.29 and ctools 7.x-1.21) with its one
+    release, supported on its branch."""
+    versions = {"views": "7.x-3.29", "ctools": "7.x-1.21"} if modules is None else modules
+    feeds = {
+        "drupal": release_history_xml(
+            "drupal", type="project_core", api_version="7.x", supported_branches="7.", releases=core
+        )
+    }
+    for name, version in versions.items():
+        branch = version.rpartition(".")[0] + "."
+        feeds[name] = release_history_xml(
+            name, api_version="7.x", supported_branches=branch, releases=[release(version)]
+        )
+    return feeds

@@ -1,19 +1,8 @@
-"""Builders for tests, the demo fleet and benchmarks: real WordPress trees and api.wordpress.org
-answers in their real formats (FORMATS.md "WordPress"), written by us, never copied upstream.
+"""Real WordPress trees for tests, the demo fleet and benchmarks, written by us.
 
-Sites:
 - `copy_debian_wordpress(dest)`: Debian's installed `wordpress` package as a standalone site
   (symlinks resolved, Debian's /var/lib content merged into `dest/wp-content`).
 - `build_wordpress(root, ...)`: a minimal tree in the real layout with chosen versions.
-
-Answers (plain dicts to `json.dumps`, or FeedServer routes that answer by what was asked):
-- `core_offer`, `core_version_check_answer`, `core_version_check_route`;
-- `plugin_entry`, `plugins_update_check_answer`, `plugins_update_check_route`;
-- `theme_entry`, `themes_update_check_answer`, `themes_update_check_route`;
-- `serve_wordpress_api(server, ...)` installs the three routes at their real paths.
-
-Vulnerability feeds (Wordfence scanner feed, WPScan v3): built in `testing_vulns`, re-exported
-here (`wordfence_record`, `serve_wordfence`, `wpscan_vulnerability`, `serve_wpscan`...).
 """
 
 from __future__ import annotations
@@ -22,73 +11,19 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from tma_wordpress.testing_api import (
-    CORE_VERSION_CHECK_PATH,
-    PLUGINS_UPDATE_CHECK_PATH,
-    THEMES_UPDATE_CHECK_PATH,
-    core_offer,
-    core_version_check_answer,
-    core_version_check_route,
-    plugin_entry,
-    plugins_update_check_answer,
-    plugins_update_check_route,
-    serve_wordpress_api,
-    theme_entry,
-    themes_update_check_answer,
-    themes_update_check_route,
-)
-from tma_wordpress.testing_vulns import (
-    WORDFENCE_PATH,
-    WPSCAN_PREFIX,
-    serve_wordfence,
-    serve_wpscan,
-    wordfence_range,
-    wordfence_record,
-    wordfence_route,
-    wordfence_software,
-    wpscan_component_answer,
-    wpscan_core_answer,
-    wpscan_vulnerability,
-)
-
 __all__ = [
-    "CORE_VERSION_CHECK_PATH",
     "DEBIAN_CONTENT_DIR",
     "DEBIAN_WORDPRESS",
-    "PLUGINS_UPDATE_CHECK_PATH",
-    "THEMES_UPDATE_CHECK_PATH",
-    "WORDFENCE_PATH",
-    "WPSCAN_PREFIX",
+    "HeaderSpec",
     "build_wordpress",
     "copy_debian_wordpress",
-    "core_offer",
-    "core_version_check_answer",
-    "core_version_check_route",
-    "plugin_entry",
-    "plugins_update_check_answer",
-    "plugins_update_check_route",
-    "serve_wordfence",
-    "serve_wordpress_api",
-    "serve_wpscan",
-    "theme_entry",
-    "themes_update_check_answer",
-    "themes_update_check_route",
-    "wordfence_range",
-    "wordfence_record",
-    "wordfence_route",
-    "wordfence_software",
-    "wpscan_component_answer",
-    "wpscan_core_answer",
-    "wpscan_vulnerability",
 ]
 
 DEBIAN_WORDPRESS = Path("/usr/share/wordpress")
+
 DEBIAN_CONTENT_DIR = Path("/var/lib/wordpress/wp-content")
 
 HeaderSpec = str | Mapping[str, str]
-
-
-# --- Sites ------------------------------------------------------------------------------------
 
 
 def copy_debian_wordpress(dest: str | Path, *, with_content: bool = True) -> Path:

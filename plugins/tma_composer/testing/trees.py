@@ -6,7 +6,7 @@ disk (bin/console, public/index.php, src/Kernel.php, config/bundles.php, symfony
 Laravel tree what `composer create-project laravel/laravel` leaves (artisan, bootstrap/app.php,
 public/index.php, config/app.php, routes/web.php). Both have composer.json, composer.lock and
 vendor/composer/installed.json written by `tma_agent.testing.composer_trees`. Repositories and
-advisories are served with the same module (`serve_composer_repository`,
+advisories are served with `tma_agent.testing.composer_trees` (`serve_composer_repository`,
 `serve_advisories_api`).
 """
 
@@ -38,7 +38,9 @@ SYMFONY_REQUIRE: Mapping[str, str] = {
     "symfony/framework-bundle": "6.4.*",
     "symfony/runtime": "6.4.*",
 }
+
 SYMFONY_REQUIRE_DEV: Mapping[str, str] = {"phpunit/phpunit": "^10.5"}
+
 #: Every package `packages[]` locks: the direct ones and what they pulled in.
 SYMFONY_LOCKED: Mapping[str, str] = {
     "doctrine/orm": "2.17.2",
@@ -49,13 +51,16 @@ SYMFONY_LOCKED: Mapping[str, str] = {
     "symfony/http-kernel": "v6.4.3",
     "symfony/runtime": "v6.4.3",
 }
+
 SYMFONY_LOCKED_DEV: Mapping[str, str] = {"phpunit/phpunit": "10.5.9", "sebastian/diff": "5.1.0"}
+
 LARAVEL_REQUIRE: Mapping[str, str] = {
     "php": "^8.1",
     "guzzlehttp/guzzle": "^7.2",
     "laravel/framework": "^10.10",
     "laravel/tinker": "^2.8",
 }
+
 LARAVEL_LOCKED: Mapping[str, str] = {
     "guzzlehttp/guzzle": "7.8.1",
     "laravel/framework": "v10.43.0",
@@ -92,6 +97,7 @@ _SYMFONY_FILES = {
     ".env": "APP_ENV=prod\nAPP_SECRET=0123456789abcdef0123456789abcdef\n",
     "symfony.lock": '{\n    "symfony/framework-bundle": {\n        "version": "6.4"\n    }\n}\n',
 }
+
 _LARAVEL_FILES = {
     "artisan": (
         "#!/usr/bin/env php\n<?php\n\ndefine('LARAVEL_START', microtime(true));\n\n"

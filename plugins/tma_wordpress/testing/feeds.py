@@ -1,5 +1,5 @@
 """Builders for vulnerability feed answers in their real formats (FORMATS.md "WordPress"),
-written by us, never copied upstream. Re-exported by `tma_wordpress.testing`.
+written by us, never copied upstream.
 
 Wordfence Intelligence (scanner feed):
 - `wordfence_range(from, to, ...)` -> one `affected_versions` item (label, bounds);

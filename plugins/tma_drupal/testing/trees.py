@@ -1,33 +1,22 @@
-"""Build Drupal trees and release-history feeds in the real formats, for tests, demos, benches.
+"""Build Drupal trees in the real layouts, for tests, demos and benches.
 
 Trees follow what `composer create-project drupal/recommended-project` and a drupal.org tarball
 really leave on disk: composer.lock and vendor/composer/installed.json at the project root,
 `core/lib/Drupal.php` in the docroot (`web/` by default), contrib under `modules/contrib/` with
 the lines drupal.org's packaging script appends to every info file, custom code without them;
 Drupal 7 with `includes/bootstrap.inc` and `sites/all/modules/<p>/<p>.info`.
-
-Feed builders live in `testing_feeds` and are re-exported here.
-Also a pytest plugin: the `drupal10_tree` and `drupal7_tree` fixtures.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tma_agent.versions import drupal_to_composer
-from tma_drupal.testing_feeds import (
-    DATESTAMP,
-    error_xml,
-    release,
-    release_history_xml,
-    serve_release_histories,
-)
+from tma_drupal.testing.feeds import DATESTAMP
 
 __all__ = [
     "DEFAULT_D7_MODULES",
@@ -35,15 +24,10 @@ __all__ = [
     "DrupalTree",
     "build_drupal7",
     "build_drupal10",
-    "drupal7_tree",
-    "drupal10_tree",
-    "error_xml",
-    "release",
-    "release_history_xml",
-    "serve_release_histories",
 ]
 
 DEFAULT_D10_MODULES: Mapping[str, str] = {"pathauto": "8.x-1.12", "token": "8.x-1.13"}
+
 DEFAULT_D7_MODULES: Mapping[str, str] = {"views": "7.x-3.29", "ctools": "7.x-1.21"}
 
 
@@ -55,9 +39,6 @@ class DrupalTree:
     docroot: Path
     core: str
     drupal7: bool
-
-
-# --- Drupal 8 to 11 -----------------------------------------------------------------------------
 
 
 def build_drupal10(
@@ -227,9 +208,6 @@ class Drupal {{
 """
 
 
-# --- Drupal 7 -----------------------------------------------------------------------------------
-
-
 def build_drupal7(
     root: Path | str,
     *,
@@ -300,18 +278,3 @@ define('DRUPAL_BOOTSTRAP_FULL', 7);
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-
-
-# --- pytest plugin --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def drupal10_tree(tmp_path: Path) -> Iterator[DrupalTree]:
-    """A default Drupal 10 site (web/ docroot, composer.lock, pathauto, token, a custom module)."""
-    yield build_drupal10(tmp_path / "drupal10")
-
-
-@pytest.fixture
-def drupal7_tree(tmp_path: Path) -> Iterator[DrupalTree]:
-    """A default Drupal 7 site (views, ctools, a custom module)."""
-    yield build_drupal7(tmp_path / "drupal7")

@@ -1,5 +1,5 @@
-"""Build Magento 2 / Adobe Commerce / Mage-OS trees and product releases in the real formats,
-for tests, demos and benches of the `magento` stack.
+"""Build Magento 2 / Adobe Commerce / Mage-OS trees in the real layout, for tests, demos and
+benches of the `magento` stack.
 
 A tree is what `composer create-project magento/project-community-edition` then
 `bin/magento setup:install` leave: the project composer.json (the product pinned exactly,
@@ -7,8 +7,7 @@ A tree is what `composer create-project magento/project-community-edition` then
 `magento/magento2-base` and `magento/module-*` packages (numbered as Magento numbers them:
 2.4.7-p3 ships module-catalog 104.0.7-p3) plus third-party modules, vendor/composer/
 installed.json, `app/etc/env.php` and `app/etc/config.php` (PHP arrays the real `php` reads),
-`bin/magento`, `app/bootstrap.php` and `pub/index.php`. Repositories and advisories are served
-with `tma_agent.testing.composer_trees`.
+`bin/magento`, `app/bootstrap.php` and `pub/index.php`.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from typing import Any
 
 from tma_agent.testing.composer_trees import (
     locked_package,
-    release,
     write_composer_project,
 )
 
@@ -33,7 +31,6 @@ __all__ = [
     "build_magento",
     "env_php",
     "module_version",
-    "product_releases",
 ]
 
 #: Edition -> the product package composer.json requires.
@@ -42,12 +39,14 @@ EDITIONS: Mapping[str, str] = {
     "enterprise": "magento/product-enterprise-edition",
     "mage-os": "mage-os/product-community-edition",
 }
+
 #: Magento's own modules: package -> the major its numbering starts from.
 CORE_MODULES: Mapping[str, int] = {
     "magento/module-catalog": 104,
     "magento/module-checkout": 100,
     "magento/module-customer": 103,
 }
+
 THIRD_PARTY_MODULES: Mapping[str, str] = {"acme-commerce/module-gift-wrap": "2.3.1"}
 
 
@@ -164,7 +163,9 @@ try {
     exit(Magento\\Framework\\Console\\Cli::RETURN_FAILURE);
 }
 """
+
 _BOOTSTRAP = "<?php\n\nrequire_once __DIR__ . '/autoload.php';\n"
+
 _PUB_INDEX = (
     "<?php\n\nuse Magento\\Framework\\App\\Bootstrap;\n\n"
     "require __DIR__ . '/../app/bootstrap.php';\n\n"
@@ -253,19 +254,3 @@ def build_magento(
         path.write_text(text, encoding="utf-8")
     (project / "bin/magento").chmod(0o755)
     return MagentoTree(project, version, product)
-
-
-def product_releases(
-    name: str, versions: Sequence[str], *, times: Mapping[str, str] | None = None
-) -> list[dict[str, Any]]:
-    """The releases of a product package as a repository lists them (give them newest first)."""
-    return [
-        release(
-            name,
-            v,
-            type="metapackage",
-            require={"magento/magento2-base": v},
-            **({"time": times[v]} if times and v in times else {}),
-        )
-        for v in versions
-    ]

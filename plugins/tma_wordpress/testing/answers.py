@@ -32,7 +32,6 @@ CORE_VERSION_CHECK_PATH = "/core/version-check/1.7/"
 PLUGINS_UPDATE_CHECK_PATH = "/plugins/update-check/1.1/"
 THEMES_UPDATE_CHECK_PATH = "/themes/update-check/1.1/"
 
-
 # --- Core version check -----------------------------------------------------------------------
 
 

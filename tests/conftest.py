@@ -1,0 +1,5 @@
+"""The suite's fixtures, loaded here by name: installing tma-agent loads no pytest plugin."""
+
+from __future__ import annotations
+
+pytest_plugins = ["tma_agent.testing.pytest_plugin", "tma_drupal.testing.fixtures"]
