@@ -4,7 +4,6 @@ sshd), feeds served locally in the real formats. What one site does never stops 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -29,6 +28,7 @@ from tma_agent.config import Config, load_config
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
+from tma_agent.testing.cli import run_tma
 from tma_agent.testing.composer_answers import advisories_route
 from tma_agent.testing.feeds import FeedServer, Reply
 from tma_agent.testing.sshd import SSHServer
@@ -118,14 +118,7 @@ def fleet(sshd: SSHServer, tmp_path: Path) -> Iterator[Fleet]:
 
 
 def tma(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "TMA_CONFIG"}
-    return subprocess.run(
-        [sys.executable, "-m", "tma_agent", "--config", str(config), "check", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    return run_tma("check", *args, config=config)
 
 
 def by_site(stdout: str) -> dict[str, dict[str, Any]]:

@@ -10,22 +10,15 @@ import textwrap
 import tomllib
 from pathlib import Path
 
+from tma_agent.testing.cli import run_tma
+
 ROOT = Path(__file__).parent.parent
 
 
 def tma(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("TMA_CONFIG", "TMA_BLOCK_PLUGINS")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "tma_agent", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=full_env,
-        timeout=120,
-    )
+    return run_tma(*args, cwd=cwd, env=env, timeout=120)
 
 
 BUILTIN_STACKS = ["composer", "drupal", "magento", "npm", "prestashop", "wordpress"]

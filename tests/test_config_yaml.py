@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import resource
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tma_agent.config import load_config
+from tma_agent.testing.cli import run_tma
 
 MEMORY_LIMIT = 1024**3  # a regression must fail here, not eat the machine
 
@@ -30,13 +30,7 @@ def _limit_memory() -> None:
 
 
 def validate(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tma_agent", "--config", str(path), "config", "validate"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=_limit_memory,
-    )
+    return run_tma("config", "validate", config=path, timeout=120, preexec_fn=_limit_memory)
 
 
 @pytest.mark.parametrize(

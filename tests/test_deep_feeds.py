@@ -4,9 +4,6 @@ the feed for the sites that need it, never a RecursionError; the other sites go 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,7 @@ from tma_wordpress.testing.trees import build_wordpress
 from tma_agent.errors import FeedError
 from tma_agent.sources import Fetcher
 from tma_agent.sources._result import MAX_FEED_DEPTH
+from tma_agent.testing.cli import run_tma
 from tma_agent.testing.composer_answers import advisories_route
 from tma_agent.testing.feeds import FeedServer, Reply
 
@@ -77,14 +75,7 @@ def test_deep_feeds_fail_the_sites_that_need_them_only(tmp_path: Path) -> None:
         }
         path = tmp_path / "tma.yaml"
         path.write_text(json.dumps(config))
-        env = {k: v for k, v in os.environ.items() if k != "TMA_CONFIG"}
-        done = subprocess.run(
-            [sys.executable, "-m", "tma_agent", "--config", str(path), "check", "--format", "json"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
+        done = run_tma("check", "--format", "json", config=path)
     assert "RecursionError" not in done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     reports = {r["site"]: r for r in json.loads(done.stdout)["sites"]}

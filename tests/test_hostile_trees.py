@@ -31,6 +31,7 @@ from tma_wordpress.testing.answers import serve_wordpress_api
 from tma_wordpress.testing.feeds import serve_wordfence
 from tma_wordpress.testing.trees import build_wordpress
 
+from tma_agent.testing.cli import TMA
 from tma_agent.testing.composer_answers import advisories_route
 from tma_agent.testing.feeds import FeedServer
 from tma_agent.testing.sshd import SSHServer
@@ -121,7 +122,7 @@ def _run_check(config: Path) -> Run:
         "sys.stderr.write('\\nMAXRSS %d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "TMA_CONFIG"}
-    argv = [sys.executable, "-m", "tma_agent", "--config", str(config), "check", "--format", "json"]
+    argv = [*TMA, "--config", str(config), "check", "--format", "json"]
     done = subprocess.run(
         [sys.executable, "-c", wrapper, *argv], capture_output=True, text=True, env=env, timeout=300
     )

@@ -5,9 +5,7 @@ with one source failing at a time; `--fail-on` and the JSON Schema of the output
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from tma_wordpress.testing.answers import serve_wordpress_api
 from tma_wordpress.testing.feeds import serve_wordfence
 from tma_wordpress.testing.trees import build_wordpress
 
+from tma_agent.testing.cli import run_tma
 from tma_agent.testing.composer_answers import advisories_route
 from tma_agent.testing.feeds import FeedServer, Reply
 from tma_agent.testing.sshd import SSHServer
@@ -96,11 +95,7 @@ def _fleet(sshd: SSHServer, tmp_path: Path, server: FeedServer) -> Path:
 
 
 def tma(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "TMA_CONFIG"}
-    command = [sys.executable, "-m", "tma_agent", "--config", str(config), "check"]
-    return subprocess.run(
-        [*command, "--format", "json", *args], capture_output=True, text=True, env=env, timeout=300
-    )
+    return run_tma("check", "--format", "json", *args, config=config)
 
 
 def reports_of(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]]:
@@ -200,15 +195,7 @@ def test_the_table_shows_what_could_not_be_evaluated(
 ) -> None:
     config = _fleet(sshd, tmp_path, feed_server)
     feed_server.routes["/release-history/pathauto/current"] = Reply("oops", status=500)
-    env = {k: v for k, v in os.environ.items() if k != "TMA_CONFIG"}
-    command = [sys.executable, "-m", "tma_agent", "--config", str(config), "check"]
-    table = subprocess.run(
-        [*command, "--site", "d10-ssh", "--format", "table"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    table = run_tma("check", "--site", "d10-ssh", "--format", "table", config=config)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
     assert any("d10-ssh" in line and "partial" in line for line in lines), table.stdout

@@ -5,9 +5,7 @@ a config file on disk and real site trees; typed values reach the plugins at run
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from tma_agent.hookspecs import hookimpl
 from tma_agent.plugin_settings import SettingsInfo, registered_settings
 from tma_agent.plugins import get_plugin_manager, registered_sources, registered_stacks
 from tma_agent.settings import Strict
+from tma_agent.testing.cli import run_tma
 
 ROOT = Path(__file__).parent.parent
 
@@ -30,16 +29,7 @@ ROOT = Path(__file__).parent.parent
 def tma(
     cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("TMA_CONFIG", "TMA_BLOCK_PLUGINS")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "tma_agent", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=full_env,
-        timeout=120,
-    )
+    return run_tma(*args, cwd=cwd, env=env, timeout=120)
 
 
 def config_file(tmp_path: Path, sites: str, sources: str = "{}") -> Path:

@@ -4,9 +4,7 @@ reports, errors, config errors, logs. End to end through the real `tma` CLI."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +12,14 @@ from tma_drupal.testing.trees import build_drupal10
 
 from tma_agent._masking import mask, remember_secret
 from tma_agent.errors import FeedError, HostError
+from tma_agent.testing.cli import run_tma
 from tma_agent.testing.feeds import FeedServer, Reply
 
 TOKEN = "s3cr3t-mirror-T0ken"
 
 
 def tma(config: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if k != "TMA_CONFIG"} | env
-    return subprocess.run(
-        [sys.executable, "-m", "tma_agent", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=120,
-    )
+    return run_tma(*args, config=config, env=env, timeout=120)
 
 
 def _config(tmp_path: Path, sources: dict[str, Any], site_env: dict[str, Any]) -> Path:

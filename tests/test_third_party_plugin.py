@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from tma_agent.testing.cli import run_tma
 
 PLUGIN = textwrap.dedent('''
     from __future__ import annotations
@@ -88,19 +89,10 @@ def root(tmp_path: Path) -> Path:
 def run(
     root: Path, *args: str, block: str = "", cache: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("TMA_CONFIG", "TMA_BLOCK_PLUGINS")}
-    env["PYTHONPATH"] = str(root / "site-packages")
-    env["TMA_CACHE_DIR"] = str(cache or root / "cache")
+    env = {"PYTHONPATH": str(root / "site-packages"), "TMA_CACHE_DIR": str(cache or root / "cache")}
     if block:
         env["TMA_BLOCK_PLUGINS"] = block
-    return subprocess.run(
-        [sys.executable, "-m", "tma_agent", *args],
-        capture_output=True,
-        text=True,
-        cwd=root,
-        env=env,
-        timeout=120,
-    )
+    return run_tma(*args, cwd=root, env=env, timeout=120)
 
 
 def test_third_party_plugin_is_listed_with_its_distribution(root: Path) -> None:

@@ -4,9 +4,6 @@ real formats, real trees (Debian's package and built ones), the real runner and 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +32,7 @@ from tma_agent.plugins import get_plugin_manager, registered_sources
 from tma_agent.run_scope import RunScope
 from tma_agent.runner import CheckRun
 from tma_agent.sources import Fetcher
+from tma_agent.testing.cli import run_tma
 from tma_agent.testing.feeds import FeedServer, Reply
 from tma_agent.versions import Version
 
@@ -432,14 +430,7 @@ def test_wpscan_with_token_end_to_end_never_logs_the_token(
         themes={"twentytwentytwo": "1.3"},
     )
     config = wpscan_config(tmp_path, urls, [site("one", tree), site("two", tree)])
-    env = {k: v for k, v in os.environ.items() if k != "TMA_CONFIG"}
-    result = subprocess.run(
-        [sys.executable, "-m", "tma_agent", "--config", str(config), "-vv", *JSON_CHECK],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    result = run_tma("-vv", *JSON_CHECK, config=config)
     assert result.returncode == 0, result.stderr
     reports = {r["site"]: r for r in json.loads(result.stdout)["sites"]}
     assert reports["one"]["status"] == "updates", reports["one"]["error"]
