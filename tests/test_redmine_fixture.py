@@ -116,6 +116,49 @@ def test_status_validated_and_a_note_are_recorded_in_the_journal(
     assert [hit["id"] for hit in by_status["issues"]] == [issue["id"]]
 
 
+def test_a_closed_issue_is_found_by_its_fingerprint_only_with_status_star(
+    redmine: Redmine, redmine_project: RedmineProject
+) -> None:
+    fingerprint = {f"cf_{redmine.fingerprint_field_id}": "site-a"}
+    with redmine.client() as client:
+        issue = _create_issue(client, redmine, redmine_project, "Updates", "site-a")
+        closing = {"issue": {"status_id": redmine.statuses["Closed"]}}
+        assert client.put(f"/issues/{issue['id']}.json", json=closing).status_code == 204
+        default = _search(client, project_id=redmine_project.id, **fingerprint)
+        every = _search(client, project_id=redmine_project.id, status_id="*", **fingerprint)
+
+    # Without status_id the query means "open": a closed request would look lost.
+    assert default["total_count"] == 0
+    assert [(hit["id"], hit["status"]["is_closed"]) for hit in every["issues"]] == [
+        (issue["id"], True)
+    ]
+
+
+def test_the_fields_filter_flag_and_the_description_marker_are_visible_through_rest(
+    redmine: Redmine, redmine_project: RedmineProject
+) -> None:
+    with redmine.client() as client:
+        issue = _create_issue(client, redmine, redmine_project, "Updates", "site-a")
+        _create_issue(client, redmine, redmine_project, "Updates", "site-b")
+        fields = client.get("/custom_fields.json").json()["custom_fields"]
+        search = client.get(
+            f"/projects/{redmine_project.identifier}/search.json",
+            params={"q": "tma-fingerprint: site-a", "issues": 1, "all_words": 1},
+        ).json()
+
+    by_id = {field["id"]: field for field in fields}
+    fingerprint = by_id[redmine.fingerprint_field_id]
+    assert (fingerprint["name"], fingerprint["field_format"]) == ("TMA fingerprint", "string")
+    assert (fingerprint["is_filter"], by_id[redmine.unfiltered_field_id]["is_filter"]) == (
+        True,
+        False,
+    )
+    assert {"id": redmine.trackers["Support"], "name": "Support"} in fingerprint["trackers"]
+    # The marker line is a second way to find a request: Redmine's own full-text search.
+    assert [hit["id"] for hit in search["results"]] == [issue["id"]]
+    assert search["results"][0]["type"] == "issue"
+
+
 def test_a_time_entry_without_activity_gets_the_default_one(
     redmine: Redmine, redmine_project: RedmineProject
 ) -> None:
