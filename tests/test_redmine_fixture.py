@@ -5,12 +5,14 @@ including the gotchas the ticket backend must live with (unfiltered custom field
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tma_agent.testing.fixtures_redmine import RedmineProject
-from tma_agent.testing.redmine import Redmine, RedmineServer
+from tma_agent.testing.redmine import Redmine, RedmineServer, RedmineUnavailable
 
 
 def _create_issue(
@@ -228,3 +230,14 @@ def test_a_second_server_starts_from_the_snapshot_with_none_of_the_first_ones_da
     )
     assert redmine_project.identifier not in [p["identifier"] for p in projects["projects"]]
     assert projects["total_count"] == 0
+
+
+def test_an_unusable_snapshot_cache_is_one_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    server = RedmineServer(cache=blocker / "redmine" / "snapshot")
+
+    with pytest.raises(RedmineUnavailable, match=r"snapshot cache: .*a-file"):
+        server.start()
+    server.stop()
+    assert not server.dir.exists()

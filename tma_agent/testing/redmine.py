@@ -155,9 +155,12 @@ class RedmineServer:
 
     def start(self) -> Redmine:
         began = time.monotonic()
-        self.cache.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.cache.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RedmineUnavailable(f"cannot make the Redmine snapshot cache: {exc}") from exc
         self._run("bundle install", "bundle", "install", "--local", "--quiet")
-        if (self.cache / "setup.json").is_file():
+        if (self.cache / "setup.json").is_file() and (self.cache / DB_NAME).is_file():
             started_from = "snapshot"
             shutil.copy2(self.cache / DB_NAME, self.dir / DB_NAME)
             setup = json.loads((self.cache / "setup.json").read_text())
