@@ -25,7 +25,10 @@ class RedmineProject:
 @pytest.fixture(scope="session")
 def redmine() -> Iterator[Redmine]:
     """A real Redmine on 127.0.0.1, set up like an agency's; stopped (process group) at the end."""
-    server = RedmineServer()
+    try:
+        server = RedmineServer()
+    except RedmineUnavailable as exc:  # not installed
+        pytest.fail(str(exc), pytrace=False)
     try:
         info = server.start()
     except RedmineUnavailable as exc:

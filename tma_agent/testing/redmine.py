@@ -115,14 +115,17 @@ class RedmineServer:
         began = time.monotonic()
         with self.log_path.open("ab") as log:
             log.write(f"== {what}: {' '.join(args)}\n".encode())
-        proc = subprocess.run(
-            list(args),
-            cwd=REDMINE_ROOT,
-            env=self._env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        try:
+            proc = subprocess.run(
+                list(args),
+                cwd=REDMINE_ROOT,
+                env=self._env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RedmineUnavailable(f"Redmine {what} failed (log {self.log_path}): {exc}") from exc
         self.timings[what] = round(time.monotonic() - began, 1)
         with self.log_path.open("a") as log:
             log.write(proc.stdout + proc.stderr)
