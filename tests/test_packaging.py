@@ -16,7 +16,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # What the build reads; copied so the build never writes into (or reuses stale files from) the tree.
 BUILD_INPUTS = ["pyproject.toml", "README.md", "tma_agent", "plugins"]
-DATA_FILES = ["tma_agent/py.typed", "tma_prestashop/*.example.json"]
+DATA_FILES = [
+    "tma_agent/py.typed",
+    "tma_agent/ledger/migrations/script.py.mako",
+    "tma_prestashop/*.example.json",
+]
 
 
 def _tree_modules() -> set[str]:

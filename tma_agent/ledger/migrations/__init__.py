@@ -1,0 +1,1 @@
+"""The ledger's Alembic migrations (run by `tma_agent.ledger.migrate`, never by an alembic.ini)."""
