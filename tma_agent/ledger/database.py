@@ -16,10 +16,24 @@ from tma_agent.errors import ConfigError, TmaError
 if TYPE_CHECKING:
     from tma_agent.config import Config
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "Ledger", "LedgerError", "make_engine", "open_ledger"]
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "Ledger",
+    "LedgerError",
+    "Migrated",
+    "database_error",
+    "describe",
+    "make_engine",
+    "open_ledger",
+    "parse_url",
+]
 
 #: How long a SQLite writer waits for another one (a run and `tma requests validate` at once).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+#: (schema revision before, after) of an upgrade.
+Migrated = tuple[str | None, str | None]
 
 
 class LedgerError(TmaError):
@@ -84,8 +98,10 @@ def database_error(engine: Engine, exc: DBAPIError) -> LedgerError:
 class Ledger:
     """The opened ledger; `with ledger.session() as s:` is one unit of work."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, migrated: Migrated | None = None) -> None:
         self.engine = engine
+        #: (revision before, after) when this opening upgraded the schema, else None.
+        self.migrated = migrated if migrated and migrated[0] != migrated[1] else None
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @contextmanager
@@ -113,10 +129,11 @@ def open_ledger(config: Config, *, upgrade: bool = True) -> Ledger:
     if config.database.url is None:
         config.ensure_state_dir()
     engine = make_engine(config.database_url, where=config.where(("database", "url")))
+    migrated = None
     if upgrade:
         try:
-            upgrade_ledger(engine)
+            migrated = upgrade_ledger(engine)
         except BaseException:
             engine.dispose()
             raise
-    return Ledger(engine)
+    return Ledger(engine, migrated=migrated)
