@@ -48,7 +48,7 @@ def describe(url: URL) -> str:
 def parse_url(raw: str, *, where: str = "database.url") -> URL:
     try:
         url = make_url(raw)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # a bad port is a ValueError from int()
         raise ConfigError(f"{where}: not a database URL") from None
     if url.drivername in ("postgresql", "postgres"):
         # psycopg 3 is the driver the agent ships; SQLAlchemy's default would be psycopg2.
