@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy import Engine, MetaData, Table, func, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from tma_agent.ledger import Ledger, ledger_status, make_engine, upgrade_ledger
+from tma_agent.ledger.database import LedgerError
 from tma_agent.ledger.migrate import head_revision
 from tma_agent.ledger.models import (
     Base,
@@ -202,3 +203,20 @@ def test_two_processes_opening_a_fresh_ledger_at_once_migrate_it_once(
         assert _differences(engine) == []
     finally:
         engine.dispose()
+
+
+def test_a_ledger_migrated_by_a_newer_agent_is_refused_and_left_as_it_is(engine: Engine) -> None:
+    upgrade_ledger(engine)
+    with Ledger(engine).session() as session:
+        session.add(_request("acme-www/site"))
+    with engine.begin() as connection:
+        versions = Table("alembic_version", MetaData(), autoload_with=connection)
+        connection.execute(update(versions).values(version_num="9999"))
+    status = ledger_status(engine)
+    assert (status.current, status.known, status.needs_upgrade) == ("9999", False, False)
+    with pytest.raises(LedgerError) as caught:
+        upgrade_ledger(engine)
+    message = str(caught.value)
+    assert "\n" not in message and "schema revision 9999 is newer than this tma-agent" in message
+    assert ledger_status(engine).current == "9999"
+    assert len(_rows(engine, Request)) == 1

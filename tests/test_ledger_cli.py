@@ -97,3 +97,24 @@ def test_an_unreachable_database_is_one_line_naming_it_without_its_password(
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert f"ledger postgresql+psycopg://agency:***@127.0.0.1:{port}/tma:" in result.stderr
     assert "s3cret" not in result.stderr
+
+
+def test_a_ledger_of_a_newer_agent_is_reported_not_migrated(tmp_path: Path) -> None:
+    from sqlalchemy import MetaData, Table, update
+
+    config = _config(tmp_path, "")
+    assert run_tma("db", "upgrade", config=config).returncode == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'state' / 'ledger.db'}")
+    try:
+        with engine.begin() as connection:
+            versions = Table("alembic_version", MetaData(), autoload_with=connection)
+            connection.execute(update(versions).values(version_num="9999"))
+    finally:
+        engine.dispose()
+    assert "newer than this tma-agent" in _status_lines(config)["current"]
+    result = run_tma("db", "upgrade", config=config)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"error: ledger sqlite:///{tmp_path / 'state' / 'ledger.db'}: schema revision 9999 is "
+        f"newer than this tma-agent knows (its newest: {head_revision()}); upgrade tma-agent"
+    ]

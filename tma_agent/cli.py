@@ -247,7 +247,8 @@ def db_status(state: _State) -> None:
     with open_ledger(state.config, upgrade=False) as ledger:
         status = ledger_status(ledger.engine)
     click.echo(f"database: {status.url}")
-    click.echo(f"current:  {status.current or 'none (empty database)'}")
+    unknown = "" if status.known else " (newer than this tma-agent: upgrade tma-agent)"
+    click.echo(f"current:  {status.current or 'none (empty database)'}{unknown}")
     click.echo(f"head:     {status.head}")
     click.echo(f"upgrade needed: {'yes (tma db upgrade)' if status.needs_upgrade else 'no'}")
 

@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import DBAPIError
 
-from tma_agent.ledger.database import database_error
+from tma_agent.ledger.database import LedgerError, database_error, describe
 
 __all__ = [
     "MIGRATIONS",
@@ -32,10 +32,12 @@ class LedgerStatus:
     url: str
     current: str | None
     head: str
+    #: False when the database was migrated by a newer tma-agent than this one.
+    known: bool = True
 
     @property
     def needs_upgrade(self) -> bool:
-        return self.current != self.head
+        return self.known and self.current != self.head
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:
@@ -46,10 +48,27 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     return config
 
 
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = _scripts().get_current_head()
     assert head is not None  # noqa: S101 - the package ships at least the first migration
     return head
+
+
+def _is_known(revision: str | None) -> bool:
+    return revision is None or revision in {
+        script.revision for script in _scripts().walk_revisions()
+    }
+
+
+def _newer_than_us(url: str, revision: str | None) -> LedgerError:
+    return LedgerError(
+        f"ledger {url}: schema revision {revision} is newer than this tma-agent knows "
+        f"(its newest: {head_revision()}); upgrade tma-agent"
+    )
 
 
 def _current(connection: Connection) -> str | None:
@@ -62,7 +81,7 @@ def ledger_status(engine: Engine) -> LedgerStatus:
             current = _current(connection)
     except DBAPIError as exc:
         raise database_error(engine, exc) from None
-    return LedgerStatus(engine.url.render_as_string(hide_password=True), current, head_revision())
+    return LedgerStatus(describe(engine.url), current, head_revision(), _is_known(current))
 
 
 def upgrade_ledger(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
@@ -73,6 +92,9 @@ def upgrade_ledger(engine: Engine, revision: str = "head") -> tuple[str | None, 
             if connection.dialect.name == "postgresql":
                 connection.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
             before = _current(connection)
+            if not _is_known(before):
+                # Alembic would fail on it; a newer agent's schema is left exactly as it is.
+                raise _newer_than_us(describe(engine.url), before)
             command.upgrade(alembic_config(connection), revision)
             return before, _current(connection)
     except DBAPIError as exc:
