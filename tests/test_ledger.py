@@ -8,14 +8,14 @@ import sys
 import textwrap
 import time
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, Table, func, inspect, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from tma_agent.ledger import Ledger, ledger_status, make_engine, upgrade_ledger
 from tma_agent.ledger.database import LedgerError
@@ -23,6 +23,7 @@ from tma_agent.ledger.migrate import head_revision
 from tma_agent.ledger.models import (
     Base,
     Kind,
+    Lease,
     OutboxItem,
     OutboxState,
     Request,
@@ -220,3 +221,22 @@ def test_a_ledger_migrated_by_a_newer_agent_is_refused_and_left_as_it_is(engine:
     assert "\n" not in message and "schema revision 9999 is newer than this tma-agent" in message
     assert ledger_status(engine).current == "9999"
     assert len(_rows(engine, Request)) == 1
+
+
+def test_times_come_back_as_aware_utc_on_every_database(engine: Engine) -> None:
+    upgrade_ledger(engine)
+    paris = timezone(timedelta(hours=1))
+    expires = datetime(2026, 12, 1, 23, 30, tzinfo=paris)
+    with Ledger(engine).session() as session:
+        session.add(Lease(name="run", holder="host-a:4242", expires_at=expires))
+    with Ledger(engine).session() as session:
+        lease = session.get(Lease, "run")
+        assert lease is not None
+        assert lease.expires_at == expires and lease.expires_at.tzinfo == UTC
+        assert lease.expires_at.hour == 22
+        assert lease.heartbeat_at <= datetime.now(UTC)  # comparable with an aware now
+        # A lease that expired is found by comparing in the database, on both backends.
+        expired = select(Lease.name).where(Lease.expires_at < datetime(2027, 1, 1, tzinfo=UTC))
+        assert session.scalars(expired).all() == ["run"]
+    with pytest.raises(StatementError, match="naive datetime"), Ledger(engine).session() as s:
+        s.add(Lease(name="site:acme", holder="x", expires_at=datetime(2026, 12, 1)))
