@@ -118,3 +118,16 @@ def test_a_ledger_of_a_newer_agent_is_reported_not_migrated(tmp_path: Path) -> N
         f"error: ledger sqlite:///{tmp_path / 'state' / 'ledger.db'}: schema revision 9999 is "
         f"newer than this tma-agent knows (its newest: {head_revision()}); upgrade tma-agent"
     ]
+
+
+def test_a_file_that_is_not_a_database_is_one_line_naming_it(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.db"
+    ledger.write_bytes(b"this is a backup script, not a ledger\n" * 200)
+    config = _config(tmp_path, f"database: {{url: 'sqlite:///{ledger}'}}\n")
+    for command in (("db", "status"), ("db", "upgrade")):
+        result = run_tma(*command, config=config)
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [
+            f"error: ledger sqlite:///{ledger}: file is not a database"
+        ]
+    assert ledger.read_bytes().startswith(b"this is a backup script")

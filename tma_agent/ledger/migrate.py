@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import DBAPIError
 
-from tma_agent.ledger.database import LedgerError, database_error, describe
+from tma_agent.ledger.database import LedgerError, Migrated, database_error, describe
 
 __all__ = [
     "MIGRATIONS",
@@ -54,7 +54,8 @@ def _scripts() -> ScriptDirectory:
 
 def head_revision() -> str:
     head = _scripts().get_current_head()
-    assert head is not None  # noqa: S101 - the package ships at least the first migration
+    if head is None:
+        raise RuntimeError(f"no ledger migrations in {MIGRATIONS} (a broken install)")
     return head
 
 
@@ -84,7 +85,7 @@ def ledger_status(engine: Engine) -> LedgerStatus:
     return LedgerStatus(describe(engine.url), current, head_revision(), _is_known(current))
 
 
-def upgrade_ledger(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+def upgrade_ledger(engine: Engine, revision: str = "head") -> Migrated:
     """Migrate to `revision` in one transaction; (revision before, revision after)."""
     try:
         with engine.begin() as connection:
