@@ -240,3 +240,16 @@ def test_times_come_back_as_aware_utc_on_every_database(engine: Engine) -> None:
         assert session.scalars(expired).all() == ["run"]
     with pytest.raises(StatementError, match="naive datetime"), Ledger(engine).session() as s:
         s.add(Lease(name="site:acme", holder="x", expires_at=datetime(2026, 12, 1)))
+
+
+def test_a_new_sqlite_ledger_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        upgrade_ledger(engine)
+        with engine.connect() as connection:  # held open: the -wal file exists meanwhile
+            connection.execute(select(func.count()).select_from(Run)).scalar()
+            modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.glob("ledger.db*")}
+    finally:
+        engine.dispose()
+    assert modes.keys() >= {"ledger.db", "ledger.db-wal"} and set(modes.values()) == {0o600}

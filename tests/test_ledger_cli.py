@@ -131,3 +131,13 @@ def test_a_file_that_is_not_a_database_is_one_line_naming_it(tmp_path: Path) -> 
             f"error: ledger sqlite:///{ledger}: file is not a database"
         ]
     assert ledger.read_bytes().startswith(b"this is a backup script")
+
+
+def test_a_sqlite_ledger_in_a_missing_directory_is_one_line_naming_it(tmp_path: Path) -> None:
+    ledger = tmp_path / "no-such-dir" / "ledger.db"
+    config = _config(tmp_path, f"database: {{url: 'sqlite:///{ledger}'}}\n")
+    result = run_tma("db", "upgrade", config=config)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"error: ledger sqlite:///{ledger}: cannot create {ledger} (No such file or directory)"
+    ]

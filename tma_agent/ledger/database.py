@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -80,8 +82,24 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _create_private_file(url: URL) -> None:
+    """Create a new SQLite ledger readable by its owner only (it names clients and holds the
+    ticket systems' answers); SQLite gives its -wal and -shm files the same mode."""
+    path = Path(url.database or "").expanduser()
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise LedgerError(
+            f"ledger {describe(url)}: cannot create {path} ({exc.strerror})"
+        ) from None
+
+
 def make_engine(raw_url: str, *, where: str = "database.url") -> Engine:
     url = parse_url(raw_url, where=where)
+    if url.drivername == "sqlite":
+        _create_private_file(url)
     engine = create_engine(url, pool_pre_ping=url.drivername != "sqlite")
     if url.drivername == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
