@@ -2,4 +2,8 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["tma_agent.testing.pytest_plugin", "tma_drupal.testing.fixtures"]
+pytest_plugins = [
+    "tma_agent.testing.pytest_plugin",
+    "tma_agent.testing.postgres",
+    "tma_drupal.testing.fixtures",
+]

@@ -184,7 +184,8 @@ def test_version_and_help_import_no_heavy_module(tmp_path: Path) -> None:
         except SystemExit:
             pass
         heavy = ("httpx", "paramiko", "pydantic", "rich", "structlog", "yaml", "tenacity",
-                 "defusedxml", "tma_agent.config", "tma_agent.runner", "tma_drupal",
+                 "defusedxml", "sqlalchemy", "alembic", "psycopg", "tma_agent.ledger",
+                 "tma_agent.config", "tma_agent.runner", "tma_drupal",
                  "tma_wordpress", "tma_magento", "tma_npm", "tma_composer", "tma_prestashop")
         print("IMPORTED", sorted(m for m in heavy if m in sys.modules), file=sys.stderr)
         """

@@ -13,10 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from tma_agent.ledger.migrate import head_revision
+
 ROOT = Path(__file__).resolve().parents[1]
 # What the build reads; copied so the build never writes into (or reuses stale files from) the tree.
 BUILD_INPUTS = ["pyproject.toml", "README.md", "tma_agent", "plugins"]
-DATA_FILES = ["tma_agent/py.typed", "tma_prestashop/*.example.json"]
+DATA_FILES = [
+    "tma_agent/py.typed",
+    "tma_agent/ledger/migrations/script.py.mako",
+    "tma_prestashop/*.example.json",
+]
 
 
 def _tree_modules() -> set[str]:
@@ -77,3 +83,32 @@ def test_the_install_is_not_editable(installed: Path) -> None:
     module = installed / "tma_agent" / "__init__.py"
     assert module.is_file() and not module.is_symlink()
     assert not list(installed.glob("__editable__*"))
+
+
+def test_the_installed_package_migrates_a_ledger_from_its_own_files(
+    installed: Path, tmp_path: Path
+) -> None:
+    """The migrations are found inside the installed package, with no alembic.ini anywhere.
+    The dependencies come from the test venv (PYTHONPATH, whose .pth files, so the editable
+    tree, are not loaded); tma_agent itself from the install."""
+    probe = (
+        "import sys, tma_agent.ledger.migrations as m\n"
+        "from tma_agent.ledger import make_engine, upgrade_ledger\n"
+        "print(m.__file__)\n"
+        "print(upgrade_ledger(make_engine(sys.argv[1])))\n"
+    )
+    python = installed.parents[2] / "bin" / "python"
+    deps = sysconfig.get_paths()["purelib"]
+    result = subprocess.run(
+        [str(python), "-c", probe, f"sqlite:///{tmp_path / 'ledger.db'}"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": deps, "PATH": "/usr/bin:/bin"},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    where, migrated = result.stdout.splitlines()
+    assert Path(where).is_relative_to(installed)
+    assert migrated == f"(None, '{head_revision()}')"

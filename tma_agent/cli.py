@@ -219,6 +219,41 @@ def config_validate(state: _State) -> None:
 
 
 @cli.group()
+def db() -> None:
+    """The ledger database (README: Ledger)."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(state: _State) -> None:
+    """Migrate the ledger to the newest schema (keeps every row; also done by the commands
+    that use the ledger)."""
+    from tma_agent.ledger import open_ledger, upgrade_ledger
+
+    with open_ledger(state.config, upgrade=False) as ledger:
+        before, after = upgrade_ledger(ledger.engine)
+    if before == after:
+        click.echo(f"ledger already at {after}")
+    else:
+        click.echo(f"ledger upgraded from {before or 'an empty database'} to {after}")
+
+
+@db.command("status")
+@click.pass_obj
+def db_status(state: _State) -> None:
+    """Show the ledger's schema revision, the newest one and whether an upgrade is needed."""
+    from tma_agent.ledger import ledger_status, open_ledger
+
+    with open_ledger(state.config, upgrade=False) as ledger:
+        status = ledger_status(ledger.engine)
+    click.echo(f"database: {status.url}")
+    unknown = "" if status.known else " (newer than this tma-agent: upgrade tma-agent)"
+    click.echo(f"current:  {status.current or 'none (empty database)'}{unknown}")
+    click.echo(f"head:     {status.head}")
+    click.echo(f"upgrade needed: {'yes (tma db upgrade)' if status.needs_upgrade else 'no'}")
+
+
+@cli.group()
 def plugins() -> None:
     """Inspect the loaded plugins."""
 

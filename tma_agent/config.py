@@ -43,6 +43,7 @@ __all__ = [
     "ComposerRepository",
     "Config",
     "Contract",
+    "DatabaseSettings",
     "Environment",
     "HTTPSettings",
     "IgnoreRule",
@@ -143,6 +144,23 @@ class PluginSettings(Strict):
     block: list[str] = Field(default_factory=list)
 
 
+#: What `database.url` may name: the agent ships drivers for these two only.
+_DATABASE_URL = re.compile(r"^(sqlite:///.+|postgresql(\+psycopg)?://.+)$")
+
+
+class DatabaseSettings(Strict):
+    #: The ledger; None: `sqlite:///<state_dir>/ledger.db`.
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str | None) -> str | None:
+        if value is not None and not _DATABASE_URL.match(value):
+            # Never echo the value: it may carry a password.
+            raise ValueError("must be sqlite:///PATH or postgresql+psycopg://USER@HOST[:PORT]/NAME")
+        return value
+
+
 def _default_state_dir() -> str:
     base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
     return os.path.join(base, "tma-agent")
@@ -151,6 +169,7 @@ def _default_state_dir() -> str:
 class Config(Strict):
     state_dir: str = Field(default_factory=_default_state_dir)
     concurrency: int = Field(8, ge=1, le=256)
+    database: DatabaseSettings = Field(default_factory=lambda: DatabaseSettings())
     ssh: SSHSettings = Field(default_factory=lambda: SSHSettings())
     http: HTTPSettings = Field(default_factory=lambda: HTTPSettings())
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
@@ -174,6 +193,11 @@ class Config(Strict):
     @property
     def state_path(self) -> Path:
         return Path(self.state_dir).expanduser()
+
+    @property
+    def database_url(self) -> str:
+        """The ledger's URL: `database.url`, else a SQLite file in `state_dir`."""
+        return self.database.url or f"sqlite:///{self.state_path / 'ledger.db'}"
 
     def check_sources(self, known: Collection[str]) -> None:
         """Every `sources.<name>` must be one a plugin reads: a typo would silently send the
