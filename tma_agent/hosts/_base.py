@@ -174,15 +174,23 @@ class Host(ABC):
         content; `.problems` lists the files (and leaving symlinks) found but not read."""
         if not roots or not names:
             return FileSet()
+        # `find` would take a relative root such as `-delete` or `(` for an expression: it is
+        # given as `./-delete`, and `./` taken off again (absolute roots never print one).
+        safe_roots = [root if root.startswith("/") else "./" + root for root in roots]
         argv = ["sh", "-c", READ_GLOB, "sh", INSIDE, *self._tree_args(max_bytes)]
-        result = self.run([*argv, str(max_depth), str(len(roots)), *roots, *names])
+        result = self.run([*argv, str(max_depth), str(len(roots)), *safe_roots, *names])
         frames = decode_frames(result.stdout, self.tree.max_file_bytes, self.name, max_bytes)
-        found = {k: v for k, v in frames.files.items() if v is not None}
-        return FileSet(found, problems=frames.problems)
+        found = {_unprefixed(k): v for k, v in frames.files.items() if v is not None}
+        problems = {_unprefixed(k): v for k, v in frames.problems.items()}
+        return FileSet(found, problems=problems)
 
     def glob(self, roots: Sequence[str], names: Sequence[str], *, max_depth: int = 4) -> list[str]:
         """Paths of the files `read_glob` would read, without their content."""
         return sorted(self.read_glob(roots, names, max_depth=max_depth, max_bytes=1))
+
+
+def _unprefixed(path: str) -> str:
+    return path[2:] if path.startswith("./") else path
 
 
 def quote_command(argv: Sequence[str]) -> str:

@@ -4,10 +4,12 @@ The remote needs `sh` plus GNU findutils (`find -L`, `-xtype`, `-readable`, `-pr
 coreutils (`stat -c`, `realpath -m`, `head -q -c`, `cat`). A round trip forks a constant handful
 of processes whatever the number of files: READ_MANY checks with shell builtins (`[ -f ]`,
 `[ -r ]`, `cd -P`), then one `stat` gives the sizes and one `cat` the contents; READ_GLOB walks
-the tree twice with `find`, records first, then one `cat` of the accepted files. Only a symlink
+the tree once with `find`, which prints the records and runs one `sh` + `cat` of the accepted
+files (a second `find -P` only when the walk met a link it could not follow). Only a symlink
 in a confined tree costs a `realpath` (in READ_GLOB, a `sh` too) of its own.
 
-Output: a record per path, then `C NUL` and the raw bytes of every `A` file back to back:
+Output: a record per path, then `C NUL` and the raw bytes of every `A` file back to back (from
+READ_GLOB possibly several such segments, one per `cat` batch, then records of the -P pass):
 
     M NUL path NUL             missing, or not a regular file (READ_MANY only)
     P NUL path NUL             exists, the host's user may not read it
@@ -88,11 +90,17 @@ INSIDE = (
 )
 
 # Arguments: INSIDE cap max root confined depth N root... name...; roots that do not exist are
-# skipped. Two walks of the same tree by `find -L`: the first prints the records, the second
-# hands the accepted files to one `cat` (or `head`), so no shell reads find's NUL list.
-# `-links -1` is never true: it stands for a test a mode does not need (no fork, no stat).
+# skipped. One walk by `find -L` prints the records and hands the accepted files to a batch
+# `sh` that prints `C NUL` then execs one `cat` (or `head`): find flushes its records before it
+# runs a batch, so the answer is records, `C`, contents (again per batch on huge trees), and no
+# shell reads find's NUL list. `-links -1` is never true: it stands for a test a mode does not
+# need (no fork, no stat).
+# find -L skips, with an error, an entry it cannot stat: a symlink into a directory the user may
+# not enter. Only then a `find -P` pass names those links (`%Y` is `?` for them), as leaving the
+# tree or unreadable; links under a linked directory are not looked at again by that pass.
 READ_GLOB = r"""inside=$1; cap=$2; max=$3; root=$4; confined=$5; depth=$6; n=$7; shift 7
-rootp=; lt=-links; lv=-1; st=-size; sv=+${cap}c
+rootp=; lt=-links; lv=-1; st=-size; sv=+${cap}c; batch='printf "C\000"; exec cat -- "$@"'
+if [ "$max" -gt 0 ]; then batch='printf "C\000"; exec head -q -c "$0" -- "$@"'; fi
 if [ "$max" -gt 0 ] && [ "$max" -le "$cap" ]; then st=-links; sv=-1; fi
 if [ "$confined" = 1 ]; then
   lt=-xtype; lv=l
@@ -119,25 +127,25 @@ while [ "$i" -lt "$m" ]; do
   fi
   i=$((i + 1))
 done
-if [ "$1" != -maxdepth ]; then
-  find -L "$@" ")" ! -type d "(" \
-    "(" "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -printf 'L\000%p\000' ")" -o \
-    "(" -type f "(" ! -readable -printf 'P\000%p\000' -o "$st" "$sv" -printf 'B\000%p\000%s\000' \
-    -o -printf 'A\000%p\000%s\000' ")" ")" ")" -o \
-    "(" -type d "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -printf 'L\000%p\000' \
-    -prune ")" 2>/dev/null
+[ "$1" = -maxdepth ] && exit 0
+set -- "$@" ")"
+find -L "$@" ! -type d "(" \
+  "(" "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -printf 'L\000%p\000' ")" -o \
+  "(" -type f "(" ! -readable -printf 'P\000%p\000' -o "$st" "$sv" -printf 'B\000%p\000%s\000' \
+  -o -printf 'A\000%p\000%s\000' -exec sh -c "$batch" "$max" {} + ")" ")" ")" -o \
+  "(" -type d "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -printf 'L\000%p\000' \
+  -prune ")" 2>/dev/null && exit 0
+x="! -xtype l ! -xtype f ! -xtype d ! -xtype p ! -xtype s ! -xtype c ! -xtype b"
+if [ "$confined" = 1 ]; then
+  # shellcheck disable=SC2086 # $x is the fixed list of tests above, split on purpose
+  find -P "$@" -type l $x "(" ! -exec sh -c "$inside" sh {} "$rootp" ";" \
+    -printf 'L\000%p\000' -o -printf 'P\000%p\000' ")" -o -type l $x \
+    ! -exec sh -c "$inside" sh {} "$rootp" ";" -printf 'L\000%p\000' 2>/dev/null
+else
+  # shellcheck disable=SC2086
+  find -P "$@" -type l $x -printf 'P\000%p\000' 2>/dev/null
 fi
-printf 'C\000'
-if [ "$1" != -maxdepth ]; then
-  if [ "$max" -gt 0 ]; then set -- "$@" ")" ! -type d "(" "(" "$lt" "$lv" ! -exec sh -c "$inside" \
-    sh {} "$rootp" ";" ")" -o "(" -type f -readable ! "$st" "$sv" -exec head -q -c "$max" -- {} + \
-    ")" ")"
-  else set -- "$@" ")" ! -type d "(" "(" "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" \
-    ")" -o "(" -type f -readable ! "$st" "$sv" -exec cat -- {} + ")" ")"
-  fi
-  find -L "$@" -o "(" -type d "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -prune ")" \
-    2>/dev/null
-fi
+exit 0
 """
 
 
@@ -172,21 +180,41 @@ def human_bytes(count: int) -> str:
 
 
 def decode_frames(payload: bytes, cap: int, where: str, max_bytes: int = 0) -> Frames:
-    """Parse a program's answer; a truncated or inconsistent one is a HostError."""
+    """Parse a program's answer; a truncated or inconsistent one is a HostError.
+
+    The answer is one or more segments of records, each `C` followed by the contents of that
+    segment's `A` files (READ_GLOB's -P pass may add records after the last contents)."""
     frames = Frames()
     pos, end = 0, len(payload)
+    contents_seen = False
+
+    def broken(what: str) -> HostError:
+        # Once contents were read, bytes that do not parse mean a length was wrong: a file
+        # changed size between its record and its read.
+        if contents_seen:
+            return HostError(f"{where}: files changed while being read, try again")
+        return HostError(f"{where}: {what} answer from the read program")
 
     def field() -> bytes:
         nonlocal pos
         stop = payload.find(b"\0", pos)
         if stop < 0:
-            raise HostError(f"{where}: truncated answer from the read program")
+            raise broken("truncated")
         value = payload[pos:stop]
         pos = stop + 1
         return value
 
     pending: list[tuple[str, int]] = []
-    while payload and (kind := field()) != b"C":
+    while pos < end:
+        kind = field()
+        if kind == b"C":
+            for name, size in pending:
+                if pos + size > end:
+                    raise HostError(f"{where}: files changed while being read, try again")
+                frames.files[name] = payload[pos : pos + size].decode("utf-8", errors="replace")
+                pos += size
+            pending, contents_seen = [], True
+            continue
         name = field().decode("utf-8", errors="surrogateescape")
         if kind == b"M":
             frames.files[name] = None
@@ -195,17 +223,16 @@ def decode_frames(payload: bytes, cap: int, where: str, max_bytes: int = 0) -> F
         elif kind == b"L":
             frames.problems[name] = "symlink leaving the site tree"
         elif kind in (b"A", b"B"):
-            size = int(field())
+            text = field()
+            if not text.isdigit():
+                raise broken("unexpected")
+            size = int(text)
             if kind == b"B":
                 frames.problems[name] = f"larger than {human_bytes(cap)} (limits.max_file_bytes)"
             else:
                 pending.append((name, min(size, max_bytes) if max_bytes > 0 else size))
         else:
-            raise HostError(f"{where}: unexpected answer from the read program")
-    for name, size in pending:
-        frames.files[name] = payload[pos : pos + size].decode("utf-8", errors="replace")
-        pos += size
-    if pos != end:
-        # The lengths no longer add up: a file changed size between its record and its read.
-        raise HostError(f"{where}: files changed while being read, try again")
+            raise broken("unexpected")
+    if pending:
+        raise broken("truncated")
     return frames
