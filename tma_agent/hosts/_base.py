@@ -25,7 +25,14 @@ from tma_agent.hosts._programs import (
 )
 from tma_agent.hosts._settings import TreePolicy
 
-__all__ = ["DEFAULT_COMMAND_TIMEOUT", "CommandResult", "FileSet", "Host", "short_command"]
+__all__ = [
+    "DEFAULT_COMMAND_TIMEOUT",
+    "CommandResult",
+    "FileSet",
+    "Host",
+    "login_shell_line",
+    "short_command",
+]
 
 DEFAULT_COMMAND_TIMEOUT = 120.0
 
@@ -201,3 +208,21 @@ _QUOTED_PROGRAMS = {program: shlex.quote(program) for program in (READ_MANY, REA
 def quote_command(argv: Sequence[str]) -> str:
     """The one place argv becomes a shell line: every item is shell-quoted data (`shlex.join`)."""
     return " ".join(_QUOTED_PROGRAMS.get(arg) or shlex.quote(arg) for arg in argv)
+
+
+# A plain POSIX login shell (dash, ash: no BASH_VERSION nor ZSH_VERSION) reads no rc file for
+# `-c`, so it runs the program itself: one exec and one parse less per round trip. bash and zsh
+# may have sourced rc files defining functions (`cd`, `find`...): they exec a clean `sh` as before.
+_DISPATCH = (
+    'case ${BASH_VERSION-}${ZSH_VERSION-} in "") eval "$p" ;; *) exec sh -c "$p" sh "$@" ;; esac'
+)
+
+
+def login_shell_line(argv: Sequence[str]) -> str:
+    """The command line a remote login shell of the sh family runs for `argv`: an embedded
+    program (`sh -c PROGRAM sh args...`) runs in a plain POSIX login shell directly, anything
+    else is `exec`ed (the login shell becomes the command instead of forking it)."""
+    program = _QUOTED_PROGRAMS.get(argv[2]) if len(argv) > 3 and argv[:2] == ["sh", "-c"] else None
+    if program is None or argv[3] != "sh":
+        return "exec " + quote_command(argv)
+    return f"p={program}; set -- {quote_command(argv[4:])}\n{_DISPATCH}"
