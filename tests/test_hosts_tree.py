@@ -243,3 +243,24 @@ def test_relative_roots_and_paths_starting_with_a_dash(
     if not cwd:  # a relative root that is itself `./x` keeps its form
         nested = host.read_glob(["./-name"], ["m.info.yml"])
         assert nested == {"./-name/m/m.info.yml": "name: m\n"}
+
+
+def test_directories_the_user_cannot_enter_are_problems(ssh_host: SSHHost, sshd: SSHServer) -> None:
+    assert sshd.is_root, "this test needs root: it makes directories the SSH user cannot enter"
+    site = sshd.make_shared_dir()
+    modules = site / "modules"
+    _write(modules / "closed" / "closed.info.yml", "name: closed\n")
+    _write(modules / "unlisted" / "unlisted.info.yml", "name: unlisted\n")
+    kept = _write(modules / "kept" / "kept.info.yml", "name: kept\n")
+    (modules / "closed").chmod(0o700)  # root-owned: neither listed nor entered by tma-test
+    (modules / "unlisted").chmod(0o711)  # entered, never listed
+    ssh_host.tree = TreePolicy(str(site))
+    found = ssh_host.read_glob([str(modules)], ["*.info.yml"])
+    assert found == {str(kept): "name: kept\n"}
+    assert found.problems == {
+        f"{modules}/closed": "permission denied",
+        f"{modules}/unlisted": "permission denied",
+    }
+    local = LocalHost()  # root lists and enters everything
+    local.tree = ssh_host.tree
+    assert len(local.read_glob([str(modules)], ["*.info.yml"])) == 3

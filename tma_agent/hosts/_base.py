@@ -48,7 +48,8 @@ class FileSet(dict[str, _Content]):
     turns such a file into an `unknown` component with that reason, never drops it silently.
     The reasons are exactly `permission denied`, `larger than 16 MiB (limits.max_file_bytes)`
     (the configured size) and `symlink leaving the site tree`; in `read_glob`, the last may name
-    a directory (a linked-out extension folder, or a root outside the tree) rather than a file.
+    a directory (a linked-out extension folder, or a root outside the tree) rather than a file,
+    and in a confined tree so may the first (a folder the host's user may not list or enter).
     """
 
     def __init__(self, *args: object, problems: dict[str, str] | None = None) -> None:

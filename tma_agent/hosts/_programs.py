@@ -95,6 +95,8 @@ INSIDE = (
 # runs a batch, so the answer is records, `C`, contents (again per batch on huge trees), and no
 # shell reads find's NUL list. `-links -1` is never true: it stands for a test a mode does not
 # need (no fork, no stat).
+# In a confined tree, a directory the user may not list or enter is a `P` record: the extension
+# in it is reported, not dropped (followed links may lead anywhere, such as `/root`: not there).
 # find -L skips, with an error, an entry it cannot stat: a symlink into a directory the user may
 # not enter. Only then a `find -P` pass names those links (`%Y` is `?` for them), as leaving the
 # tree or unreadable; links under a linked directory are not looked at again by that pass.
@@ -102,8 +104,9 @@ READ_GLOB = r"""inside=$1; cap=$2; max=$3; root=$4; confined=$5; depth=$6; n=$7;
 rootp=; lt=-links; lv=-1; st=-size; sv=+${cap}c; batch='printf "C\000"; exec cat -- "$@"'
 if [ "$max" -gt 0 ]; then batch='printf "C\000"; exec head -q -c "$0" -- "$@"'; fi
 if [ "$max" -gt 0 ] && [ "$max" -le "$cap" ]; then st=-links; sv=-1; fi
+dt=-links; dv=-1
 if [ "$confined" = 1 ]; then
-  lt=-xtype; lv=l
+  lt=-xtype; lv=l; dt=-type; dv=d
   cd -P . 2>/dev/null; start=$PWD
   cd -P -- "$root" 2>/dev/null && rootp=$PWD || rootp=$root
   [ "$rootp" = / ] && rootp=
@@ -134,6 +137,7 @@ find -L "$@" ! -type d "(" \
   "(" -type f "(" ! -readable -printf 'P\000%p\000' -o "$st" "$sv" -printf 'B\000%p\000%s\000' \
   -o -printf 'A\000%p\000%s\000' -exec sh -c "$batch" "$max" {} + ")" ")" ")" -o \
   "(" -type d "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -printf 'L\000%p\000' \
+  -prune ")" -o "(" "$dt" "$dv" "(" ! -readable -o ! -executable ")" -printf 'P\000%p\000' \
   -prune ")" 2>/dev/null && exit 0
 x="! -xtype l ! -xtype f ! -xtype d ! -xtype p ! -xtype s ! -xtype c ! -xtype b"
 if [ "$confined" = 1 ]; then
