@@ -30,6 +30,7 @@ from tma_agent.errors import HostError
 
 __all__ = [
     "INSIDE",
+    "READ_BOTH",
     "READ_GLOB",
     "READ_MANY",
     "Frames",
@@ -153,7 +154,22 @@ exit 0
 """
 
 
-_NAMES = {READ_MANY: "read_many", READ_GLOB: "read_glob"}
+# Arguments: k, READ_MANY's k arguments, then READ_GLOB's: both programs in one session (the
+# detection read and the globs read ahead), READ_MANY in a subshell (a fork, no exec) so its
+# `shift`s and `exit`s stay its own. The answer is READ_MANY's, then READ_GLOB's.
+READ_BOTH = (
+    r"""k=$1; shift
+(
+i=0; for a; do shift; [ "$i" -lt "$k" ] && set -- "$@" "$a"; i=$((i + 1)); done
+"""
+    + READ_MANY
+    + r""") || exit
+i=0; for a; do shift; [ "$i" -ge "$k" ] && set -- "$@" "$a"; i=$((i + 1)); done
+"""
+    + READ_GLOB
+)
+
+_NAMES = {READ_MANY: "read_many", READ_GLOB: "read_glob", READ_BOTH: "read_many+read_glob"}
 _SHORT = 60
 
 
@@ -174,6 +190,8 @@ class Frames:
     def __init__(self) -> None:
         self.files: dict[str, str | None] = {}
         self.problems: dict[str, str] = {}
+        #: Where the answer ended (`first_segment`: where the next program's answer starts).
+        self.end = 0
 
 
 def human_bytes(count: int) -> str:
@@ -183,7 +201,9 @@ def human_bytes(count: int) -> str:
     return f"{count} bytes"
 
 
-def decode_frames(payload: bytes, cap: int, where: str, max_bytes: int = 0) -> Frames:
+def decode_frames(
+    payload: bytes, cap: int, where: str, max_bytes: int = 0, *, first_segment: bool = False
+) -> Frames:
     """Parse a program's answer; a truncated or inconsistent one is a HostError.
 
     The answer is one or more segments of records, each `C` followed by the contents of that
@@ -218,6 +238,9 @@ def decode_frames(payload: bytes, cap: int, where: str, max_bytes: int = 0) -> F
                 frames.files[name] = payload[pos : pos + size].decode("utf-8", errors="replace")
                 pos += size
             pending, contents_seen = [], True
+            if first_segment:
+                frames.end = pos
+                return frames
             continue
         name = field().decode("utf-8", errors="surrogateescape")
         if kind == b"M":
@@ -237,6 +260,7 @@ def decode_frames(payload: bytes, cap: int, where: str, max_bytes: int = 0) -> F
                 pending.append((name, min(size, max_bytes) if max_bytes > 0 else size))
         else:
             raise broken("unexpected")
-    if pending:
+    if pending or first_segment:
         raise broken("truncated")
+    frames.end = pos
     return frames
