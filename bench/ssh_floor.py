@@ -21,40 +21,40 @@ client CPU <= 1.5x, <= 2 round trips per site, peak RSS <= 150 MB at 1,000 sites
 taken per round (floor then tma under the same load) and the median over `--repeat` rounds
 is reported, with every round's ratios under `rounds`.
 
-Measured 2026-12-01 22:47 UTC on the 2-core development machine, load average 11-15 from other
-engineers' test runs. N=200, C=20, median of 5 rounds (round ratios: wall 1.47-1.61, client
-CPU 1.84-2.11, server CPU 1.34-1.52):
+Measured 2026-12-01 23:00 UTC on the 2-core development machine, load average 2-16 from other
+engineers' test runs. N=200, C=20, two runs of 5 rounds (round ratios: wall 1.33-1.65, client
+CPU 1.56-2.31, server CPU 1.24-1.51); the run shown had the median wall:
 
-    floor: wall 3.36 s, client CPU 1.05 s, server CPU 4.38 s, 62.7 KB per site
-    tma:   wall 5.34 s, client CPU 2.20 s, server CPU 6.60 s, 2 round trips per site
-    ratios: wall 1.57x, client CPU 2.07x, server CPU 1.47x   (targets 1.3x / 1.5x / 1.3x)
-    --rss, N=1000 through the real CLI: peak RSS 107.2 MB (target 150 MB), all 1000 checked
+    floor: wall 3.19 s, client CPU 0.90 s, server CPU 4.01 s, 62.7 KB per site
+    tma:   wall 5.03 s, client CPU 1.86 s, server CPU 6.05 s, 1 round trip per site
+    ratios (median of the 10 rounds): wall 1.49x, client CPU 1.81x, server CPU 1.42x
+    (targets 1.3x / 1.5x / 1.3x)
+    --rss, N=1000 through the real CLI: peak RSS 107.1 MB (target 150 MB), all 1000 checked
 
 Before this round (same bench, same machine, earlier the same evening): wall 1.84x, client
-CPU 3.14x, server CPU 1.76x. What changed, largest first:
+CPU 3.14x, server CPU 1.76x, 2 round trips per site. What changed, largest first:
 - client: Drupal release-history feeds parsed once per run instead of once per site (9 XML
   parses a site), composer.lock parsed once per site instead of three times, info files read
   as libyaml events (~35 us a file instead of ~308 us with PyYAML's pure-Python loader), no
   8-thread pool per site for feeds the run already answered, programs quoted once;
-- server: read_glob walks the tree once (find prints the records and hands the files to one
-  batch `sh` + `cat`) instead of twice, and a plain POSIX login shell runs the programs itself
-  instead of `exec sh -c` (bash and zsh still exec a clean `sh`, for their rc files).
+- server: one session per site instead of two (the runner reads the globs a stack declares,
+  `tma_prefetch_globs`, with the detection files: READ_BOTH), read_glob walks the tree once
+  (find prints the records and hands the files to one batch `sh` + `cat`) instead of twice,
+  and a plain POSIX login shell runs the programs itself instead of `exec sh -c` (bash and
+  zsh still exec a clean `sh`, for their rc files).
 
 What keeps the targets out of reach on this machine, per site (N=200: 1 ms = 0.2 s):
-- the floor is one connection (~22 ms of server CPU for the key exchange and privilege
-  separation, from micro-runs of connect + one `:` session over one sshd) plus one session
-  running one `cat`: 21.9 ms per site above. tma costs 33 ms per site: it needs the stack
-  before it knows what to glob, so it opens a second session (~2.5-3 ms in micro-runs) and
-  runs `stat`, `find` and a batch `sh`+`cat` (~1 ms each) where the floor runs one `cat`.
-  That accounts for ~6 of the ~11 ms; the rest was not pinned down (sshd's work for the
-  extra channel under load is the candidate). Merging the two round trips (a stack declaring
-  the globs it will read, so the detection pass prefetches them in the same session) is the
-  next step; it changes the plugin hooks and was not done here.
+- server: the floor is one connection (key exchange, privilege separation: most of its
+  ~20 ms per site) plus one session running one `cat`. tma's one session also runs a subshell
+  (fork), `stat`, `find` (over the 18 roots of every Drupal layout, most absent) and a batch
+  `sh` + `cat`: four more program starts, ~1 ms each in (noisy) micro-runs here, ~20-30%
+  over the floor's ~20 ms, most of the 1.3x budget by itself. Fewer would need the shell to print sizes and
+  contents without `stat`/`cat` (it cannot portably) or a helper installed on the remote.
 - the client parses what the floor only transfers: the 58 KB composer.lock (json.loads ~0.9 ms
   unloaded, ~1.5 ms under load: the largest remaining share, ~25% of the Python CPU per
   py-spy --gil), 17 info files (~0.6 ms), the release evaluation and policy (~1.5 ms), on top of
-  the floor's ~5 ms of paramiko per site. 1.5x of the floor leaves ~2.5 ms per site for all of
-  it; the stdlib JSON parser alone takes half of that.
+  the floor's ~4.5 ms of paramiko per site. 1.5x of the floor leaves ~2.3 ms per site for all
+  of it; the stdlib JSON parser alone takes half of that.
 - wall follows the CPU sum: client and sshd share 2 cores, so wall ~ (client + server CPU) / 2
   for both sides, and its ratio sits between the two CPU ratios.
 """

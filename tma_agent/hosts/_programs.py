@@ -1,12 +1,13 @@
 """The batched read programs every twin runs through `Host.run`, and the decoder of their output.
 
-The remote needs `sh` plus GNU findutils (`find -L`, `-xtype`, `-readable`, `-printf`) and GNU
-coreutils (`stat -c`, `realpath -m`, `head -q -c`, `cat`). A round trip forks a constant handful
-of processes whatever the number of files: READ_MANY checks with shell builtins (`[ -f ]`,
-`[ -r ]`, `cd -P`), then one `stat` gives the sizes and one `cat` the contents; READ_GLOB walks
-the tree once with `find`, which prints the records and runs one `sh` + `cat` of the accepted
-files (a second `find -P` only when the walk met a link it could not follow). Only a symlink
-in a confined tree costs a `realpath` (in READ_GLOB, a `sh` too) of its own.
+The remote needs `sh` plus GNU findutils (`find -L`, `-xtype`, `-readable`, `-executable`,
+`-printf`) and GNU coreutils (`stat -c`, `realpath -m`, `head -q -c`, `cat`). A round trip forks
+a constant handful of processes whatever the number of files: READ_MANY checks with shell
+builtins (`[ -f ]`, `[ -r ]`, `cd -P`), then one `stat` gives the sizes and one `cat` the
+contents; READ_GLOB walks the tree once with `find`, which prints the records and runs one
+`sh` + `cat` of the accepted files (a second `find -P` only when the walk met a link it could
+not follow); READ_BOTH runs the two in one session. Only a symlink in a confined tree costs a
+`realpath` (in READ_GLOB, a `sh` too) of its own.
 
 Output: a record per path, then `C NUL` and the raw bytes of every `A` file back to back (from
 READ_GLOB possibly several such segments, one per `cat` batch, then records of the -P pass):
