@@ -87,3 +87,30 @@ def test_follow_symlinks_reads_the_linked_module(sshd: SSHServer, tmp_path: Path
     versions = {f.name: f.installed for f in report.components}
     assert versions["leaky"] == "8.x-1.2"
     assert versions["pathauto"] == "8.x-1.12"
+
+
+def test_links_and_folders_the_ssh_user_cannot_enter_are_unknown_modules(
+    sshd: SSHServer, tmp_path: Path
+) -> None:
+    # Issue 6: a link into a root-only directory failed the whole scan (`exit status 1`) and
+    # the site was `error`; a root-only module folder made its module vanish.
+    assert sshd.is_root, "this test needs root: it makes directories tma-test cannot enter"
+    base = sshd.make_shared_dir()
+    site = _leaky_site(base)
+    closed = base / "closed"
+    (closed / "inner").mkdir(parents=True)
+    closed.chmod(0o700)
+    (site / "web/modules/contrib/gone").symlink_to(closed / "inner")
+    secret = site / "web/modules/contrib/leaky"
+    secret.unlink()
+    build_drupal10(base / "third", modules={"leaky": "8.x-1.2"})
+    (base / "third/web/modules/contrib/leaky").rename(secret)
+    secret.chmod(0o700)
+    report = _check(sshd, site, tmp_path)
+    assert report.status == "updates", report.error
+    found = {f.name: f for f in report.components}
+    assert found["pathauto"].installed == "8.x-1.12"
+    assert found["gone"].update == "unknown"
+    assert found["gone"].reason == "web/modules/contrib/gone: symlink leaving the site tree"
+    assert found["leaky"].update == "unknown"
+    assert found["leaky"].reason == "web/modules/contrib/leaky: permission denied"

@@ -197,3 +197,70 @@ def test_lengths_that_do_not_add_up_are_an_error() -> None:
     for content in (b"1234", b"123456"):
         with pytest.raises(HostError, match="h: files changed while being read"):
             decode_frames(record + content, 1024, "h")
+
+
+def test_link_into_a_directory_the_user_cannot_enter(ssh_host: SSHHost, sshd: SSHServer) -> None:
+    # Issue 6: the whole read_glob failed (`exit status 1`) and the site became `error`.
+    assert sshd.is_root, "this test needs root: it makes a directory the SSH user cannot enter"
+    base = sshd.make_shared_dir()
+    closed = base / "closed"
+    _write(closed / "inner" / "x.info.yml", "name: SECRET\n")
+    closed.chmod(0o700)  # root-owned: tma-test cannot enter it
+    site = base / "site"
+    kept = _write(site / "modules" / "kept" / "kept.info.yml", "name: kept\n")
+    modules = site / "modules"
+    (modules / "gone").symlink_to(closed / "inner")
+    (modules / "gone.info.yml").symlink_to(closed / "inner" / "x.info.yml")
+    ssh_host.tree = TreePolicy(str(site))
+    found = ssh_host.read_glob([str(modules)], ["*.info.yml"])
+    assert found == {str(kept): "name: kept\n"}
+    assert found.problems == {f"{modules}/gone": LEAVING, f"{modules}/gone.info.yml": LEAVING}
+    many = ssh_host.read_many([f"{modules}/gone.info.yml", str(kept)])
+    assert many == {f"{modules}/gone.info.yml": None, str(kept): "name: kept\n"}
+    assert many.problems == {f"{modules}/gone.info.yml": LEAVING}
+    # Followed on purpose, the link is simply not readable by the SSH user.
+    ssh_host.tree = TreePolicy(str(site), follow_symlinks=True)
+    followed = ssh_host.read_glob([str(modules)], ["*.info.yml"])
+    assert followed == {str(kept): "name: kept\n"}
+    assert followed.problems == {f"{modules}/gone.info.yml": "permission denied"}
+
+
+def test_relative_roots_and_paths_starting_with_a_dash(
+    host: Host, sshd: SSHServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = sshd.make_shared_dir()
+    _write(base / "-name" / "m" / "m.info.yml", "name: m\n")
+    _write(base / "(" / "p.info.yml", "name: p\n")
+    _write(base / "-delete" / "keep.txt", "keep me\n")
+    monkeypatch.chdir(base)  # the local twin's working directory; over SSH, absolute paths
+    cwd = str(base) + "/" if isinstance(host, SSHHost) else ""
+    host.tree = TreePolicy(str(base) if cwd else ".")
+    found = host.read_glob([f"{cwd}-name", f"{cwd}(", f"{cwd}-delete"], ["*.info.yml"])
+    assert found == {f"{cwd}-name/m/m.info.yml": "name: m\n", f"{cwd}(/p.info.yml": "name: p\n"}
+    kept = f"{cwd}-delete/keep.txt"
+    assert host.read_many([kept]) == {kept: "keep me\n"}
+    assert (base / "-delete" / "keep.txt").exists()
+    if not cwd:  # a relative root that is itself `./x` keeps its form
+        nested = host.read_glob(["./-name"], ["m.info.yml"])
+        assert nested == {"./-name/m/m.info.yml": "name: m\n"}
+
+
+def test_directories_the_user_cannot_enter_are_problems(ssh_host: SSHHost, sshd: SSHServer) -> None:
+    assert sshd.is_root, "this test needs root: it makes directories the SSH user cannot enter"
+    site = sshd.make_shared_dir()
+    modules = site / "modules"
+    _write(modules / "closed" / "closed.info.yml", "name: closed\n")
+    _write(modules / "unlisted" / "unlisted.info.yml", "name: unlisted\n")
+    kept = _write(modules / "kept" / "kept.info.yml", "name: kept\n")
+    (modules / "closed").chmod(0o700)  # root-owned: neither listed nor entered by tma-test
+    (modules / "unlisted").chmod(0o711)  # entered, never listed
+    ssh_host.tree = TreePolicy(str(site))
+    found = ssh_host.read_glob([str(modules)], ["*.info.yml"])
+    assert found == {str(kept): "name: kept\n"}
+    assert found.problems == {
+        f"{modules}/closed": "permission denied",
+        f"{modules}/unlisted": "permission denied",
+    }
+    local = LocalHost()  # root lists and enters everything
+    local.tree = ssh_host.tree
+    assert len(local.read_glob([str(modules)], ["*.info.yml"])) == 3

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import click
 
     from tma_agent.context import SiteContext
+    from tma_agent.hosts import GlobRequest
     from tma_agent.models import Component, Detection, Finding, SiteReport, SourceInfo, StackInfo
     from tma_agent.plugin_settings import SettingsInfo
 
@@ -81,6 +82,17 @@ def tma_detect_paths() -> list[str]:
     Called once per site before detection, all implementations run: the runner reads every
     path returned by every plugin in a single round trip and hands the result to
     ``tma_detect_stack``.
+    """
+
+
+@hookspec
+def tma_prefetch_globs() -> list[GlobRequest]:
+    """Return the ``read_glob`` requests your stack's inventory is likely to make, with roots
+    relative to a site's path (every layout you support: roots that do not exist cost nothing).
+
+    Called once per site before detection, all implementations run: the runner reads them in
+    the detection round trip, and a later ``site.host.read_glob`` asking for part of them (its
+    roots and names among theirs, no deeper, the same ``max_bytes``) costs no round trip.
     """
 
 

@@ -13,7 +13,7 @@ import structlog
 from tma_agent.config import Config, Policy, Site
 from tma_agent.context import SiteContext
 from tma_agent.errors import SiteTreeError, TmaError, UnreachableError
-from tma_agent.hosts import Host, TreePolicy, open_host
+from tma_agent.hosts import Host, TreePolicy, merge_requests, open_host
 from tma_agent.models import Component, Finding, SiteReport, SiteStatus, SourceError
 from tma_agent.plugins import registered_sources
 from tma_agent.policies import apply_policy, needs_work
@@ -84,7 +84,8 @@ def _source_summary(errors: Sequence[SourceError]) -> str:
 def _check(site: SiteContext, pm: pluggy.PluginManager, only_stack: str | None) -> list[Finding]:
     wanted = sorted({p for paths in pm.hook.tma_detect_paths() for p in paths})
     absolute = {rel: posixpath.join(site.path, rel) for rel in wanted}
-    contents = site.host.read_many(list(absolute.values()))
+    ahead = merge_requests([r for rs in pm.hook.tma_prefetch_globs() for r in rs], site.path)
+    contents = site.host.read_many(list(absolute.values()), prefetch=ahead)
     site.remember(contents)
     files = {rel: contents.get(path) for rel, path in absolute.items()}
     detection = pm.hook.tma_detect_stack(site=site, files=files)

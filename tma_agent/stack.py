@@ -14,6 +14,7 @@ from typing import ClassVar
 from tma_agent.context import SiteContext
 from tma_agent.errors import ConfigError
 from tma_agent.hookspecs import hookimpl
+from tma_agent.hosts import GlobRequest
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.plugin_settings import SettingsInfo
 
@@ -41,6 +42,10 @@ class StackPlugin:
         """A Detection when the site is of this stack, else None."""
         raise NotImplementedError
 
+    def prefetch_globs(self) -> list[GlobRequest]:
+        """The globs `inventory` will likely read (`tma_prefetch_globs`); none by default."""
+        return []
+
     def inventory(self, site: SiteContext) -> list[Component]:
         raise NotImplementedError
 
@@ -65,6 +70,10 @@ class StackPlugin:
     @hookimpl
     def tma_detect_paths(self) -> list[str]:
         return self.detect_paths()
+
+    @hookimpl
+    def tma_prefetch_globs(self) -> list[GlobRequest]:
+        return self.prefetch_globs()
 
     @hookimpl
     def tma_detect_stack(

@@ -47,8 +47,15 @@ def evaluate(site: SiteContext, components: list[Component]) -> list[Finding]:
         # One project's feed failing leaves that component unknown; the others are kept.
         return site.attempt(SOURCE_NAME, lambda: fetch_release_history(site.fetcher, urls[project]))
 
-    with ThreadPoolExecutor(max_workers=_PARALLEL_FEEDS) as pool:
-        histories = dict(zip(projects, pool.map(fetch, projects), strict=True))
+    # Feeds another site of the run already fetched are answered at once: threads only for
+    # the others (starting 8 threads per site cost more than the memoized answers).
+    waiting = [p for p in projects if not site.fetcher.answered(urls[p])]
+    histories = {p: fetch(p) for p in projects if p not in waiting}
+    if len(waiting) > 1:
+        with ThreadPoolExecutor(max_workers=min(_PARALLEL_FEEDS, len(waiting))) as pool:
+            histories.update(zip(waiting, pool.map(fetch, waiting), strict=True))
+    else:
+        histories.update((p, fetch(p)) for p in waiting)
     findings = []
     for component in components:
         project = str(component.extra.get("project"))

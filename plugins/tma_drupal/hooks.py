@@ -7,11 +7,12 @@ from collections.abc import Mapping
 
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
+from tma_agent.hosts import GlobRequest
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.stack import StackPlugin
 from tma_drupal import detect
 from tma_drupal.evaluate import evaluate
-from tma_drupal.inventory import inventory
+from tma_drupal.inventory import inventory, likely_globs
 
 __all__ = ["DEFAULT_FEED_URL", "STACK", "DrupalStack"]
 
@@ -32,6 +33,9 @@ class DrupalStack(StackPlugin):
 
     def detect_paths(self) -> list[str]:
         return detect.detect_paths()
+
+    def prefetch_globs(self) -> list[GlobRequest]:
+        return likely_globs()
 
     def detect(self, site: SiteContext, files: Mapping[str, str | None]) -> Detection | None:
         facts = detect.core_facts(files)

@@ -7,7 +7,8 @@ an `InfoFile` with `error` set instead of raising: one broken extension must not
 Info files are hostile input with a bounded cost: a file over `MAX_INFO_BYTES` is refused
 before parsing, YAML anchors and aliases are refused (Drupal never needs them, and a 512-byte
 "billion laughs" would expand to gigabytes), and nesting deeper than `MAX_INFO_DEPTH` is refused
-(a 5,000-deep file would otherwise end in a RecursionError).
+(a 5,000-deep file would otherwise end in a RecursionError). The file is read as a stream of
+libyaml events, never composed into nodes: ~10x faster than PyYAML's pure-Python loader.
 """
 
 from __future__ import annotations
@@ -88,37 +89,83 @@ class _Refused(ValueError):
     pass
 
 
-class _InfoLoader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors, aliases and deep nesting while composing, before any
-    node is built: the cost stays linear in the (capped) file size."""
-
-    _depth = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise _Refused("YAML anchors and aliases are not allowed in an info file")
-        if self._depth >= MAX_INFO_DEPTH:
-            raise _Refused(f"nested deeper than {MAX_INFO_DEPTH} levels")
-        self._depth += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+# libyaml's parser (PyYAML's pure-Python one where it is missing: same events, ~15x slower)
+# yields events one by one, so the refusals below cost no more than reading up to the bad spot.
+_EventLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+#: The keys `parse_info_file` reads; only their values are resolved (the costly part).
+_FIELDS = frozenset({"type", "project", "version", "datestamp"})
+_PLAIN_TAGS = (None, "!", "tag:yaml.org,2002:str")
 
 
 def _parse_yaml(content: str) -> dict[str, object]:
-    loader = _InfoLoader(content)
+    """The wanted top-level `key: scalar` pairs of a one-document YAML mapping, read from events
+    with no node tree built: anchors and aliases are refused (a 512-byte "billion laughs" would
+    expand to gigabytes), and so is nesting deeper than MAX_INFO_DEPTH."""
+    loader = None
     try:
-        data = loader.get_single_data()
+        loader = _EventLoader(content)  # the pure-Python reader refuses NUL bytes right here
+        return _top_level_scalars(loader)
     except yaml.YAMLError as exc:
+        if "maximum nesting depth" in str(getattr(exc, "problem", "")):
+            # libyaml's own limit (1,000 levels): met first when it buffers tokens ahead.
+            raise _Refused(f"nested deeper than {MAX_INFO_DEPTH} levels") from None
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"invalid YAML ({first_line})") from None
     finally:
-        loader.dispose()
-    if not isinstance(data, dict):
+        if loader is not None:
+            loader.dispose()
+
+
+def _top_level_scalars(loader: yaml.SafeLoader) -> dict[str, object]:
+    fields: dict[str, object] = {}
+    depth, documents, is_mapping = 0, 0, False
+    key: object = None
+    expecting_key = True
+    while (event := loader.get_event()) is not None:
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise ValueError("invalid YAML (expected a single document in the stream)")
+            continue
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused("YAML anchors and aliases are not allowed in an info file")
+        if isinstance(event, _CLOSE):
+            depth -= 1
+            if depth == 1:
+                expecting_key = not expecting_key  # a nested value (or key) ended
+            continue
+        if not isinstance(event, (*_OPEN, yaml.ScalarEvent)):
+            continue  # stream start/end, document end
+        if depth >= MAX_INFO_DEPTH:
+            raise _Refused(f"nested deeper than {MAX_INFO_DEPTH} levels")
+        if depth == 0:
+            is_mapping = isinstance(event, yaml.MappingStartEvent)
+        elif depth == 1 and is_mapping and isinstance(event, yaml.ScalarEvent):
+            if expecting_key:
+                key = event.value if event.tag in _PLAIN_TAGS else _scalar(loader, event)
+            elif key in _FIELDS:
+                fields[str(key)] = _scalar(loader, event)
+            expecting_key = not expecting_key
+        elif depth == 1 and is_mapping and expecting_key:
+            key = None  # a collection as a key: never one of the fields we read
+        if isinstance(event, _OPEN):
+            depth += 1
+    if not is_mapping:
         raise ValueError("not a YAML mapping")
-    return data
+    return fields
+
+
+def _scalar(loader: yaml.SafeLoader, event: yaml.ScalarEvent) -> object:
+    """The value SafeLoader would give this scalar (`~` None, `1.10` 1.1, `true` True...)."""
+    tag = event.tag
+    if tag in _PLAIN_TAGS and event.style in ("'", '"'):
+        return event.value  # quoted: always a string, as in nearly every packaged info file
+    if tag is None or tag == "!":
+        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    node = yaml.ScalarNode(tag, event.value, style=event.style)
+    return loader.construct_object(node, deep=True)
 
 
 def _parse_d7(content: str) -> dict[str, object]:

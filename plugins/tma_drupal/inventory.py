@@ -27,10 +27,12 @@ from typing import Any
 
 from tma_agent.context import SiteContext
 from tma_agent.errors import SiteTreeError
+from tma_agent.hosts import GlobRequest
 from tma_agent.models import Component, ComponentKind
 from tma_agent.versions import composer_to_drupal_candidates, drupal_to_composer
 from tma_drupal.detect import (
     COMPOSER_LOCK,
+    DOCROOT_CANDIDATES,
     CoreFacts,
     core_facts,
     detect_paths,
@@ -38,7 +40,7 @@ from tma_drupal.detect import (
 )
 from tma_drupal.infofiles import InfoFile, parse_info_file, unreadable_info_file
 
-__all__ = ["INSTALLED_JSON", "inventory"]
+__all__ = ["INSTALLED_JSON", "inventory", "likely_globs"]
 
 INSTALLED_JSON = "vendor/composer/installed.json"
 #: Deep enough for modules/contrib/<project>/modules/<submodule>/<submodule>.info.yml.
@@ -58,6 +60,14 @@ _COMPOSER_KINDS: dict[str, ComponentKind] = {
 }
 #: Extensions there are never installed projects (test fixtures, front-end build trees).
 _IGNORED_SEGMENTS = ("/tests/", "/node_modules/", "/vendor/")
+
+
+def likely_globs() -> list[GlobRequest]:
+    """What `_scan` reads on any layout (docroots as detection tries them, Drupal 7 or 8+), for
+    the runner to read in the detection round trip; installed.json (no lock) is not in it."""
+    dirs = sorted({*_EXTENSION_DIRS_D8, *_EXTENSION_DIRS_D7, *_SITE_EXTENSION_DIRS})
+    roots = tuple(posixpath.join(d, e) for d in DOCROOT_CANDIDATES for e in dirs)
+    return [GlobRequest(roots, ("*.info", "*.info.yml"), _SCAN_DEPTH)]
 
 
 def inventory(site: SiteContext) -> list[Component]:

@@ -13,6 +13,7 @@ from tma_agent.hosts._base import (
 )
 from tma_agent.hosts._factory import HostSpec, open_host, parse_host
 from tma_agent.hosts._local import LocalHost
+from tma_agent.hosts._prefetch import GlobRequest, merge_requests
 from tma_agent.hosts._settings import DEFAULT_MAX_FILE_BYTES, SSHSettings, TreePolicy
 
 if TYPE_CHECKING:
@@ -23,12 +24,14 @@ __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
     "CommandResult",
     "FileSet",
+    "GlobRequest",
     "Host",
     "HostSpec",
     "LocalHost",
     "SSHHost",
     "SSHSettings",
     "TreePolicy",
+    "merge_requests",
     "open_host",
     "parse_host",
     "quote_command",

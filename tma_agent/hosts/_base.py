@@ -16,8 +16,10 @@ from typing import TypeVar
 import structlog
 
 from tma_agent.errors import HostError
+from tma_agent.hosts._prefetch import GlobRequest, answer_from
 from tma_agent.hosts._programs import (
     INSIDE,
+    READ_BOTH,
     READ_GLOB,
     READ_MANY,
     decode_frames,
@@ -25,7 +27,14 @@ from tma_agent.hosts._programs import (
 )
 from tma_agent.hosts._settings import TreePolicy
 
-__all__ = ["DEFAULT_COMMAND_TIMEOUT", "CommandResult", "FileSet", "Host", "short_command"]
+__all__ = [
+    "DEFAULT_COMMAND_TIMEOUT",
+    "CommandResult",
+    "FileSet",
+    "Host",
+    "login_shell_line",
+    "short_command",
+]
 
 DEFAULT_COMMAND_TIMEOUT = 120.0
 
@@ -41,7 +50,8 @@ class FileSet(dict[str, _Content]):
     turns such a file into an `unknown` component with that reason, never drops it silently.
     The reasons are exactly `permission denied`, `larger than 16 MiB (limits.max_file_bytes)`
     (the configured size) and `symlink leaving the site tree`; in `read_glob`, the last may name
-    a directory (a linked-out extension folder, or a root outside the tree) rather than a file.
+    a directory (a linked-out extension folder, or a root outside the tree) rather than a file,
+    and in a confined tree so may the first (a folder the host's user may not list or enter).
     """
 
     def __init__(self, *args: object, problems: dict[str, str] | None = None) -> None:
@@ -78,6 +88,8 @@ class Host(ABC):
         self.round_trips = 0
         #: What `read_many` / `read_glob` may read; the runner sets the site's once.
         self.tree = TreePolicy()
+        #: Globs read ahead with `read_many(prefetch=...)`: their request and answer.
+        self._ahead: tuple[GlobRequest, FileSet[str]] | None = None
 
     # -- the part each twin provides -----------------------------------------------------------
     @abstractmethod
@@ -128,15 +140,30 @@ class Host(ABC):
             raise HostError(f"{self.name}: `{shown}` failed: {detail}")
         return result
 
-    def read_many(self, paths: Sequence[str], *, max_bytes: int = 0) -> FileSet[str | None]:
+    def read_many(
+        self, paths: Sequence[str], *, max_bytes: int = 0, prefetch: GlobRequest | None = None
+    ) -> FileSet[str | None]:
         """Read several files in one round trip; a missing file maps to None, and so does one
         that exists but was not read, with its reason in `.problems` (unreadable, larger than
         the tree's `max_file_bytes`, a symlink leaving a confined tree). `max_bytes` > 0 keeps
-        only the head of each file (like WordPress' get_file_data)."""
+        only the head of each file (like WordPress' get_file_data). `prefetch` (absolute roots)
+        runs that glob in the same round trip; a later `read_glob` it covers is answered from it.
+        """
         if not paths:
             return FileSet()
-        result = self.run(["sh", "-c", READ_MANY, "sh", *self._tree_args(max_bytes), *paths])
-        frames = decode_frames(result.stdout, self.tree.max_file_bytes, self.name, max_bytes)
+        many = [*self._tree_args(max_bytes), *paths]
+        if prefetch is None or not prefetch.roots or not prefetch.names:
+            result = self.run(["sh", "-c", READ_MANY, "sh", *many])
+            frames = decode_frames(result.stdout, self.tree.max_file_bytes, self.name, max_bytes)
+        else:
+            glob = self._glob_args(
+                prefetch.roots, prefetch.names, prefetch.max_depth, prefetch.max_bytes
+            )
+            result = self.run(["sh", "-c", READ_BOTH, "sh", str(len(many)), *many, *glob])
+            cap = self.tree.max_file_bytes
+            frames = decode_frames(result.stdout, cap, self.name, max_bytes, first_segment=True)
+            rest = decode_frames(result.stdout[frames.end :], cap, self.name, prefetch.max_bytes)
+            self._ahead = (prefetch, _glob_answer(rest.files, rest.problems))
         files: FileSet[str | None] = FileSet(problems=frames.problems)
         for path in paths:
             files[path] = frames.files.get(path)
@@ -174,17 +201,65 @@ class Host(ABC):
         content; `.problems` lists the files (and leaving symlinks) found but not read."""
         if not roots or not names:
             return FileSet()
-        argv = ["sh", "-c", READ_GLOB, "sh", INSIDE, *self._tree_args(max_bytes)]
-        result = self.run([*argv, str(max_depth), str(len(roots)), *roots, *names])
-        frames = decode_frames(result.stdout, self.tree.max_file_bytes, self.name, max_bytes)
-        found = {k: v for k, v in frames.files.items() if v is not None}
-        return FileSet(found, problems=frames.problems)
+        if self._ahead is not None:
+            request, ahead = self._ahead
+            part = answer_from(request, ahead, ahead.problems, roots, names, max_depth, max_bytes)
+            if part is not None:
+                return FileSet(part[0], problems=part[1])
+        argv = ["sh", "-c", READ_GLOB, "sh", *self._glob_args(roots, names, max_depth, max_bytes)]
+        frames = decode_frames(
+            self.run(argv).stdout, self.tree.max_file_bytes, self.name, max_bytes
+        )
+        return _glob_answer(frames.files, frames.problems)
+
+    def _glob_args(
+        self, roots: Sequence[str], names: Sequence[str], max_depth: int, max_bytes: int
+    ) -> list[str]:
+        # `find` would take a relative root such as `-delete` or `(` for an expression: it is
+        # given as `./-delete`, and `./` taken off again (absolute roots never print one).
+        safe_roots = [root if root.startswith("/") else "./" + root for root in roots]
+        tree = self._tree_args(max_bytes)
+        return [INSIDE, *tree, str(max_depth), str(len(roots)), *safe_roots, *names]
 
     def glob(self, roots: Sequence[str], names: Sequence[str], *, max_depth: int = 4) -> list[str]:
         """Paths of the files `read_glob` would read, without their content."""
         return sorted(self.read_glob(roots, names, max_depth=max_depth, max_bytes=1))
 
 
+def _unprefixed(path: str) -> str:
+    return path[2:] if path.startswith("./") else path
+
+
+def _glob_answer(files: dict[str, str | None], problems: dict[str, str]) -> FileSet[str]:
+    found = {_unprefixed(k): v for k, v in files.items() if v is not None}
+    return FileSet(found, problems={_unprefixed(k): v for k, v in problems.items()})
+
+
+#: The embedded programs quoted once: quoting their ~3 KB per command was a visible share of
+#: the client's CPU per site.
+_QUOTED_PROGRAMS = {
+    program: shlex.quote(program) for program in (READ_MANY, READ_GLOB, READ_BOTH, INSIDE)
+}
+
+
 def quote_command(argv: Sequence[str]) -> str:
-    """The one place argv becomes a shell line: every item is shell-quoted data."""
-    return shlex.join(argv)
+    """The one place argv becomes a shell line: every item is shell-quoted data (`shlex.join`)."""
+    return " ".join(_QUOTED_PROGRAMS.get(arg) or shlex.quote(arg) for arg in argv)
+
+
+# A plain POSIX login shell (dash, ash: no BASH_VERSION nor ZSH_VERSION) reads no rc file for
+# `-c`, so it runs the program itself: one exec and one parse less per round trip. bash and zsh
+# may have sourced rc files defining functions (`cd`, `find`...): they exec a clean `sh` as before.
+_DISPATCH = (
+    'case ${BASH_VERSION-}${ZSH_VERSION-} in "") eval "$p" ;; *) exec sh -c "$p" sh "$@" ;; esac'
+)
+
+
+def login_shell_line(argv: Sequence[str]) -> str:
+    """The command line a remote login shell of the sh family runs for `argv`: an embedded
+    program (`sh -c PROGRAM sh args...`) runs in a plain POSIX login shell directly, anything
+    else is `exec`ed (the login shell becomes the command instead of forking it)."""
+    program = _QUOTED_PROGRAMS.get(argv[2]) if len(argv) > 3 and argv[:2] == ["sh", "-c"] else None
+    if program is None or argv[3] != "sh":
+        return "exec " + quote_command(argv)
+    return f"p={program}; set -- {quote_command(argv[4:])}\n{_DISPATCH}"

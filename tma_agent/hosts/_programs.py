@@ -1,13 +1,16 @@
 """The batched read programs every twin runs through `Host.run`, and the decoder of their output.
 
-The remote needs `sh` plus GNU findutils (`find -L`, `-xtype`, `-readable`, `-printf`) and GNU
-coreutils (`stat -c`, `realpath -m`, `head -q -c`, `cat`). A round trip forks a constant handful
-of processes whatever the number of files: READ_MANY checks with shell builtins (`[ -f ]`,
-`[ -r ]`, `cd -P`), then one `stat` gives the sizes and one `cat` the contents; READ_GLOB walks
-the tree twice with `find`, records first, then one `cat` of the accepted files. Only a symlink
-in a confined tree costs a `realpath` (in READ_GLOB, a `sh` too) of its own.
+The remote needs `sh` plus GNU findutils (`find -L`, `-xtype`, `-readable`, `-executable`,
+`-printf`) and GNU coreutils (`stat -c`, `realpath -m`, `head -q -c`, `cat`). A round trip forks
+a constant handful of processes whatever the number of files: READ_MANY checks with shell
+builtins (`[ -f ]`, `[ -r ]`, `cd -P`), then one `stat` gives the sizes and one `cat` the
+contents; READ_GLOB walks the tree once with `find`, which prints the records and runs one
+`sh` + `cat` of the accepted files (a second `find -P` only when the walk met a link it could
+not follow); READ_BOTH runs the two in one session. Only a symlink in a confined tree costs a
+`realpath` (in READ_GLOB, a `sh` too) of its own.
 
-Output: a record per path, then `C NUL` and the raw bytes of every `A` file back to back:
+Output: a record per path, then `C NUL` and the raw bytes of every `A` file back to back (from
+READ_GLOB possibly several such segments, one per `cat` batch, then records of the -P pass):
 
     M NUL path NUL             missing, or not a regular file (READ_MANY only)
     P NUL path NUL             exists, the host's user may not read it
@@ -28,6 +31,7 @@ from tma_agent.errors import HostError
 
 __all__ = [
     "INSIDE",
+    "READ_BOTH",
     "READ_GLOB",
     "READ_MANY",
     "Frames",
@@ -88,14 +92,23 @@ INSIDE = (
 )
 
 # Arguments: INSIDE cap max root confined depth N root... name...; roots that do not exist are
-# skipped. Two walks of the same tree by `find -L`: the first prints the records, the second
-# hands the accepted files to one `cat` (or `head`), so no shell reads find's NUL list.
-# `-links -1` is never true: it stands for a test a mode does not need (no fork, no stat).
+# skipped. One walk by `find -L` prints the records and hands the accepted files to a batch
+# `sh` that prints `C NUL` then execs one `cat` (or `head`): find flushes its records before it
+# runs a batch, so the answer is records, `C`, contents (again per batch on huge trees), and no
+# shell reads find's NUL list. `-links -1` is never true: it stands for a test a mode does not
+# need (no fork, no stat).
+# In a confined tree, a directory the user may not list or enter is a `P` record: the extension
+# in it is reported, not dropped (followed links may lead anywhere, such as `/root`: not there).
+# find -L skips, with an error, an entry it cannot stat: a symlink into a directory the user may
+# not enter. Only then a `find -P` pass names those links (`%Y` is `?` for them), as leaving the
+# tree or unreadable; links under a linked directory are not looked at again by that pass.
 READ_GLOB = r"""inside=$1; cap=$2; max=$3; root=$4; confined=$5; depth=$6; n=$7; shift 7
-rootp=; lt=-links; lv=-1; st=-size; sv=+${cap}c
+rootp=; lt=-links; lv=-1; st=-size; sv=+${cap}c; batch='printf "C\000"; exec cat -- "$@"'
+if [ "$max" -gt 0 ]; then batch='printf "C\000"; exec head -q -c "$0" -- "$@"'; fi
 if [ "$max" -gt 0 ] && [ "$max" -le "$cap" ]; then st=-links; sv=-1; fi
+dt=-links; dv=-1
 if [ "$confined" = 1 ]; then
-  lt=-xtype; lv=l
+  lt=-xtype; lv=l; dt=-type; dv=d
   cd -P . 2>/dev/null; start=$PWD
   cd -P -- "$root" 2>/dev/null && rootp=$PWD || rootp=$root
   [ "$rootp" = / ] && rootp=
@@ -119,29 +132,45 @@ while [ "$i" -lt "$m" ]; do
   fi
   i=$((i + 1))
 done
-if [ "$1" != -maxdepth ]; then
-  find -L "$@" ")" ! -type d "(" \
-    "(" "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -printf 'L\000%p\000' ")" -o \
-    "(" -type f "(" ! -readable -printf 'P\000%p\000' -o "$st" "$sv" -printf 'B\000%p\000%s\000' \
-    -o -printf 'A\000%p\000%s\000' ")" ")" ")" -o \
-    "(" -type d "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -printf 'L\000%p\000' \
-    -prune ")" 2>/dev/null
+[ "$1" = -maxdepth ] && exit 0
+set -- "$@" ")"
+find -L "$@" ! -type d "(" \
+  "(" "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -printf 'L\000%p\000' ")" -o \
+  "(" -type f "(" ! -readable -printf 'P\000%p\000' -o "$st" "$sv" -printf 'B\000%p\000%s\000' \
+  -o -printf 'A\000%p\000%s\000' -exec sh -c "$batch" "$max" {} + ")" ")" ")" -o \
+  "(" -type d "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -printf 'L\000%p\000' \
+  -prune ")" -o "(" "$dt" "$dv" "(" ! -readable -o ! -executable ")" -printf 'P\000%p\000' \
+  -prune ")" 2>/dev/null && exit 0
+x="! -xtype l ! -xtype f ! -xtype d ! -xtype p ! -xtype s ! -xtype c ! -xtype b"
+if [ "$confined" = 1 ]; then
+  # shellcheck disable=SC2086 # $x is the fixed list of tests above, split on purpose
+  find -P "$@" -type l $x "(" ! -exec sh -c "$inside" sh {} "$rootp" ";" \
+    -printf 'L\000%p\000' -o -printf 'P\000%p\000' ")" -o -type l $x \
+    ! -exec sh -c "$inside" sh {} "$rootp" ";" -printf 'L\000%p\000' 2>/dev/null
+else
+  # shellcheck disable=SC2086
+  find -P "$@" -type l $x -printf 'P\000%p\000' 2>/dev/null
 fi
-printf 'C\000'
-if [ "$1" != -maxdepth ]; then
-  if [ "$max" -gt 0 ]; then set -- "$@" ")" ! -type d "(" "(" "$lt" "$lv" ! -exec sh -c "$inside" \
-    sh {} "$rootp" ";" ")" -o "(" -type f -readable ! "$st" "$sv" -exec head -q -c "$max" -- {} + \
-    ")" ")"
-  else set -- "$@" ")" ! -type d "(" "(" "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" \
-    ")" -o "(" -type f -readable ! "$st" "$sv" -exec cat -- {} + ")" ")"
-  fi
-  find -L "$@" -o "(" -type d "$lt" "$lv" ! -exec sh -c "$inside" sh {} "$rootp" ";" -prune ")" \
-    2>/dev/null
-fi
+exit 0
 """
 
 
-_NAMES = {READ_MANY: "read_many", READ_GLOB: "read_glob"}
+# Arguments: k, READ_MANY's k arguments, then READ_GLOB's: both programs in one session (the
+# detection read and the globs read ahead), READ_MANY in a subshell (a fork, no exec) so its
+# `shift`s and `exit`s stay its own. The answer is READ_MANY's, then READ_GLOB's.
+READ_BOTH = (
+    r"""k=$1; shift
+(
+i=0; for a; do shift; [ "$i" -lt "$k" ] && set -- "$@" "$a"; i=$((i + 1)); done
+"""
+    + READ_MANY
+    + r""") || exit
+i=0; for a; do shift; [ "$i" -ge "$k" ] && set -- "$@" "$a"; i=$((i + 1)); done
+"""
+    + READ_GLOB
+)
+
+_NAMES = {READ_MANY: "read_many", READ_GLOB: "read_glob", READ_BOTH: "read_many+read_glob"}
 _SHORT = 60
 
 
@@ -162,6 +191,8 @@ class Frames:
     def __init__(self) -> None:
         self.files: dict[str, str | None] = {}
         self.problems: dict[str, str] = {}
+        #: Where the answer ended (`first_segment`: where the next program's answer starts).
+        self.end = 0
 
 
 def human_bytes(count: int) -> str:
@@ -171,22 +202,47 @@ def human_bytes(count: int) -> str:
     return f"{count} bytes"
 
 
-def decode_frames(payload: bytes, cap: int, where: str, max_bytes: int = 0) -> Frames:
-    """Parse a program's answer; a truncated or inconsistent one is a HostError."""
+def decode_frames(
+    payload: bytes, cap: int, where: str, max_bytes: int = 0, *, first_segment: bool = False
+) -> Frames:
+    """Parse a program's answer; a truncated or inconsistent one is a HostError.
+
+    The answer is one or more segments of records, each `C` followed by the contents of that
+    segment's `A` files (READ_GLOB's -P pass may add records after the last contents)."""
     frames = Frames()
     pos, end = 0, len(payload)
+    contents_seen = False
+
+    def broken(what: str) -> HostError:
+        # Once contents were read, bytes that do not parse mean a length was wrong: a file
+        # changed size between its record and its read.
+        if contents_seen:
+            return HostError(f"{where}: files changed while being read, try again")
+        return HostError(f"{where}: {what} answer from the read program")
 
     def field() -> bytes:
         nonlocal pos
         stop = payload.find(b"\0", pos)
         if stop < 0:
-            raise HostError(f"{where}: truncated answer from the read program")
+            raise broken("truncated")
         value = payload[pos:stop]
         pos = stop + 1
         return value
 
     pending: list[tuple[str, int]] = []
-    while payload and (kind := field()) != b"C":
+    while pos < end:
+        kind = field()
+        if kind == b"C":
+            for name, size in pending:
+                if pos + size > end:
+                    raise HostError(f"{where}: files changed while being read, try again")
+                frames.files[name] = payload[pos : pos + size].decode("utf-8", errors="replace")
+                pos += size
+            pending, contents_seen = [], True
+            if first_segment:
+                frames.end = pos
+                return frames
+            continue
         name = field().decode("utf-8", errors="surrogateescape")
         if kind == b"M":
             frames.files[name] = None
@@ -195,17 +251,17 @@ def decode_frames(payload: bytes, cap: int, where: str, max_bytes: int = 0) -> F
         elif kind == b"L":
             frames.problems[name] = "symlink leaving the site tree"
         elif kind in (b"A", b"B"):
-            size = int(field())
+            text = field()
+            if not text.isdigit():
+                raise broken("unexpected")
+            size = int(text)
             if kind == b"B":
                 frames.problems[name] = f"larger than {human_bytes(cap)} (limits.max_file_bytes)"
             else:
                 pending.append((name, min(size, max_bytes) if max_bytes > 0 else size))
         else:
-            raise HostError(f"{where}: unexpected answer from the read program")
-    for name, size in pending:
-        frames.files[name] = payload[pos : pos + size].decode("utf-8", errors="replace")
-        pos += size
-    if pos != end:
-        # The lengths no longer add up: a file changed size between its record and its read.
-        raise HostError(f"{where}: files changed while being read, try again")
+            raise broken("unexpected")
+    if pending or first_segment:
+        raise broken("truncated")
+    frames.end = pos
     return frames

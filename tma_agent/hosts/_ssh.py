@@ -16,7 +16,13 @@ import paramiko
 import structlog
 
 from tma_agent.errors import HostError, HostKeyError, UnreachableError
-from tma_agent.hosts._base import CommandResult, Host, quote_command, short_command
+from tma_agent.hosts._base import (
+    CommandResult,
+    Host,
+    login_shell_line,
+    quote_command,
+    short_command,
+)
 from tma_agent.hosts._settings import SSHSettings
 
 __all__ = ["SSHHost", "fingerprint"]
@@ -218,9 +224,7 @@ class SSHHost(Host):
         transport = self.transport
         try:
             chan = transport.open_session(window_size=_WINDOW_SIZE, timeout=timeout)
-            # `exec`: the login shell becomes the command instead of forking it (dash does not
-            # exec a lone command itself), one process less per round trip.
-            chan.exec_command("exec " + shown if argv is not None else shown)
+            chan.exec_command(login_shell_line(argv) if argv is not None else shown)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise HostError(f"{self.name}: `{brief}` could not start: {_one_line(exc)}") from exc
         try:

@@ -100,6 +100,11 @@ class Fetcher:
         key = "GET " + full + _auth_tag(headers)
         return self._once(key, full, lambda: self._get(key, full, headers, max_bytes), ok_statuses)
 
+    def answered(self, url: str, *, headers: Mapping[str, str] | None = None) -> bool:
+        """Whether a GET of `url` has its answer this run, so `get` would send nothing: callers
+        need no thread of their own to wait for it."""
+        return ("GET " + url + _auth_tag(headers)) in self._answers
+
     def post_form(
         self,
         url: str,
