@@ -79,7 +79,7 @@ from pathlib import Path
 from typing import Any
 
 import paramiko
-from tma_drupal.testing.feeds import release, release_history_xml, serve_release_histories
+from tma_drupal.testing.feeds import drupal10_histories, serve_release_histories
 from tma_drupal.testing.trees import build_drupal10
 
 from tma_agent.config import Config
@@ -136,23 +136,7 @@ def build_site(root: Path, index: int) -> list[str]:
 
 
 def feeds() -> dict[str, str]:
-    histories = {
-        "drupal": release_history_xml(
-            "drupal",
-            type="project_core",
-            supported_branches="10.2.,10.3.",
-            releases=[
-                release("10.3.1", "New features"),
-                release("10.2.4", "Security update"),
-                release("10.2.3"),
-            ],
-        )
-    }
-    for name in MODULES:
-        histories[name] = release_history_xml(
-            name, releases=[release("8.x-1.13"), release("8.x-1.12")]
-        )
-    return histories
+    return drupal10_histories(MODULES)
 
 
 def cpu_self() -> float:

@@ -11,7 +11,6 @@ import re
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,18 +40,6 @@ EVIL = [
     "-dash-first",
     "trailing\\",
 ]
-
-
-@pytest.fixture(params=["local", "ssh"])
-def host(request: pytest.FixtureRequest, sshd: SSHServer) -> Iterator[Host]:
-    if request.param == "local":
-        twin: Host = LocalHost()
-    else:
-        twin = SSHHost(sshd.host, port=sshd.port, user=sshd.user, settings=sshd.settings())
-    try:
-        yield twin
-    finally:
-        twin.close()
 
 
 def _write(path: Path, data: bytes | str) -> Path:

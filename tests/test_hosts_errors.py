@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tma_agent.errors import HostError
-from tma_agent.hosts import Host, LocalHost, SSHHost
+from tma_agent.hosts import Host, SSHHost
 from tma_agent.hosts._programs import READ_MANY
 from tma_agent.testing.sshd import SSHServer
 
@@ -119,15 +119,3 @@ def test_failed_program_names_itself_not_its_script(host: Host) -> None:
         host.run(["sh", "-c", READ_MANY, "sh"])  # no arguments: its first `shift 4` fails
     assert "`read_many (0 arguments)` failed: " in str(caught.value)
     assert len(str(caught.value)) < 140
-
-
-@pytest.fixture(params=["local", "ssh"])
-def host(request: pytest.FixtureRequest, sshd: SSHServer) -> Iterator[Host]:
-    if request.param == "local":
-        twin: Host = LocalHost()
-    else:
-        twin = SSHHost(sshd.host, port=sshd.port, user=sshd.user, settings=sshd.settings())
-    try:
-        yield twin
-    finally:
-        twin.close()

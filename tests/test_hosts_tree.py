@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,18 +18,6 @@ from tma_agent.hosts._programs import decode_frames
 from tma_agent.testing.sshd import SSHServer
 
 LEAVING = "symlink leaving the site tree"
-
-
-@pytest.fixture(params=["local", "ssh"])
-def host(request: pytest.FixtureRequest, sshd: SSHServer) -> Iterator[Host]:
-    if request.param == "local":
-        twin: Host = LocalHost()
-    else:
-        twin = SSHHost(sshd.host, port=sshd.port, user=sshd.user, settings=sshd.settings())
-    try:
-        yield twin
-    finally:
-        twin.close()
 
 
 def _write(path: Path, data: str, mode: int = 0o644) -> Path:

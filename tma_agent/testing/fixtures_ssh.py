@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tma_agent.hosts import SSHHost
+from tma_agent.hosts import Host, LocalHost, SSHHost
 from tma_agent.testing.sshd import SSHServer
 
-__all__ = ["ssh_host", "sshd"]
+__all__ = ["host", "ssh_host", "sshd"]
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +27,17 @@ def ssh_host(sshd: SSHServer) -> Iterator[SSHHost]:
         yield host
     finally:
         host.close()
+
+
+@pytest.fixture(params=["local", "ssh"])
+def host(request: pytest.FixtureRequest, sshd: SSHServer) -> Iterator[Host]:
+    """Each twin in turn, `local` then `ssh` (logged in to `sshd`): a test using it shows that
+    both answer the same."""
+    if request.param == "local":
+        twin: Host = LocalHost()
+    else:
+        twin = SSHHost(sshd.host, port=sshd.port, user=sshd.user, settings=sshd.settings())
+    try:
+        yield twin
+    finally:
+        twin.close()
