@@ -45,7 +45,9 @@ def evaluate(site: SiteContext, components: list[Component]) -> list[Finding]:
 
     def fetch(project: str) -> ReleaseHistory | None:
         # One project's feed failing leaves that component unknown; the others are kept.
-        return site.attempt(SOURCE_NAME, lambda: fetch_release_history(site.fetcher, urls[project]))
+        return site.attempt(
+            SOURCE_NAME, lambda: fetch_release_history(site.run, site.fetcher, urls[project])
+        )
 
     # Feeds another site of the run already fetched are answered at once: threads only for
     # the others (starting 8 threads per site cost more than the memoized answers).

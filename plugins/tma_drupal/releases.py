@@ -9,13 +9,12 @@ know, with HTTP 200 or 404 — is a normal outcome (`ReleaseHistory.unknown_reas
 from __future__ import annotations
 
 import re
-import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
 from tma_agent.errors import FeedError
+from tma_agent.run_scope import RunScope
 from tma_agent.sources import Fetcher
 
 __all__ = [
@@ -81,31 +80,17 @@ def feed_url(base: str, project: str, *, drupal7: bool) -> str:
     return f"{base}/{project}/{'7.x' if drupal7 else 'current'}"
 
 
-#: Feeds parsed in a run, per fetcher: every site of a fleet asks for the same few feeds, and
-#: parsing the XML again for each (9 feeds a site) was the largest CPU cost of `tma check`.
-_PARSED: weakref.WeakKeyDictionary[Fetcher, dict[str, ReleaseHistory | FeedError]] = (
-    weakref.WeakKeyDictionary()
-)
-_PARSED_LOCK = threading.Lock()
+def fetch_release_history(run: RunScope, fetcher: Fetcher, url: str) -> ReleaseHistory:
+    """Fetch and parse one feed, once per run: every site of a fleet asks for the same few
+    feeds, and parsing the XML again for each (9 feeds a site) was the largest CPU cost of
+    `tma check`. A bad feed is a fresh FeedError for each caller."""
 
-
-def fetch_release_history(fetcher: Fetcher, url: str) -> ReleaseHistory:
-    """Fetch and parse one feed; the shared fetcher makes it one request per URL per run, and
-    the feed is parsed once per run too."""
-    with _PARSED_LOCK:
-        parsed = _PARSED.setdefault(fetcher, {})
-    known = parsed.get(url)
-    if known is None:
+    def fetch_and_parse() -> ReleaseHistory:
         # 404 is accepted only so that an `<error>` body can be told apart from a broken server.
         result = fetcher.get(url, ok_statuses=frozenset({404}))
-        try:
-            known = _history_from(url, result.xml, result.status)
-        except FeedError as exc:
-            known = exc
-        parsed[url] = known  # two threads parsing the same feed at once store equal values
-    if isinstance(known, FeedError):
-        raise FeedError(known.url, known.reason)  # a fresh one per caller, as the fetcher does
-    return known
+        return _history_from(url, result.xml, result.status)
+
+    return run.memo(("drupal.release_history", url), fetch_and_parse)
 
 
 def _history_from(url: str, xml: Callable[[], Element], status: int) -> ReleaseHistory:
