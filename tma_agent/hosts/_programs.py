@@ -156,15 +156,20 @@ exit 0
 
 
 # Arguments: k, READ_MANY's k arguments, then READ_GLOB's: both programs in one session (the
-# detection read and the globs read ahead), READ_MANY in a subshell (a fork, no exec) so its
-# `shift`s and `exit`s stay its own. The answer is READ_MANY's, then READ_GLOB's.
+# detection read and the globs read ahead). READ_MANY runs as a shell function, not in a
+# subshell (one fork fewer per session): its `shift`s and `set --` act on the function's own
+# arguments, its only `exit` (a file changed) ends the session as it should, READ_GLOB sets
+# every variable it shares with it before use, and the cwd READ_MANY left (the root, when it
+# had no file to check) is reset to its `start`. The answer is READ_MANY's, then READ_GLOB's.
 READ_BOTH = (
     r"""k=$1; shift
-(
+read_many() {
 i=0; for a; do shift; [ "$i" -lt "$k" ] && set -- "$@" "$a"; i=$((i + 1)); done
 """
     + READ_MANY
-    + r""") || exit
+    + r"""}
+read_many "$@" || exit
+cd -P -- "$start" 2>/dev/null
 i=0; for a; do shift; [ "$i" -ge "$k" ] && set -- "$@" "$a"; i=$((i + 1)); done
 """
     + READ_GLOB
