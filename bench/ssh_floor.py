@@ -30,7 +30,8 @@ change's gain). N=200, C=20, 5 rounds per run:
     ratios (median of 5 rounds): wall 1.38x, client CPU 1.73x, server CPU 1.38x
     (rounds: wall 1.31-1.51, client CPU 1.52-2.01, server CPU 1.35-1.45;
     targets 1.3x / 1.5x / 1.3x: NOT met)
-    --rss, N=1000 through the real CLI (previous round): peak RSS 107.1 MB (target 150 MB)
+    a second run at 23:31: 1.39x / 1.69x / 1.36x (rounds 1.30-1.51, 1.58-1.96, 1.24-1.44)
+    --rss, N=1000 through the real CLI: peak RSS 102.5 MB (target 150 MB), all 1000 checked
 
 The same bench before this round, same evening: wall 1.50x, client CPU 1.92x, server CPU
 1.46x (an earlier run: 1.49x / 1.81x / 1.42x). What changed, measured one at a time (each a
