@@ -21,40 +21,47 @@ client CPU <= 1.5x, <= 2 round trips per site, peak RSS <= 150 MB at 1,000 sites
 taken per round (floor then tma under the same load) and the median over `--repeat` rounds
 is reported, with every round's ratios under `rounds`.
 
-Measured 2026-12-01 23:00 UTC on the 2-core development machine, load average 2-16 from other
-engineers' test runs. N=200, C=20, two runs of 5 rounds (round ratios: wall 1.33-1.65, client
-CPU 1.56-2.31, server CPU 1.24-1.51); the run shown had the median wall:
+Measured 2026-12-01 23:20 UTC on the 2-core development machine, load average 3-15 from other
+engineers' test runs (the noise between runs, +-0.1 on every ratio, is as large as the last
+change's gain). N=200, C=20, 5 rounds per run:
 
-    floor: wall 3.19 s, client CPU 0.90 s, server CPU 4.01 s, 62.7 KB per site
-    tma:   wall 5.03 s, client CPU 1.86 s, server CPU 6.05 s, 1 round trip per site
-    ratios (median of the 10 rounds): wall 1.49x, client CPU 1.81x, server CPU 1.42x
-    (targets 1.3x / 1.5x / 1.3x)
-    --rss, N=1000 through the real CLI: peak RSS 107.1 MB (target 150 MB), all 1000 checked
+    floor: wall 3.97 s, client CPU 1.36 s, server CPU 5.20 s, 62.7 KB per site
+    tma:   wall 5.18 s, client CPU 2.06 s, server CPU 7.15 s, 1 round trip per site
+    ratios (median of 5 rounds): wall 1.38x, client CPU 1.73x, server CPU 1.38x
+    (rounds: wall 1.31-1.51, client CPU 1.52-2.01, server CPU 1.35-1.45;
+    targets 1.3x / 1.5x / 1.3x: NOT met)
+    a second run at 23:31: 1.39x / 1.69x / 1.36x (rounds 1.30-1.51, 1.58-1.96, 1.24-1.44)
+    --rss, N=1000 through the real CLI: peak RSS 102.5 MB (target 150 MB), all 1000 checked
 
-Before this round (same bench, same machine, earlier the same evening): wall 1.84x, client
-CPU 3.14x, server CPU 1.76x, 2 round trips per site. What changed, largest first:
-- client: Drupal release-history feeds parsed once per run instead of once per site (9 XML
-  parses a site), composer.lock parsed once per site instead of three times, info files read
-  as libyaml events (~35 us a file instead of ~308 us with PyYAML's pure-Python loader), no
-  8-thread pool per site for feeds the run already answered, programs quoted once;
-- server: one session per site instead of two (the runner reads the globs a stack declares,
-  `tma_prefetch_globs`, with the detection files: READ_BOTH), read_glob walks the tree once
-  (find prints the records and hands the files to one batch `sh` + `cat`) instead of twice,
-  and a plain POSIX login shell runs the programs itself instead of `exec sh -c` (bash and
-  zsh still exec a clean `sh`, for their rc files).
+The same bench before this round, same evening: wall 1.50x, client CPU 1.92x, server CPU
+1.46x (an earlier run: 1.49x / 1.81x / 1.42x). What changed, measured one at a time (each a
+single noisy run):
+- client: `parse_json` parses with orjson first (the stdlib decides whatever orjson refuses,
+  so values and errors stay the stdlib's): 58 KB composer.lock 0.09 ms instead of 0.16 ms
+  unloaded; under the bench's 20 threads and load py-spy --gil still puts ~12% of tma's
+  Python samples in that call, so most of the parse cost seen is contention, not the parser.
+  With READ_MANY as a shell function instead of a subshell: 1.46x / 1.75x / 1.32x.
+- server: READ_BOTH hands the detection files to the glob's `find` as start points (after
+  READ_MANY's shell checks), so one `find` and one `sh` + `cat` batch read everything: per
+  session, strace -f on sshd counts 5 execs / 6 forks (sshd, login sh, find, sh, cat), the
+  floor 3 / 4 (sshd, sh, cat), before this round 7 / 8 (+ stat, cat and a subshell): 1.41x /
+  1.75x / 1.36x.
+- client: the private key is parsed once per process instead of once per connection
+  (paramiko's PKey load was ~3.5% of tma's samples): 1.38x / 1.73x / 1.38x.
 
 What keeps the targets out of reach on this machine, per site (N=200: 1 ms = 0.2 s):
-- server: the floor is one connection (key exchange, privilege separation: most of its
-  ~20 ms per site) plus one session running one `cat`. tma's one session also runs a subshell
-  (fork), `stat`, `find` (over the 18 roots of every Drupal layout, most absent) and a batch
-  `sh` + `cat`: four more program starts, ~1 ms each in (noisy) micro-runs here, ~20-30%
-  over the floor's ~20 ms, most of the 1.3x budget by itself. Fewer would need the shell to print sizes and
-  contents without `stat`/`cat` (it cannot portably) or a helper installed on the remote.
-- the client parses what the floor only transfers: the 58 KB composer.lock (json.loads ~0.9 ms
-  unloaded, ~1.5 ms under load: the largest remaining share, ~25% of the Python CPU per
-  py-spy --gil), 17 info files (~0.6 ms), the release evaluation and policy (~1.5 ms), on top of
-  the floor's ~4.5 ms of paramiko per site. 1.5x of the floor leaves ~2.3 ms per site for all
-  of it; the stdlib JSON parser alone takes half of that.
+- server: the floor's session is the login `sh` + `cat`, 2.4 ms of CPU in a local micro-run
+  (200 calls, same tree), tma's READ_BOTH 6.8 ms: the script itself 0.55 ms (parse, the loop
+  of shell tests), `find -L` ~2 ms (the heaviest start-up of the three, plus the walk of the
+  18 roots), the batch `sh` ~1 ms. Over SSH the difference measured is larger, ~10 ms of the
+  floor's ~26 ms per site, and not yet explained (the command line is ~6 KB, sshd's own cost
+  per session should not change). Fewer programs would need the contents without a batch `sh`
+  printing the `C` marker (find cannot print it between its records and a batch's output) or
+  a helper installed on the remote.
+- the client parses what the floor only transfers: composer.lock, 17 info files as libyaml
+  events (~13% of tma's samples), the release evaluation and policy (~16%), on top of the
+  floor's paramiko work per site; paramiko's per-connection known_hosts load (~2%) could be
+  shared only through a private attribute of SSHClient.
 - wall follows the CPU sum: client and sshd share 2 cores, so wall ~ (client + server CPU) / 2
   for both sides, and its ratio sits between the two CPU ratios.
 """

@@ -4,6 +4,7 @@ a hostile tree (links leaving it, odd names, a file over the cap); anything else
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +121,52 @@ def test_requests_with_different_max_bytes_are_not_merged() -> None:
     assert merge_requests([], "/site") is None
     merged = merge_requests([GlobRequest(("a/../b", "c"), ("*.x",), 2)], "/site")
     assert merged == GlobRequest(("/site/b", "/site/c"), ("*.x",), 2)
+
+
+def test_detection_files_read_with_the_globs_are_read_as_read_many_reads_them(
+    kind: str, sshd: SSHServer
+) -> None:
+    """READ_BOTH hands the detection files to the glob's one `find`: whatever they are (pattern
+    characters in the name, inside a glob root, unreadable, a directory, a FIFO, over the cap, a
+    link leaving the tree), each is answered as READ_MANY answers it, and none of them leaks into
+    a glob answer it would not be part of."""
+    site = _tree(sshd.make_shared_dir())
+    odd = site / "[a]*?\\x.lock"
+    odd.write_text("odd")
+    secret = site / "web/modules/a/secret.txt"
+    secret.write_text("s")
+    secret.chmod(0o600)  # root-owned: unreadable for the SSH user only
+    os.mkfifo(site / "web/modules/a/pipe")
+    (site / "leak.lock").symlink_to(site.parent / "outside/x/x.info.yml")
+    detect = [
+        str(odd),
+        f"{site}/[a]*?",  # a pattern that would match the odd name: not a file
+        f"{site}/composer.lock",
+        f"{site}/web/modules/a/a.info.yml",  # a glob result too
+        str(secret),
+        f"{site}/web/modules/a/pipe",
+        f"{site}/web/modules/a",  # a directory
+        f"{site}/web/modules/big/big.info.yml",  # over the 4 KiB cap
+        f"{site}/leak.lock",
+        f"{site}/web/modules/leak.info.yml",  # leaving, and a glob result's problem too
+        f"{site}/missing",
+    ]
+    ahead = merge_requests([GlobRequest(("web/modules",), ("*.info.yml",), 6)], str(site))
+    assert ahead is not None
+    reader, asked = _twin(kind, sshd, site), _twin(kind, sshd, site)
+    try:
+        files = reader.read_many(detect, prefetch=ahead)
+        real = asked.read_many(detect)
+        assert (files, files.problems) == (real, real.problems)
+        assert files[str(odd)] == "odd" and files[f"{site}/[a]*?"] is None
+        assert files[f"{site}/web/modules/a/a.info.yml"] == "name: a\n"
+        assert "SECRET" not in str(files)
+        modules = f"{site}/web/modules"
+        served = reader.read_glob([modules], ["*.info.yml"], max_depth=6)
+        glob = asked.read_glob([modules], ["*.info.yml"], max_depth=6)
+        assert (served, served.problems) == (glob, glob.problems)
+        assert str(secret) not in served.problems and f"{site}/leak.lock" not in served.problems
+        assert reader.round_trips == 1
+    finally:
+        reader.close()
+        asked.close()

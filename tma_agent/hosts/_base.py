@@ -7,6 +7,9 @@ and the same site read locally give byte-identical answers, each in a single rou
 
 from __future__ import annotations
 
+import fnmatch
+import posixpath
+import re
 import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -151,19 +154,41 @@ class Host(ABC):
         """
         if not paths:
             return FileSet()
-        many = [*self._tree_args(max_bytes), *paths]
         if prefetch is None or not prefetch.roots or not prefetch.names:
-            result = self.run(["sh", "-c", READ_MANY, "sh", *many])
-            frames = decode_frames(result.stdout, self.tree.max_file_bytes, self.name, max_bytes)
-        else:
-            glob = self._glob_args(
-                prefetch.roots, prefetch.names, prefetch.max_depth, prefetch.max_bytes
-            )
-            result = self.run(["sh", "-c", READ_BOTH, "sh", str(len(many)), *many, *glob])
-            cap = self.tree.max_file_bytes
-            frames = decode_frames(result.stdout, cap, self.name, max_bytes, first_segment=True)
-            rest = decode_frames(result.stdout[frames.end :], cap, self.name, prefetch.max_bytes)
-            self._ahead = (prefetch, _glob_answer(rest.files, rest.problems))
+            return self._read_files(paths, max_bytes)
+        if prefetch.max_bytes != max_bytes:
+            # One `find` reads both with one byte limit: a glob with another one is left to
+            # its own read_glob (a second round trip).
+            return self._read_files(paths, max_bytes)
+        safe = [_safe_start(path) for path in paths]
+        glob = self._glob_args(prefetch.roots, prefetch.names, prefetch.max_depth, max_bytes)
+        argv = [*glob[:6], str(len(safe)), *glob[6:], *(_path_pattern(s) for s in safe)]
+        argv[8:8] = safe
+        result = self.run(["sh", "-c", READ_BOTH, "sh", *argv])
+        frames = decode_frames(result.stdout, self.tree.max_file_bytes, self.name, max_bytes)
+        files: FileSet[str | None] = FileSet(
+            problems={
+                p: frames.problems[s]
+                for p, s in zip(paths, safe, strict=True)
+                if s in frames.problems
+            }
+        )
+        for path, start in zip(paths, safe, strict=True):
+            files[path] = frames.files.get(start)
+        # The files' own records are no glob results unless the glob would have matched them.
+        names = prefetch.names
+        own = {
+            s for s in safe if not any(fnmatch.fnmatchcase(posixpath.basename(s), n) for n in names)
+        }
+        found = {k: v for k, v in frames.files.items() if k not in own}
+        problems = {k: v for k, v in frames.problems.items() if k not in own}
+        self._ahead = (prefetch, _glob_answer(found, problems))
+        return files
+
+    def _read_files(self, paths: Sequence[str], max_bytes: int) -> FileSet[str | None]:
+        many = [*self._tree_args(max_bytes), *paths]
+        result = self.run(["sh", "-c", READ_MANY, "sh", *many])
+        frames = decode_frames(result.stdout, self.tree.max_file_bytes, self.name, max_bytes)
         files: FileSet[str | None] = FileSet(problems=frames.problems)
         for path in paths:
             files[path] = frames.files.get(path)
@@ -224,6 +249,16 @@ class Host(ABC):
     def glob(self, roots: Sequence[str], names: Sequence[str], *, max_depth: int = 4) -> list[str]:
         """Paths of the files `read_glob` would read, without their content."""
         return sorted(self.read_glob(roots, names, max_depth=max_depth, max_bytes=1))
+
+
+def _safe_start(path: str) -> str:
+    # `find` would take a relative path such as `-delete` or `(` for an expression.
+    return path if path.startswith("/") else "./" + path
+
+
+def _path_pattern(path: str) -> str:
+    """A `find -path` pattern matching exactly `path` (its pattern characters escaped)."""
+    return re.sub(r"([\\*?\[])", r"\\\1", path)
 
 
 def _unprefixed(path: str) -> str:

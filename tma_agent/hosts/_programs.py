@@ -6,8 +6,9 @@ a constant handful of processes whatever the number of files: READ_MANY checks w
 builtins (`[ -f ]`, `[ -r ]`, `cd -P`), then one `stat` gives the sizes and one `cat` the
 contents; READ_GLOB walks the tree once with `find`, which prints the records and runs one
 `sh` + `cat` of the accepted files (a second `find -P` only when the walk met a link it could
-not follow); READ_BOTH runs the two in one session. Only a symlink in a confined tree costs a
-`realpath` (in READ_GLOB, a `sh` too) of its own.
+not follow); READ_BOTH reads the detection files and a glob in one session with READ_MANY's
+checks and READ_GLOB's one `find` + `sh` + `cat` (the floor, one `cat`, is two program starts
+fewer). Only a symlink in a confined tree costs a `realpath` (in `find`, a `sh` too) of its own.
 
 Output: a record per path, then `C NUL` and the raw bytes of every `A` file back to back (from
 READ_GLOB possibly several such segments, one per `cat` batch, then records of the -P pass):
@@ -155,20 +156,71 @@ exit 0
 """
 
 
-# Arguments: k, READ_MANY's k arguments, then READ_GLOB's: both programs in one session (the
-# detection read and the globs read ahead), READ_MANY in a subshell (a fork, no exec) so its
-# `shift`s and `exit`s stay its own. The answer is READ_MANY's, then READ_GLOB's.
-READ_BOTH = (
-    r"""k=$1; shift
-(
-i=0; for a; do shift; [ "$i" -lt "$k" ] && set -- "$@" "$a"; i=$((i + 1)); done
-"""
-    + READ_MANY
-    + r""") || exit
-i=0; for a; do shift; [ "$i" -ge "$k" ] && set -- "$@" "$a"; i=$((i + 1)); done
-"""
-    + READ_GLOB
-)
+# Arguments: INSIDE cap max root confined depth nf N file... root... name... pattern...: the
+# detection files and the globs read ahead in one session, with ONE `find` and one `cat` batch
+# (READ_MANY + READ_GLOB would start `stat`, `cat`, `find`, `sh` + `cat`). The files get
+# READ_MANY's checks (shell builtins: confinement, `M` not a regular file, `P` unreadable) and
+# the accepted ones become `find` start points next to the existing roots; the caller passes
+# one `-path` pattern per file (the file's path with `*?[\` escaped), so a start point passes
+# the name test while files below the roots still need a name. `find` then prints their `A`/`B`
+# records and sizes and cats them with the glob's files: READ_GLOB's answer, with the files'
+# records in it. A file gone between its check and `find` has no record: missing.
+READ_BOTH = r"""inside=$1; cap=$2; max=$3; root=$4; confined=$5; depth=$6; nf=$7; n=$8; shift 8
+rootp=; lt=-links; lv=-1; st=-size; sv=+${cap}c; batch='printf "C\000"; exec cat -- "$@"'
+if [ "$max" -gt 0 ]; then batch='printf "C\000"; exec head -q -c "$0" -- "$@"'; fi
+if [ "$max" -gt 0 ] && [ "$max" -le "$cap" ]; then st=-links; sv=-1; fi
+dt=-links; dv=-1
+if [ "$confined" = 1 ]; then
+  lt=-xtype; lv=l; dt=-type; dv=d
+  cd -P . 2>/dev/null; start=$PWD
+  cd -P -- "$root" 2>/dev/null && rootp=$PWD || rootp=$root
+  [ "$rootp" = / ] && rootp=
+  cd -P -- "$start" 2>/dev/null
+fi
+# Rebuild the arguments in place: accepted files, existing roots (inside the tree), then
+# -maxdepth ( -name name -o ... -o -path pattern ... ).
+i=0; m=$#; e=$((nf + n)); q=$((m - nf)); any=0
+while [ "$i" -lt "$m" ]; do
+  a=$1; shift
+  if [ "$i" -lt "$nf" ]; then
+    f=$a; kind=A
+    if [ "$confined" = 1 ]; then
+      case $f in */*) d=${f%/*}; b=${f##*/}; [ -n "$d" ] || d=/ ;; *) d=.; b=$f ;; esac
+      if ! { cd -P -- "$start" && cd -P -- "$d"; } 2>/dev/null || [ -z "$b" ]; then kind=M
+      else
+        case $PWD/ in "$rootp"/*) ;; *) kind=L ;; esac
+        if [ "$kind" = A ] && [ -L "$b" ]; then
+          r=$(realpath -m -- "$b" 2>/dev/null; printf x); r=${r%?x}
+          case $r/ in "$rootp"/*) ;; *) kind=L ;; esac
+        fi
+      fi
+      cd -P -- "$start" 2>/dev/null
+    fi
+    if [ "$kind" = A ]; then
+      if [ ! -f "$f" ]; then kind=M; elif [ ! -r "$f" ]; then kind=P; fi
+    fi
+    if [ "$kind" = A ]; then set -- "$@" "$f"; any=1; else printf '%s\000%s\000' "$kind" "$f"; fi
+  elif [ "$i" -lt "$e" ]; then
+    if [ ! -d "$a" ]; then :
+    elif [ "$confined" = 1 ]; then
+      if cd -P -- "$a" 2>/dev/null; then
+        case $PWD/ in
+          "$rootp"/*) set -- "$@" "$a"; any=1 ;;
+          *) printf 'L\000%s\000' "$a" ;;
+        esac
+      fi
+      cd -P -- "$start" 2>/dev/null
+    else set -- "$@" "$a"; any=1
+    fi
+  else
+    if [ "$i" = "$e" ]; then set -- "$@" -maxdepth "$depth" "("; else set -- "$@" -o; fi
+    if [ "$i" -lt "$q" ]; then set -- "$@" -name "$a"; else set -- "$@" -path "$a"; fi
+  fi
+  i=$((i + 1))
+done
+[ "$any" = 1 ] || exit 0
+set -- "$@" ")"
+""" + READ_GLOB[READ_GLOB.index('find -L "$@" ! -type d') :]
 
 _NAMES = {READ_MANY: "read_many", READ_GLOB: "read_glob", READ_BOTH: "read_many+read_glob"}
 _SHORT = 60
@@ -191,8 +243,6 @@ class Frames:
     def __init__(self) -> None:
         self.files: dict[str, str | None] = {}
         self.problems: dict[str, str] = {}
-        #: Where the answer ended (`first_segment`: where the next program's answer starts).
-        self.end = 0
 
 
 def human_bytes(count: int) -> str:
@@ -202,9 +252,7 @@ def human_bytes(count: int) -> str:
     return f"{count} bytes"
 
 
-def decode_frames(
-    payload: bytes, cap: int, where: str, max_bytes: int = 0, *, first_segment: bool = False
-) -> Frames:
+def decode_frames(payload: bytes, cap: int, where: str, max_bytes: int = 0) -> Frames:
     """Parse a program's answer; a truncated or inconsistent one is a HostError.
 
     The answer is one or more segments of records, each `C` followed by the contents of that
@@ -239,9 +287,6 @@ def decode_frames(
                 frames.files[name] = payload[pos : pos + size].decode("utf-8", errors="replace")
                 pos += size
             pending, contents_seen = [], True
-            if first_segment:
-                frames.end = pos
-                return frames
             continue
         name = field().decode("utf-8", errors="surrogateescape")
         if kind == b"M":
@@ -261,7 +306,6 @@ def decode_frames(
                 pending.append((name, min(size, max_bytes) if max_bytes > 0 else size))
         else:
             raise broken("unexpected")
-    if pending or first_segment:
+    if pending:
         raise broken("truncated")
-    frames.end = pos
     return frames
