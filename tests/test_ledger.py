@@ -253,3 +253,38 @@ def test_a_new_sqlite_ledger_is_readable_by_its_owner_only(tmp_path: Path) -> No
     finally:
         engine.dispose()
     assert modes.keys() >= {"ledger.db", "ledger.db-wal"} and set(modes.values()) == {0o600}
+
+
+def test_a_connection_waits_while_another_process_writes_a_fresh_sqlite_ledger(
+    tmp_path: Path,
+) -> None:
+    # A fresh file is still in rollback-journal mode: while another process holds its write
+    # lock (a migration), switching to WAL is refused at once whatever the busy timeout, so
+    # the second `tma` starting at that moment must wait for the first, not fail.
+    path = tmp_path / "ledger.db"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('BEGIN IMMEDIATE'); c.execute('CREATE TABLE t (x)')\n"
+            "print('locked', flush=True); time.sleep(1.5); c.execute('COMMIT')\n",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        engine = make_engine(f"sqlite:///{path}")
+        try:
+            with engine.connect() as connection:
+                mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+                tables = connection.exec_driver_sql("SELECT name FROM sqlite_master").all()
+        finally:
+            engine.dispose()
+    finally:
+        assert holder.wait(timeout=30) == 0
+    assert mode == "wal"
+    assert tables == [("t",)]  # connected only once the other process had committed
