@@ -41,9 +41,31 @@ __all__ = [
     "short_command",
 ]
 
+# Sets `kind` for the file `$f` with shell builtins only (`realpath` for a symlink in a confined
+# tree): A to read, M missing or not a regular file, L leaving the tree, P unreadable. Shared by
+# READ_MANY and READ_BOTH so the detection files get one rule whichever program reads them.
+_CLASSIFY_FILE = r"""kind=A
+if [ "$confined" = 1 ]; then
+  case $f in */*) d=${f%/*}; b=${f##*/}; [ -n "$d" ] || d=/ ;; *) d=.; b=$f ;; esac
+  if ! { cd -P -- "$start" && cd -P -- "$d"; } 2>/dev/null || [ -z "$b" ]; then kind=M
+  else
+    case $PWD/ in "$rootp"/*) ;; *) kind=L ;; esac
+    if [ "$kind" = A ] && [ -L "$b" ]; then
+      r=$(realpath -m -- "$b" 2>/dev/null; printf x); r=${r%?x}
+      case $r/ in "$rootp"/*) ;; *) kind=L ;; esac
+    fi
+  fi
+  cd -P -- "$start" 2>/dev/null
+fi
+if [ "$kind" = A ]; then
+  if [ ! -f "$f" ]; then kind=M; elif [ ! -r "$f" ]; then kind=P; fi
+fi
+"""
+
 # Arguments: cap max root confined path... (`root` empty: no tree rule). `max` > 0 reads only
 # that many bytes of each file. cwd is physical throughout (`cd -P`), so `$PWD` is a real path.
-READ_MANY = r"""cap=$1; max=$2; root=$3; confined=$4; shift 4
+READ_MANY = (
+    r"""cap=$1; max=$2; root=$3; confined=$4; shift 4
 cd -P . 2>/dev/null; start=$PWD
 if [ "$confined" = 1 ]; then
   cd -P -- "$root" 2>/dev/null && rootp=$PWD || rootp=$root
@@ -51,23 +73,10 @@ if [ "$confined" = 1 ]; then
 fi
 n=$#
 while [ "$n" -gt 0 ]; do
-  f=$1; shift; n=$((n - 1)); kind=A
-  if [ "$confined" = 1 ]; then
-    case $f in */*) d=${f%/*}; b=${f##*/}; [ -n "$d" ] || d=/ ;; *) d=.; b=$f ;; esac
-    if ! { cd -P -- "$start" && cd -P -- "$d"; } 2>/dev/null || [ -z "$b" ]; then kind=M
-    else
-      case $PWD/ in "$rootp"/*) ;; *) kind=L ;; esac
-      if [ "$kind" = A ] && [ -L "$b" ]; then
-        r=$(realpath -m -- "$b" 2>/dev/null; printf x); r=${r%?x}
-        case $r/ in "$rootp"/*) ;; *) kind=L ;; esac
-      fi
-    fi
-    cd -P -- "$start" 2>/dev/null
-  fi
-  if [ "$kind" = A ]; then
-    if [ ! -f "$f" ]; then kind=M; elif [ ! -r "$f" ]; then kind=P; fi
-  fi
-  if [ "$kind" = A ]; then set -- "$@" "$f"; else printf '%s\000%s\000' "$kind" "$f"; fi
+  f=$1; shift; n=$((n - 1))
+"""
+    + _CLASSIFY_FILE
+    + r"""  if [ "$kind" = A ]; then set -- "$@" "$f"; else printf '%s\000%s\000' "$kind" "$f"; fi
 done
 if [ "$#" -gt 0 ]; then
   sizes=$(stat -L -c %s -- "$@") || { echo "files changed while being read" >&2; exit 3; }
@@ -84,6 +93,7 @@ if [ "$#" -gt 0 ]; then
   if [ "$max" -gt 0 ]; then head -q -c "$max" -- "$@"; else cat -- "$@"; fi
 fi
 """
+)
 
 # In a confined tree a symlink is followed only when it resolves inside the root; one leaving
 # it is reported and, for a directory, not descended.
@@ -165,7 +175,8 @@ exit 0
 # the name test while files below the roots still need a name. `find` then prints their `A`/`B`
 # records and sizes and cats them with the glob's files: READ_GLOB's answer, with the files'
 # records in it. A file gone between its check and `find` has no record: missing.
-READ_BOTH = r"""inside=$1; cap=$2; max=$3; root=$4; confined=$5; depth=$6; nf=$7; n=$8; shift 8
+READ_BOTH = (
+    r"""inside=$1; cap=$2; max=$3; root=$4; confined=$5; depth=$6; nf=$7; n=$8; shift 8
 rootp=; lt=-links; lv=-1; st=-size; sv=+${cap}c; batch='printf "C\000"; exec cat -- "$@"'
 if [ "$max" -gt 0 ]; then batch='printf "C\000"; exec head -q -c "$0" -- "$@"'; fi
 if [ "$max" -gt 0 ] && [ "$max" -le "$cap" ]; then st=-links; sv=-1; fi
@@ -183,23 +194,10 @@ i=0; m=$#; e=$((nf + n)); q=$((m - nf)); any=0
 while [ "$i" -lt "$m" ]; do
   a=$1; shift
   if [ "$i" -lt "$nf" ]; then
-    f=$a; kind=A
-    if [ "$confined" = 1 ]; then
-      case $f in */*) d=${f%/*}; b=${f##*/}; [ -n "$d" ] || d=/ ;; *) d=.; b=$f ;; esac
-      if ! { cd -P -- "$start" && cd -P -- "$d"; } 2>/dev/null || [ -z "$b" ]; then kind=M
-      else
-        case $PWD/ in "$rootp"/*) ;; *) kind=L ;; esac
-        if [ "$kind" = A ] && [ -L "$b" ]; then
-          r=$(realpath -m -- "$b" 2>/dev/null; printf x); r=${r%?x}
-          case $r/ in "$rootp"/*) ;; *) kind=L ;; esac
-        fi
-      fi
-      cd -P -- "$start" 2>/dev/null
-    fi
-    if [ "$kind" = A ]; then
-      if [ ! -f "$f" ]; then kind=M; elif [ ! -r "$f" ]; then kind=P; fi
-    fi
-    if [ "$kind" = A ]; then set -- "$@" "$f"; any=1; else printf '%s\000%s\000' "$kind" "$f"; fi
+    f=$a
+"""
+    + _CLASSIFY_FILE
+    + r"""    if [ "$kind" = A ]; then set -- "$@" "$f"; any=1; else printf '%s\000%s\000' "$kind" "$f"; fi
   elif [ "$i" -lt "$e" ]; then
     if [ ! -d "$a" ]; then :
     elif [ "$confined" = 1 ]; then
@@ -220,7 +218,8 @@ while [ "$i" -lt "$m" ]; do
 done
 [ "$any" = 1 ] || exit 0
 set -- "$@" ")"
-""" + READ_GLOB[READ_GLOB.index('find -L "$@" ! -type d') :]
+"""
+) + READ_GLOB[READ_GLOB.index('find -L "$@" ! -type d') :]
 
 _NAMES = {READ_MANY: "read_many", READ_GLOB: "read_glob", READ_BOTH: "read_many+read_glob"}
 _SHORT = 60
