@@ -36,6 +36,7 @@ from tma_agent.settings import (
     SSHSettings,
     Strict,
 )
+from tma_agent.tickets.settings import RequestSettings, TicketsBlock
 
 __all__ = [
     "CONFIG_ENV",
@@ -73,6 +74,8 @@ class Client(Strict):
     name: str
     contract: Contract | None = None
     policies: Policy | None = None
+    #: Overrides keys of the global `tickets` block (another `backend` replaces it whole).
+    tickets: TicketsBlock | None = None
 
     @field_validator("id")
     @classmethod
@@ -176,6 +179,8 @@ class Config(Strict):
     plugins: PluginSettings = Field(default_factory=lambda: PluginSettings())
     limits: Limits = Field(default_factory=lambda: Limits())
     policies: Policy = Field(default_factory=lambda: Policy())
+    tickets: TicketsBlock = Field(default_factory=lambda: TicketsBlock())
+    requests: RequestSettings = Field(default_factory=lambda: RequestSettings())
     clients: list[Client] = Field(default_factory=list)
     sites: list[Site] = Field(default_factory=list)
     _lines: LineMap | None = PrivateAttr(default=None)

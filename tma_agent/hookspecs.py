@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from tma_agent.hosts import GlobRequest
     from tma_agent.models import Component, Detection, Finding, SiteReport, SourceInfo, StackInfo
     from tma_agent.plugin_settings import SettingsInfo
+    from tma_agent.tickets import BackendInfo
+    from tma_agent.tickets.summary import RunInfo, RunSummary
 
 __all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
 
@@ -60,6 +62,17 @@ def tma_register_settings(register: Callable[[SettingsInfo], None]) -> None:
     validates the keys of ``sources.<name>`` besides ``url``. Validation runs when the config
     is loaded (unknown key or wrong type: ``file:line`` error, exit 2); plugins then read typed
     values with ``site.options_as(Model)`` and ``site.source_settings_as(name, Model)``.
+    """
+
+
+@hookspec
+def tma_register_ticket_backends(register: Callable[[BackendInfo], None]) -> None:
+    """Register the ticket backends this plugin provides by calling ``register(BackendInfo(...))``.
+
+    Called once when a command needs the ticket system (``tma run``, ``tma requests``,
+    ``tma tickets check``), all implementations run. A name must be unique across plugins; the
+    names are what ``tickets.backend`` accepts. ``BackendInfo.settings_model`` validates the
+    ``tickets:`` block for the backend (``file:line`` errors, exit 2).
     """
 
 
@@ -138,4 +151,18 @@ def tma_site_checked(site: SiteContext, report: SiteReport) -> None:
 
     Called after each site is checked, successful or not, all implementations run. Must not
     raise: an exception is logged and ignored.
+    """
+
+
+# --- Run: called once per `tma run` -----------------------------------------------------------
+
+
+@hookspec
+def tma_run_finished(run: RunInfo, summary: RunSummary) -> None:
+    """Observe a finished ``tma run`` (to notify, export, collect metrics): ``run`` says when
+    and what it covered, ``summary`` what it found and did (requests created, updated, closed,
+    still queued or parked).
+
+    Called after every run, dry runs included (``run.dry_run``), all implementations run. Must
+    not raise: an exception is logged and ignored.
     """

@@ -124,7 +124,7 @@ class FeedServer:
                     self.wfile.flush()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_HEAD = _serve
+            do_GET = do_POST = do_HEAD = do_PUT = do_PATCH = do_DELETE = _serve
 
         self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True

@@ -1,0 +1,38 @@
+"""Tickets: the backend protocol, the ticket settings, and (in `outbox`, `plan`, `run`) how
+requests reach the agency's ticket system exactly once. Each backend is a plugin.
+
+Light on purpose (no HTTP client imported): the configuration imports the settings from here.
+"""
+
+from __future__ import annotations
+
+from tma_agent.tickets._backend import BackendContext, BackendInfo, TicketBackend
+from tma_agent.tickets._types import (
+    MARKER_PREFIX,
+    Meaning,
+    Priority,
+    RemoteTicket,
+    TicketDraft,
+    TicketError,
+    TicketRefused,
+    TicketUnavailable,
+    marker_line,
+)
+from tma_agent.tickets.settings import StatusMap, TicketSettings
+
+__all__ = [
+    "MARKER_PREFIX",
+    "BackendContext",
+    "BackendInfo",
+    "Meaning",
+    "Priority",
+    "RemoteTicket",
+    "StatusMap",
+    "TicketBackend",
+    "TicketDraft",
+    "TicketError",
+    "TicketRefused",
+    "TicketSettings",
+    "TicketUnavailable",
+    "marker_line",
+]
