@@ -218,8 +218,24 @@ sites:
     )
 
 
+#: What the demo runs: `tma check` (the default), or `tma run` then `tma requests list` on the
+#: `ledger` ticket backend when the first argument is `run`.
+COMMANDS = ("check", "run")
+
+
+def _fresh_demo_dir() -> None:
+    """A new fleet each time; the state (the ledger of `tma run`) is kept, so a second
+    `scripts/demo run` shows requests updated or unchanged, never opened twice."""
+    if not DEMO.exists():
+        return
+    for entry in DEMO.iterdir():
+        if entry.name != "state":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
 def main(argv: list[str]) -> int:
-    shutil.rmtree(DEMO, ignore_errors=True)
+    verb = argv.pop(0) if argv and argv[0] in COMMANDS else "check"
+    _fresh_demo_dir()
     sites = DEMO / "sites"
     build_fleet(sites)
     build_more_sites(sites)
@@ -239,13 +255,17 @@ def main(argv: list[str]) -> int:
         config = DEMO / "tma.yaml"
         write_config(config, sites, server.url, wordfence, more_sources)
         tma = Path(sys.executable).with_name("tma")
-        command = [str(tma), "--config", str(config), "check", *argv]
-        shown = shlex.join(["tma", "check", *argv])
+        command = [str(tma), "--config", str(config), verb, *argv]
+        shown = shlex.join(["tma", verb, *argv])
         print(f"demo: {shown}  (demo fleet in {DEMO.relative_to(ROOT)}/)", file=sys.stderr)
         code = subprocess.run(command, env=os.environ.copy()).returncode  # noqa: S603 - our own tma
+        if verb == "run" and "--dry-run" not in argv:
+            print("demo: tma requests list", file=sys.stderr)
+            listing = [str(tma), "--config", str(config), "requests", "list"]
+            subprocess.run(listing, env=os.environ.copy(), check=False)  # noqa: S603
     print(
         "demo: its feed servers stopped with it; rerun with other `tma check` options through"
-        " the demo, e.g. scripts/demo --site acme-www --format json",
+        " the demo, e.g. scripts/demo --site acme-www --format json, or scripts/demo run",
         file=sys.stderr,
     )
     return code

@@ -80,39 +80,107 @@ def _rows(engine: Engine, model: type[Base]) -> list[tuple[object, ...]]:
         ]
 
 
+def _old_tables(engine: Engine) -> dict[str, Table]:
+    """The tables as the database has them now (an old revision's), not as the models say."""
+    metadata = MetaData()
+    metadata.reflect(engine)
+    return dict(metadata.tables)
+
+
+def _old_rows(engine: Engine, tables: dict[str, Table]) -> dict[str, list[dict[str, object]]]:
+    with engine.connect() as connection:
+        return {
+            name: [
+                dict(row._mapping)
+                for row in connection.execute(select(table).order_by(*table.primary_key))
+            ]
+            for name, table in tables.items()
+            if name != "alembic_version"
+        }
+
+
 def test_a_database_of_the_first_migration_is_upgraded_with_every_row(engine: Engine) -> None:
     assert upgrade_ledger(engine, FIRST) == (None, FIRST)
     assert "runs" not in inspect(engine).get_table_names()
-    ledger = Ledger(engine)
-    with ledger.session() as session:
-        old = _request("acme-www/site#1", state=WorkState.CLOSED, ticket_backend="redmine")
-        new = _request("acme-www/site", previous=old, ticket_ref="1234")
-        new.events.append(
-            RequestEvent(
-                from_state=WorkState.NEW, to_state=WorkState.ESTIMATED, actor="tma", source="agent"
-            )
+    # Rows written the way the first revision's code wrote them: with its own columns only.
+    tables = _old_tables(engine)
+    now = datetime.now(UTC)
+    request = {
+        "site": "acme-www",
+        "client": "acme",
+        "group_key": "site",
+        "kind": "preventive",
+        "priority": "high",
+        "estimate_minutes": 150,
+        "title": "Updates for acme-www",
+        "description": "- drupal/core 10.2.1 → 10.2.3\n",
+        "target_digest": "d" * 64,
+        "created_at": now,
+        "updated_at": now,
+    }
+    with engine.begin() as connection:
+        connection.execute(
+            tables["requests"].insert(),
+            [
+                {
+                    **request,
+                    "id": 1,
+                    "fingerprint": "acme-www/site#1",
+                    "state": "closed",
+                    "ticket_backend": "redmine",
+                    "ticket_ref": None,
+                    "previous_id": None,
+                },
+                {
+                    **request,
+                    "id": 2,
+                    "fingerprint": "acme-www/site",
+                    "state": "estimated",
+                    "ticket_backend": None,
+                    "ticket_ref": "1234",
+                    "previous_id": 1,
+                },
+            ],
         )
-        new.validations.append(Validation(validated_by="Jane Client", source="redmine"))
-        session.add_all([old, new])
-        session.flush()
-        session.add(
-            OutboxItem(
-                request_id=new.id,
-                operation="create",
-                payload={"title": "é", "n": [1, 2]},
-                idempotency_key="create:acme-www/site",
-                state=OutboxState.PARKED,
-                attempts=3,
-                last_answer="422 Unprocessable",
-            )
+        connection.execute(
+            tables["request_events"].insert(),
+            {
+                "request_id": 2,
+                "from_state": "new",
+                "to_state": "estimated",
+                "actor": "tma",
+                "source": "agent",
+                "at": now,
+            },
         )
-    models = (Request, RequestEvent, Validation, OutboxItem)
-    before = {model: _rows(engine, model) for model in models}
+        connection.execute(
+            tables["validations"].insert(),
+            {"request_id": 2, "validated_by": "Jane Client", "source": "redmine", "at": now},
+        )
+        connection.execute(
+            tables["outbox"].insert(),
+            {
+                "request_id": 2,
+                "operation": "create",
+                "payload": {"title": "é", "n": [1, 2]},
+                "idempotency_key": "create:acme-www/site",
+                "state": "parked",
+                "attempts": 3,
+                "last_answer": "422 Unprocessable",
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+    before = _old_rows(engine, tables)
     assert all(before.values())
 
     assert upgrade_ledger(engine) == (FIRST, head_revision())
-    assert {model: _rows(engine, model) for model in models} == before
+    after = _old_rows(engine, _old_tables(engine))
+    for name, rows in before.items():
+        # Every row and every old column kept, value for value; new columns only added.
+        assert [{k: row[k] for k in rows[0]} for row in after[name]] == rows, name
     assert _differences(engine) == []
+    ledger = Ledger(engine)
     with ledger.session() as session:
         session.add(Run(summary={"queued": 0}))
         linked = session.scalars(select(Request).where(Request.ticket_ref == "1234")).one()
@@ -120,6 +188,8 @@ def test_a_database_of_the_first_migration_is_upgraded_with_every_row(engine: En
         assert (
             linked.estimate_minutes == 150 and linked.validations[0].validated_by == "Jane Client"
         )
+        assert linked.targets == [] and linked.revision == 0
+        assert linked.events[0].to_state is WorkState.ESTIMATED
     with ledger.session() as session:
         assert session.scalar(select(func.count()).select_from(Run)) == 1
 

@@ -25,13 +25,32 @@ if TYPE_CHECKING:
     from tma_agent.models import SiteReport
     from tma_agent.runner import CheckRun
 
-__all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_FINDINGS",
+    "EXIT_LOCKED",
+    "EXIT_OK",
+    "EXIT_QUEUED",
+    "EXIT_REFUSED",
+    "EXIT_USAGE",
+    "cli",
+    "main",
+    "run_checks",
+]
 
 EXIT_OK = 0
 #: A `--fail-on` condition was met (tma_agent.fail_on).
 EXIT_FINDINGS = 1
 #: Usage or configuration error (Click uses 2 for usage errors too).
 EXIT_USAGE = 2
+#: Work left queued or parked in the outbox (a ticket system down, or refusing a write).
+EXIT_QUEUED = 3
+#: An apply or deploy failed (and was rolled back).
+EXIT_FAILED = 4
+#: Another run or apply holds the lock.
+EXIT_LOCKED = 5
+#: Refused by a rule (a deploy without validation, a change to a validated month).
+EXIT_REFUSED = 6
 
 
 class _State(GlobalOptions):
@@ -122,25 +141,9 @@ def check(
 
     from tma_agent.fail_on import fail_reasons
     from tma_agent.output import render_json, render_table
-    from tma_agent.plugin_settings import registered_settings
-    from tma_agent.plugins import registered_sources, registered_stacks
-    from tma_agent.runner import CheckRun
-    from tma_agent.sources import Fetcher
 
-    config, pm = state.config, state.pm
-    config.check_stacks(registered_stacks(pm))
-    config.check_sources(registered_sources(pm))
-    config.check_settings(registered_settings(pm))
-    sites = _select_sites(config, site_ids, stack, pm)
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
-    console = Console(stderr=True)
-    cache_dir = config.ensure_state_dir() / "http-cache"
-    with Fetcher.from_config(config, cache_dir) as fetcher:
-        run = CheckRun(config, pm, fetcher=fetcher)
-        if fmt == "table" and console.is_terminal:
-            reports = _run_with_progress(run, sites, stack, concurrency, console)
-        else:
-            reports = run.run(sites, only_stack=stack, concurrency=concurrency)
+    reports = run_checks(state, site_ids, stack, concurrency, progress=fmt == "table")
     if fmt == "json":
         render_json(reports, sys.stdout)
     else:
@@ -151,6 +154,37 @@ def check(
         click.echo(f"--fail-on {reason}", err=True)
     if reasons:
         sys.exit(EXIT_FINDINGS)
+
+
+def run_checks(
+    state: _State,
+    site_ids: tuple[str, ...],
+    stack: str | None,
+    concurrency: int | None,
+    *,
+    progress: bool,
+) -> list[SiteReport]:
+    """Validate the configuration against the plugins, then check the selected sites (a
+    progress bar on a terminal when `progress`). Shared by `tma check` and `tma run`."""
+    from rich.console import Console
+
+    from tma_agent.plugin_settings import registered_settings
+    from tma_agent.plugins import registered_sources, registered_stacks
+    from tma_agent.runner import CheckRun
+    from tma_agent.sources import Fetcher
+
+    config, pm = state.config, state.pm
+    config.check_stacks(registered_stacks(pm))
+    config.check_sources(registered_sources(pm))
+    config.check_settings(registered_settings(pm))
+    sites = _select_sites(config, site_ids, stack, pm)
+    console = Console(stderr=True)
+    cache_dir = config.ensure_state_dir() / "http-cache"
+    with Fetcher.from_config(config, cache_dir) as fetcher:
+        run = CheckRun(config, pm, fetcher=fetcher)
+        if progress and console.is_terminal:
+            return _run_with_progress(run, sites, stack, concurrency, console)
+        return run.run(sites, only_stack=stack, concurrency=concurrency)
 
 
 def _run_with_progress(
@@ -292,6 +326,11 @@ def _blocked_from_config(state: _State) -> list[str]:
         return []  # listing plugins must work before a config exists
 
 
+from tma_agent.cli_requests import register_commands  # noqa: E402 (needs `cli` above)
+
+register_commands(cli)
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False, prog_name="tma")
@@ -307,6 +346,7 @@ def main() -> None:
         click.echo(f"configuration error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except TmaError as exc:
+        code = getattr(exc, "exit_code", EXIT_USAGE)
         click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        sys.exit(code)
     sys.exit(EXIT_OK)

@@ -28,6 +28,7 @@ __all__ = [
     "database_error",
     "describe",
     "make_engine",
+    "open_existing_ledger",
     "open_ledger",
     "parse_url",
 ]
@@ -115,9 +116,10 @@ def _create_private_file(url: URL) -> None:
         ) from None
 
 
-def make_engine(raw_url: str, *, where: str = "database.url") -> Engine:
+def make_engine(raw_url: str, *, where: str = "database.url", create: bool = True) -> Engine:
+    """The ledger's engine; `create=False` never creates a SQLite file (dry runs)."""
     url = parse_url(raw_url, where=where)
-    if url.drivername == "sqlite":
+    if url.drivername == "sqlite" and create:
         _create_private_file(url)
     engine = create_engine(url, pool_pre_ping=url.drivername != "sqlite")
     if url.drivername == "sqlite":
@@ -174,3 +176,22 @@ def open_ledger(config: Config, *, upgrade: bool = True) -> Ledger:
             engine.dispose()
             raise
     return Ledger(engine, migrated=migrated)
+
+
+def open_existing_ledger(config: Config) -> tuple[Ledger | None, str | None]:
+    """The ledger to read without writing anything (`--dry-run`): (None, why) when there is
+    none yet or when it needs an upgrade first (a dry run never migrates)."""
+    from tma_agent.ledger.migrate import ledger_status
+
+    url = parse_url(config.database_url, where=config.where(("database", "url")))
+    if url.drivername == "sqlite" and not Path(url.database or "").expanduser().exists():
+        return None, "no ledger yet: everything would be new"
+    engine = make_engine(config.database_url, create=False)
+    status = ledger_status(engine)
+    if status.needs_upgrade or not status.known:
+        engine.dispose()
+        return None, (
+            f"the ledger needs an upgrade ({status.current or 'empty'} → {status.head}; "
+            "tma db upgrade): compared with an empty ledger"
+        )
+    return Ledger(engine), None

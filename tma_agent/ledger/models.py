@@ -130,9 +130,16 @@ class Request(Base):
     description: Mapped[str] = mapped_column(Text)
     #: Components, target versions and advisory ids: says whether something changed.
     target_digest: Mapped[str] = mapped_column(String(64))
+    #: What the request asks for: each component, installed, target version and advisories.
+    targets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: Bumped on every change written to the ticket (outbox keys: `update:<fp>:<revision>`).
+    revision: Mapped[int] = mapped_column(default=0)
     state: Mapped[WorkState] = mapped_column(_enum(WorkState, "work_state"), index=True)
     ticket_backend: Mapped[str | None] = mapped_column(String(50))
     ticket_ref: Mapped[str | None] = mapped_column(String(200))
+    #: The ticket's status name as last read back (`tma requests sync`, every run).
+    ticket_status: Mapped[str | None] = mapped_column(String(100))
+    ticket_url: Mapped[str | None] = mapped_column(String(500))
     #: The closed or rejected request this one follows (a strictly newer target appeared).
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -190,6 +197,8 @@ class OutboxItem(Base):
     state: Mapped[OutboxState] = mapped_column(_enum(OutboxState, "outbox_state"), index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_answer: Mapped[str | None] = mapped_column(Text)
+    #: When it was last handed to the ticket system (its answer may have been lost since).
+    sent_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -1,0 +1,163 @@
+"""Sending the outbox: every ticket write was recorded in the ledger before; here it is marked
+`sent` (committed) before it leaves, and `done` with the answer after. A write found `sent` by a
+later run may have reached the ticket system with its answer lost (a crash, a SIGKILL, a
+timeout): a create is then searched by fingerprint and an update asked `delivered` before
+anything is sent again, so nothing is ever duplicated, and nothing is lost.
+
+Items of one request go in order; one that cannot be sent holds back the later ones. A
+ticket system that fails once as unavailable is left alone for the rest of the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy import select
+
+from tma_agent.ledger.database import Ledger
+from tma_agent.ledger.models import OutboxItem, OutboxState, Request, utcnow
+from tma_agent.tickets._backend import TicketBackend
+from tma_agent.tickets._types import TicketDraft, TicketError, TicketRefused, TicketUnavailable
+
+__all__ = ["PENDING", "BackendFor", "OutboxReport", "send_outbox"]
+
+log = structlog.get_logger()
+
+PENDING = (OutboxState.QUEUED, OutboxState.SENT)
+#: The backend (and a key naming its configuration) for a request's client.
+BackendFor = Callable[[Request], tuple[str, TicketBackend]]
+
+
+@dataclass
+class OutboxReport:
+    #: Request ids whose writes all went through this run, with the operations done.
+    done: dict[int, list[str]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def send_outbox(
+    ledger: Ledger, backend_for: BackendFor, *, request_ids: Iterable[int] | None = None
+) -> OutboxReport:
+    report = OutboxReport()
+    with ledger.session() as session:
+        query = select(OutboxItem.id, OutboxItem.request_id).where(OutboxItem.state.in_(PENDING))
+        if request_ids is not None:
+            query = query.where(OutboxItem.request_id.in_(list(request_ids)))
+        pending = list(session.execute(query.order_by(OutboxItem.id)))
+    held: set[int] = set()
+    down: set[str] = set()
+    for item_id, request_id in pending:
+        if request_id in held:
+            continue
+        ok = _send_one(ledger, item_id, backend_for, down, report)
+        if not ok:
+            held.add(request_id)
+    return report
+
+
+def _send_one(
+    ledger: Ledger, item_id: int, backend_for: BackendFor, down: set[str], report: OutboxReport
+) -> bool:
+    with ledger.session() as session:
+        item = session.get(OutboxItem, item_id)
+        if item is None or item.state not in PENDING:
+            return True  # another process finished it
+        request = session.get(Request, item.request_id)
+        if request is None:  # a foreign key: cannot happen
+            return False
+        target, backend = backend_for(request)
+        if target in down:
+            return False
+        answer_lost = item.state is OutboxState.SENT
+        item.state, item.sent_at, item.attempts = OutboxState.SENT, utcnow(), item.attempts + 1
+        operation, payload, key = item.operation, dict(item.payload), item.idempotency_key
+        fingerprint, ref = request.fingerprint, request.ticket_ref
+    # Committed as `sent` before it leaves: from here a crash means "maybe delivered".
+    try:
+        result = _deliver(backend, operation, payload, key, fingerprint, ref, answer_lost)
+    except TicketUnavailable as exc:
+        down.add(target)
+        _finish(ledger, item_id, OutboxState.SENT, str(exc))
+        report.errors.append(str(exc))
+        return False
+    except TicketRefused as exc:
+        _finish(ledger, item_id, OutboxState.PARKED, str(exc))
+        report.errors.append(f"{exc} (parked: tma requests retry)")
+        return False
+    except TicketError as exc:  # a backend's own subclass: treat as unavailable
+        down.add(target)
+        _finish(ledger, item_id, OutboxState.SENT, str(exc))
+        report.errors.append(str(exc))
+        return False
+    _finish(ledger, item_id, OutboxState.DONE, result.answer, ticket=result)
+    report.done.setdefault(item.request_id, []).append(operation)
+    return True
+
+
+@dataclass(frozen=True)
+class _Result:
+    answer: str
+    ref: str | None = None
+    url: str | None = None
+    status: str | None = None
+
+
+def _deliver(
+    backend: TicketBackend,
+    operation: str,
+    payload: dict[str, object],
+    key: str,
+    fingerprint: str,
+    ref: str | None,
+    answer_lost: bool,
+) -> _Result:
+    draft = _draft(payload.get("draft"))
+    raw_note = payload.get("note")
+    note = raw_note if isinstance(raw_note, str) else None
+    if operation in ("create", "update") and draft is None:
+        raise TicketRefused(backend.name, "-", f"{operation} of {fingerprint}: no draft recorded")
+    if operation == "create" and draft is not None:
+        if answer_lost:
+            found = backend.find(fingerprint)
+            if found is not None:
+                log.info("ticket found by fingerprint", fingerprint=fingerprint, ref=found.ref)
+                return _Result("found by fingerprint", found.ref, found.url, found.status)
+        created = backend.create(draft)
+        return _Result("created", created.ref, created.url, created.status)
+    if ref is None:
+        raise TicketRefused(backend.name, "-", f"{operation} of {fingerprint}: no ticket yet")
+    if answer_lost and backend.delivered(ref, key):
+        return _Result("delivered before")
+    if operation == "update" and draft is not None:
+        backend.update(ref, draft, note, key)
+    elif operation == "close":
+        backend.close(ref, note or "", key)
+    else:
+        raise TicketRefused(backend.name, "-", f"unknown outbox operation {operation!r}")
+    return _Result(f"{operation}d")
+
+
+def _draft(raw: object) -> TicketDraft | None:
+    if not isinstance(raw, dict):
+        return None
+    fields = dict(raw)
+    fields["labels"] = tuple(fields.get("labels") or ())
+    return TicketDraft(**fields)
+
+
+def _finish(
+    ledger: Ledger, item_id: int, state: OutboxState, answer: str, ticket: _Result | None = None
+) -> None:
+    with ledger.session() as session:
+        item = session.get(OutboxItem, item_id)
+        if item is None:
+            return
+        item.state, item.last_answer = state, answer[:2000]
+        if ticket is not None and ticket.ref is not None:
+            request = session.get(Request, item.request_id)
+            if request is not None:
+                request.ticket_ref = ticket.ref
+                request.ticket_url = ticket.url
+                request.ticket_status = ticket.status

@@ -1,0 +1,118 @@
+"""One `tma run`: the run lock, the run's record in the ledger, the check, the requests, and
+`tma_run_finished`. A dry run reads the ledger if there is one and writes nothing anywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pluggy
+import structlog
+
+from tma_agent.config import Config
+from tma_agent.ledger.models import Run, utcnow
+from tma_agent.models import SiteReport
+from tma_agent.tickets.summary import RequestOutcome, RunInfo, RunSummary
+from tma_agent.tickets.targets import Backends
+
+__all__ = ["EXIT_QUEUED", "execute_run"]
+
+log = structlog.get_logger()
+EXIT_QUEUED = 3
+
+
+def execute_run(
+    config: Config,
+    pm: pluggy.PluginManager,
+    backends: Backends,
+    check: Callable[[], list[SiteReport]],
+    *,
+    dry_run: bool,
+) -> tuple[RunSummary, int]:
+    """(summary, exit code): 3 when ticket writes are left queued or parked, else 0."""
+    started = utcnow()
+    if dry_run:
+        summary = _dry_run(config, check())
+        _finished(pm, RunInfo(None, started, utcnow(), True, _sites(summary.reports)), summary)
+        return summary, 0
+    from tma_agent.ledger import open_ledger
+    from tma_agent.ledger.locks import hold_lock
+    from tma_agent.tickets.run import run_requests
+
+    with open_ledger(config) as ledger, hold_lock(ledger, "run"):
+        with ledger.session() as session:
+            run = Run(started_at=started)
+            session.add(run)
+        reports = check()
+        summary = run_requests(config, ledger, backends, reports)
+        finished = utcnow()
+        with ledger.session() as session:
+            record = session.get(Run, run.id)
+            if record is not None:
+                record.finished_at, record.summary = finished, _recorded(summary)
+    _finished(pm, RunInfo(run.id, started, finished, False, _sites(reports)), summary)
+    return summary, EXIT_QUEUED if summary.queued or summary.parked else 0
+
+
+def _dry_run(config: Config, reports: list[SiteReport]) -> RunSummary:
+    from tma_agent.ledger.database import open_existing_ledger
+    from tma_agent.tickets.reconcile import site_requests
+    from tma_agent.tickets.run import SUCCESSFUL, plan_requests
+
+    summary = RunSummary(reports=reports)
+    ledger, why = open_existing_ledger(config)
+    if why:
+        summary.ticket_errors.append(why)
+    actions = {
+        "create": "created",
+        "update": "updated",
+        "unchanged": "unchanged",
+        "close": "closed",
+        "stays_closed": "unchanged",
+    }
+    try:
+        for report in reports:
+            if report.status not in SUCCESSFUL:
+                continue
+            if ledger is None:
+                decisions = plan_requests(config, report, [])
+            else:
+                with ledger.session() as session:
+                    decisions = plan_requests(config, report, site_requests(session, report.site))
+            for d in decisions:
+                ticket = d.request.ticket_ref if d.request is not None else None
+                summary.requests.append(
+                    RequestOutcome(d.fingerprint, d.site, actions[d.verb], ticket, d.state)  # type: ignore[arg-type]
+                )
+    finally:
+        if ledger is not None:
+            ledger.close()
+    return summary
+
+
+def _sites(reports: Sequence[SiteReport]) -> tuple[str, ...]:
+    return tuple(r.site for r in reports)
+
+
+def _recorded(summary: RunSummary) -> dict[str, object]:
+    """What the run's row keeps: counts, not the whole reports."""
+    actions: dict[str, int] = {}
+    for r in summary.requests:
+        actions[r.action] = actions.get(r.action, 0) + 1
+    statuses: dict[str, int] = {}
+    for report in summary.reports:
+        statuses[report.status] = statuses.get(report.status, 0) + 1
+    return {
+        "requests": actions,
+        "sites": statuses,
+        "queued": summary.queued,
+        "parked": summary.parked,
+        "ticket_errors": summary.ticket_errors[:20],
+    }
+
+
+def _finished(pm: pluggy.PluginManager, run: RunInfo, summary: RunSummary) -> None:
+    for impl in pm.hook.tma_run_finished.get_hookimpls():
+        try:
+            impl.function(run=run, summary=summary)
+        except Exception:
+            log.exception("tma_run_finished hook failed", plugin=impl.plugin_name)
