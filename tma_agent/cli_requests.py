@@ -206,6 +206,20 @@ def requests_validate(state: _State, reference: str, by: str) -> None:
     )
 
 
+@requests_group.command("reject")
+@click.argument("reference")
+@click.option("--by", "by", required=True, help="Who rejected (the client's name).")
+@click.pass_obj
+def requests_reject(state: _State, reference: str, by: str) -> None:
+    """Record the client's rejection of a request: it stays closed until a newer target."""
+    from tma_agent.ledger import open_ledger
+    from tma_agent.tickets.sync import reject_request
+
+    with open_ledger(state.config) as ledger:
+        request = reject_request(ledger, reference, by)
+    click.echo(f"request #{request.id} {request.fingerprint}: {request.state.value} by {by}")
+
+
 @requests_group.command("sync")
 @click.pass_obj
 def requests_sync(state: _State) -> None:

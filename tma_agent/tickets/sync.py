@@ -17,7 +17,14 @@ from tma_agent.tickets.reconcile import OPEN_STATES
 from tma_agent.tickets.registry import meaning_of
 from tma_agent.tickets.settings import StatusMap
 
-__all__ = ["SyncChange", "SyncReport", "TargetOf", "sync_states", "validate_request"]
+__all__ = [
+    "SyncChange",
+    "SyncReport",
+    "TargetOf",
+    "reject_request",
+    "sync_states",
+    "validate_request",
+]
 
 #: For a request: (configuration key, backend info, backend, status map).
 TargetOf = Callable[[Request], tuple[str, BackendInfo, TicketBackend, StatusMap]]
@@ -111,4 +118,23 @@ def validate_request(ledger: Ledger, reference: str, by: str, *, source: str = "
         request = find_request(session, reference)
         if not request.validations:
             request.validations.append(Validation(validated_by=by, source=source))
+        return request
+
+
+def reject_request(ledger: Ledger, reference: str, by: str, *, source: str = "cli") -> Request:
+    """Record the client's rejection (`tma requests reject`): the request is closed to the
+    agent until a strictly newer target appears."""
+    from tma_agent.errors import TmaError
+    from tma_agent.tickets.lookup import find_request
+
+    with ledger.session() as session:
+        request = find_request(session, reference)
+        if request.state not in OPEN_STATES:
+            raise TmaError(f"request #{request.id} is already {request.state.value}")
+        request.events.append(
+            RequestEvent(
+                from_state=request.state, to_state=WorkState.REJECTED, actor=by, source=source
+            )
+        )
+        request.state = WorkState.REJECTED
         return request

@@ -1,0 +1,298 @@
+"""`tma run` end to end on the `ledger` ticket backend: the real CLI in a subprocess, real
+Drupal trees on the local host, the local feed server answering in drupal.org's format, and
+the real SQLite ledger. What must hold night after night: one request per site and group,
+updated when its targets change, closed when they are reached, never opened twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tma_drupal.testing.feeds import drupal10_histories, release, serve_release_histories
+from tma_drupal.testing.trees import build_drupal10
+
+from tma_agent.testing.cli import TMA, run_tma
+from tma_agent.testing.composer_answers import advisories_route
+from tma_agent.testing.feeds import FeedServer, Reply
+
+ADVISORIES_PATH = "/api/security-advisories/"
+CORE_NOW = [
+    release("10.3.1", "New features"),
+    release("10.2.4", "Security update"),
+    release("10.2.3"),
+]
+CORE_NEWER = [release("10.3.2", "Security update"), *CORE_NOW]
+
+
+class Fleet:
+    """Two Drupal 10 sites of one client, and the feeds they are checked against."""
+
+    def __init__(self, tmp_path: Path, server: FeedServer) -> None:
+        self.tmp_path = tmp_path
+        self.server = server
+        self.sites = {name: tmp_path / name for name in ("www", "intranet")}
+        for path in self.sites.values():
+            build_drupal10(path)
+        self.feeds(CORE_NOW)
+        server.routes[ADVISORIES_PATH] = advisories_route({})
+        self.extra: dict[str, Any] = {}
+        self.write()
+
+    def feeds(self, core: list[dict[str, Any]]) -> None:
+        self.drupal = serve_release_histories(self.server, drupal10_histories(core=core))
+
+    def write(self, **extra: Any) -> None:
+        self.extra.update(extra)
+        config = {
+            "state_dir": str(self.tmp_path / "state"),
+            "http": {"timeout": 5, "retries": 1},
+            "sources": {"drupal": {"url": self.drupal}, "packagist": {"url": self.server.url}},
+            "clients": [{"id": "acme", "name": "ACME"}],
+            "sites": [
+                {
+                    "id": name,
+                    "client": "acme",
+                    "stack": "drupal",
+                    "environments": {
+                        "production": {"path": str(path), "url": f"https://{name}.example"}
+                    },
+                }
+                for name, path in self.sites.items()
+            ],
+            **self.extra,
+        }
+        self.config = self.tmp_path / "tma.yaml"
+        self.config.write_text(json.dumps(config, indent=1))
+
+    @property
+    def ledger(self) -> Path:
+        return self.tmp_path / "state" / "ledger.db"
+
+    def tma(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run_tma(*args, config=self.config)
+
+    def run(self, *args: str, code: int = 0) -> dict[str, Any]:
+        done = self.tma("run", "--format", "json", *args)
+        assert done.returncode == code, done.stderr
+        return json.loads(done.stdout)
+
+    def requests(self, *args: str) -> list[dict[str, Any]]:
+        done = self.tma("requests", "list", "--format", "json", *args)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)["requests"]
+
+    def show(self, ref: str) -> dict[str, Any]:
+        done = self.tma("requests", "show", ref, "--format", "json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Iterator[Fleet]:
+    with FeedServer() as server:
+        yield Fleet(tmp_path, server)
+
+
+def actions(summary: dict[str, Any]) -> dict[str, str]:
+    return {r["fingerprint"]: r["action"] for r in summary["requests"]}
+
+
+def test_three_runs_in_a_row_open_each_request_once(fleet: Fleet) -> None:
+    first = fleet.run()
+    assert set(first) >= {"requests", "queued", "sites"}
+    assert actions(first) == {"tma:www:site": "created", "tma:intranet:site": "created"}
+    assert first["queued"] == 0 and [s["status"] for s in first["sites"]] == ["updates"] * 2
+    for later in (fleet.run(), fleet.run()):
+        assert actions(later) == {"tma:www:site": "unchanged", "tma:intranet:site": "unchanged"}
+    rows = fleet.requests()
+    assert [r["fingerprint"] for r in rows] == ["tma:www:site", "tma:intranet:site"]
+    www = fleet.show("tma:www:site")
+    assert www["state"] == "estimated" and www["kind"] == "preventive"
+    assert www["priority"] == "high"  # a security update
+    assert [o["operation"] for o in www["outbox"]] == ["create"]
+    assert [o["state"] for o in www["outbox"]] == ["done"]
+    targets = {t["name"]: (t["installed"], t["target"], t["update"]) for t in www["targets"]}
+    assert targets == {
+        "drupal": ("10.2.3", "10.3.1", "security"),
+        "pathauto": ("8.x-1.12", "8.x-1.13", "bugfix"),
+    }
+    assert "| `drupal` | `10.2.3` | `10.3.1` | `security` |" in www["description"]
+    assert "<https://www.example>" in www["description"]
+    assert www["description"].endswith("tma-fingerprint: tma:www:site")
+
+
+def test_a_newer_target_updates_the_open_request_with_a_note(fleet: Fleet) -> None:
+    fleet.run()
+    fleet.feeds(CORE_NEWER)
+    summary = fleet.run()
+    assert actions(summary) == {"tma:www:site": "updated", "tma:intranet:site": "updated"}
+    www = fleet.show("tma:www:site")
+    assert [(o["operation"], o["state"]) for o in www["outbox"]] == [
+        ("create", "done"),
+        ("update", "done"),
+    ]
+    assert {t["name"]: t["target"] for t in www["targets"]}["drupal"] == "10.3.2"
+    with sqlite3.connect(fleet.ledger) as db:
+        (payload,) = db.execute(
+            "select payload from outbox where operation = 'update' and request_id = ?", (www["id"],)
+        ).fetchone()
+    assert "`drupal`: target 10.3.1 → 10.3.2" in json.loads(payload)["note"]
+    assert actions(fleet.run())["tma:www:site"] == "unchanged"  # a note only when it changed
+
+
+def test_reaching_every_target_closes_the_request(fleet: Fleet) -> None:
+    fleet.run()
+    build_drupal10(
+        fleet.sites["www"], core="10.3.1", modules={"pathauto": "8.x-1.13", "token": "8.x-1.13"}
+    )
+    summary = fleet.run()
+    assert actions(summary) == {"tma:www:site": "closed", "tma:intranet:site": "unchanged"}
+    www = fleet.show("tma:www:site")
+    assert www["state"] == "closed"
+    assert [(e["from"], e["to"], e["source"]) for e in www["events"]] == [
+        (None, "estimated", "agent"),
+        ("estimated", "closed", "agent"),
+    ]
+    assert actions(fleet.run()) == {"tma:intranet:site": "unchanged"}
+
+
+def test_a_rejected_request_stays_closed_until_a_strictly_newer_target(fleet: Fleet) -> None:
+    fleet.run()
+    done = fleet.tma("requests", "reject", "tma:www:site", "--by", "Jane Client")
+    assert done.returncode == 0, done.stderr
+    again = fleet.run()
+    assert actions(again)["tma:www:site"] == "unchanged"
+    assert [r["fingerprint"] for r in fleet.requests("--site", "www")] == ["tma:www:site"]
+    fleet.feeds(CORE_NEWER)
+    newer = fleet.run()
+    assert actions(newer)["tma:www:site#2"] == "created"
+    follow = fleet.show("tma:www:site#2")
+    assert follow["previous"] == "tma:www:site" and follow["state"] == "estimated"
+    assert "Follows the closed request tma:www:site." in follow["description"]
+    assert fleet.show("tma:www:site")["state"] == "rejected"
+    assert actions(fleet.run())["tma:www:site#2"] == "unchanged"
+
+
+def test_a_partial_or_failed_check_keeps_the_requests_as_they_are(fleet: Fleet) -> None:
+    fleet.run()
+    before = fleet.requests()
+    # The module feeds fail: core is still evaluated, so the sites are `partial`.
+    for module in ("pathauto", "token"):
+        fleet.server.routes[f"/release-history/{module}/current"] = Reply("down", status=503)
+    partial = fleet.run()
+    assert {s["status"] for s in partial["sites"]} == {"partial"}
+    assert actions(partial) == {"tma:www:site": "unchanged", "tma:intranet:site": "unchanged"}
+    assert all("check partial" in (r["detail"] or "") for r in partial["requests"])
+    # A site whose tree is gone (`error`) keeps its request too: nothing is closed or shrunk.
+    fleet.feeds(CORE_NOW)
+    fleet.sites["www"].rename(fleet.tmp_path / "moved")
+    failed = fleet.run()
+    assert {s["site"]: s["status"] for s in failed["sites"]}["www"] == "error"
+    assert actions(failed)["tma:www:site"] == "unchanged"
+    assert fleet.requests() == before
+
+
+def test_dry_run_writes_nothing(fleet: Fleet) -> None:
+    dry = fleet.run("--dry-run")
+    assert dry["dry_run"] is True
+    assert actions(dry) == {"tma:www:site": "created", "tma:intranet:site": "created"}
+    assert not fleet.ledger.exists()  # not even the ledger file
+    fleet.run()
+    before = fleet.requests()
+    mtime = fleet.ledger.stat().st_mtime_ns
+    fleet.feeds(CORE_NEWER)
+    dry = fleet.run("--dry-run")
+    assert actions(dry) == {"tma:www:site": "updated", "tma:intranet:site": "updated"}
+    assert fleet.requests() == before and fleet.ledger.stat().st_mtime_ns == mtime
+    assert actions(fleet.run())["tma:www:site"] == "updated"
+
+
+def test_grouping_and_estimate_rules(fleet: Fleet) -> None:
+    fleet.write(
+        requests={
+            "grouping": "security_apart",
+            "estimates": {
+                "default_hours": 0.5,
+                "rules": [{"stack": "drupal", "update": "security", "hours": 3}],
+            },
+        }
+    )
+    summary = fleet.run("--site", "www")
+    assert actions(summary) == {"tma:www:routine": "created", "tma:www:security": "created"}
+    security, routine = fleet.show("tma:www:security"), fleet.show("tma:www:routine")
+    assert [t["name"] for t in security["targets"]] == ["drupal"]
+    assert security["estimate_minutes"] == 180 and security["priority"] == "high"
+    assert routine["estimate_minutes"] == 60 and routine["priority"] == "low"  # 0.5 h → 1 h minimum
+    fleet.write(requests={"grouping": "per_component"})
+    regrouped = fleet.run("--site", "www")
+    assert actions(regrouped) == {
+        "tma:www:component:drupal": "created",
+        "tma:www:component:pathauto": "created",
+        "tma:www:routine": "closed",
+        "tma:www:security": "closed",
+    }
+
+
+def test_validation_is_recorded_with_who_and_where(fleet: Fleet) -> None:
+    fleet.run()
+    done = fleet.tma("requests", "validate", "tma:www:site", "--by", "Jane Client")
+    assert done.returncode == 0 and "validated by Jane Client (cli" in done.stdout
+    www = fleet.show("1")
+    assert [(v["by"], v["source"]) for v in www["validations"]] == [("Jane Client", "cli")]
+    assert www["state"] == "estimated"  # the validation is not a work state
+    rows = {r["fingerprint"]: r["validated"] for r in fleet.requests()}
+    assert rows == {"tma:www:site": True, "tma:intranet:site": False}
+    missing = fleet.tma("requests", "validate", "nope", "--by", "x")
+    assert missing.returncode == 2 and "no request 'nope'" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_an_overlapping_run_exits_5_and_a_killed_runs_lock_is_recovered(fleet: Fleet) -> None:
+    fleet.run()  # the ledger exists, so the slow run below holds the lock while it checks
+    fleet.server.routes["/release-history/drupal/current"] = Reply("", status=503, delay=30)
+    env = {k: v for k, v in os.environ.items() if k != "TMA_CONFIG"}
+    slow = subprocess.Popen(
+        [*TMA, "--config", str(fleet.config), "run", "--format", "json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with sqlite3.connect(fleet.ledger) as db:
+                if db.execute("select holder from leases where name = 'run'").fetchall():
+                    break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the first run never took the lock")
+        second = fleet.tma("run", "--format", "json")
+        assert second.returncode == 5, second.stderr
+        assert f"run is held by {os.uname().nodename}:{slow.pid}" in second.stderr
+        slow.send_signal(signal.SIGKILL)
+        slow.wait(timeout=10)
+    finally:
+        if slow.poll() is None:
+            slow.kill()
+    with sqlite3.connect(fleet.ledger) as db:  # the killed run left its lease behind
+        assert db.execute("select count(*) from leases").fetchone() == (1,)
+    fleet.feeds(CORE_NOW)
+    recovered = fleet.run()
+    assert actions(recovered) == {"tma:www:site": "unchanged", "tma:intranet:site": "unchanged"}
+    with sqlite3.connect(fleet.ledger) as db:
+        assert db.execute("select count(*) from leases").fetchone() == (0,)
+
+
+def test_the_table_output_fits_and_says_what_happened(fleet: Fleet) -> None:
+    done = fleet.tma("run", "--format", "table")
+    assert done.returncode == 0, done.stderr
+    assert "tma:www:site" in done.stdout and "created" in done.stdout
+    assert "2 created; outbox: 0 queued, 0 parked" in done.stdout
