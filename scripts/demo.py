@@ -259,13 +259,15 @@ def main(argv: list[str]) -> int:
         shown = shlex.join(["tma", verb, *argv])
         print(f"demo: {shown}  (demo fleet in {DEMO.relative_to(ROOT)}/)", file=sys.stderr)
         code = subprocess.run(command, env=os.environ.copy()).returncode  # noqa: S603 - our own tma
-        if verb == "run" and "--dry-run" not in argv:
+        if verb == "run" and "--dry-run" not in argv and sys.stdout.isatty():
             print("demo: tma requests list", file=sys.stderr)
             listing = [str(tma), "--config", str(config), "requests", "list"]
             subprocess.run(listing, env=os.environ.copy(), check=False)  # noqa: S603
+    if verb == "check":
+        print("demo: scripts/demo run shows `tma run` on the ledger backend", file=sys.stderr)
     print(
         "demo: its feed servers stopped with it; rerun with other `tma check` options through"
-        " the demo, e.g. scripts/demo --site acme-www --format json, or scripts/demo run",
+        " the demo, e.g. scripts/demo --site acme-www --format json",
         file=sys.stderr,
     )
     return code

@@ -22,19 +22,24 @@ def tma(
 
 
 BUILTIN_STACKS = ["composer", "drupal", "magento", "npm", "prestashop", "wordpress"]
+#: Entry-point name -> the ticket backends it provides.
+BUILTIN_TICKET_PLUGINS = {"ledger-tickets": ["ledger"]}
+BUILTIN_PLUGINS = sorted([*BUILTIN_STACKS, *BUILTIN_TICKET_PLUGINS])
 
 
 def test_plugins_list_shows_builtins_from_entry_points(tmp_path: Path) -> None:
     result = tma("plugins", "list", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     header, *lines = result.stdout.splitlines()
-    assert header.split() == ["plugin", "version", "stacks", "distribution", "module"]
+    assert header.split() == ["plugin", "version", "provides", "distribution", "module"]
     rows = {line.split()[0]: line.split() for line in lines}
-    assert sorted(rows) == BUILTIN_STACKS
+    assert sorted(rows) == BUILTIN_PLUGINS
+    for name, backends in BUILTIN_TICKET_PLUGINS.items():
+        assert rows[name][2] == ",".join(f"tickets:{b}" for b in backends)
     assert rows["drupal"][1:4] == ["0.1.0", "drupal", "tma-agent"]
     assert "tma_drupal" in rows["drupal"][4]
     # Aligned: every column starts at the same offset on every line.
-    for column in ("version", "stacks", "distribution", "module"):
+    for column in ("version", "provides", "distribution", "module"):
         offset = header.index(column)
         assert all(line[offset - 2 : offset] == "  " and line[offset] != " " for line in lines)
 
@@ -43,8 +48,11 @@ def test_plugins_list_as_json(tmp_path: Path) -> None:
     result = tma("plugins", "list", "--format", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     plugins = {p["name"]: p for p in json.loads(result.stdout)["plugins"]}
-    assert sorted(plugins) == BUILTIN_STACKS
+    assert sorted(plugins) == BUILTIN_PLUGINS
     assert plugins["magento"]["stacks"] == ["magento"]
+    assert plugins["magento"]["ticket_backends"] == []
+    for name, backends in BUILTIN_TICKET_PLUGINS.items():
+        assert plugins[name]["ticket_backends"] == backends and plugins[name]["stacks"] == []
     assert plugins["npm"]["distribution"] == "tma-agent"
     assert plugins["npm"]["module"].endswith("hooks.py")
 
@@ -248,12 +256,30 @@ def test_pyproject_license_is_spdx_and_builds_without_deprecation(tmp_path: Path
 
 def test_hooks_doc_lists_every_builtin_stack() -> None:
     entry_points = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]
-    stacks = sorted(entry_points["tma_agent"])
-    assert stacks == BUILTIN_STACKS
+    assert sorted(entry_points["tma_agent"]) == BUILTIN_PLUGINS
+    stacks = [name for name in sorted(entry_points["tma_agent"]) if name in BUILTIN_STACKS]
     doc = (ROOT / "docs" / "hooks.md").read_text()
     intro = doc[: doc.index("## Registration")]
     for name in stacks:
         assert f"`plugins/tma_{name}`" in intro, name
+
+
+def test_demo_run_opens_each_request_once_on_the_ledger_backend() -> None:
+    shutil.rmtree(ROOT / ".demo" / "state", ignore_errors=True)
+    runs = []
+    for _ in range(2):
+        demo = subprocess.run(
+            [str(ROOT / "scripts" / "demo"), "run", "--format", "json"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert demo.returncode == 0, demo.stderr
+        runs.append({r["fingerprint"]: r["action"] for r in json.loads(demo.stdout)["requests"]})
+    first, second = runs
+    assert len(first) >= 5 and set(first.values()) == {"created"}
+    assert second == dict.fromkeys(first, "unchanged")
+    assert "tma:acme-www:site" in first
 
 
 def test_demo_end_to_end_piped_and_its_rerun_hint_works() -> None:

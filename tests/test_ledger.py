@@ -24,12 +24,9 @@ from tma_agent.ledger.models import (
     Base,
     Kind,
     Lease,
-    OutboxItem,
-    OutboxState,
     Request,
     RequestEvent,
     Run,
-    Validation,
     WorkState,
 )
 

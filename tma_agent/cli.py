@@ -248,6 +248,11 @@ def config_validate(state: _State) -> None:
     cfg.check_stacks(registered_stacks(state.pm))
     cfg.check_sources(registered_sources(state.pm))
     cfg.check_settings(registered_settings(state.pm))
+    from tma_agent.tickets.registry import registered_ticket_backends, ticket_config_problems
+
+    problems = ticket_config_problems(cfg, registered_ticket_backends(state.pm))
+    if problems:
+        raise ConfigError("\n".join(problems))
     path = find_config_path(state.config_path)
     click.echo(f"{path}: valid ({len(cfg.clients)} clients, {len(cfg.sites)} sites)")
 
@@ -298,7 +303,8 @@ def plugins() -> None:
 )
 @click.pass_obj
 def plugins_list(state: _State, fmt: str) -> None:
-    """Show each plugin, its version, its stacks and where it came from."""
+    """Show each plugin, its version, what it provides (stacks, ticket backends) and where it
+    came from."""
     import json
 
     from tma_agent.plugins import get_plugin_manager, list_plugins
@@ -307,9 +313,9 @@ def plugins_list(state: _State, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps({"plugins": [r.to_dict() for r in records]}, indent=2))
         return
-    rows = [("plugin", "version", "stacks", "distribution", "module")]
+    rows = [("plugin", "version", "provides", "distribution", "module")]
     rows += [
-        (r.name, r.version, ",".join(r.stacks) or "-", r.distribution, r.module) for r in records
+        (r.name, r.version, ",".join(r.provides) or "-", r.distribution, r.module) for r in records
     ]
     # Plain aligned columns, never wrapped: module paths stay whole and greppable when piped.
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]

@@ -38,6 +38,7 @@ class PluginRecord:
     distribution: str
     module: str
     stacks: tuple[str, ...] = ()
+    ticket_backends: tuple[str, ...] = ()
 
     @property
     def origin(self) -> str:
@@ -50,7 +51,13 @@ class PluginRecord:
             "distribution": self.distribution,
             "module": self.module,
             "stacks": list(self.stacks),
+            "ticket_backends": list(self.ticket_backends),
         }
+
+    @property
+    def provides(self) -> tuple[str, ...]:
+        """What `tma plugins list` shows: stack names, and `tickets:<backend>`."""
+        return (*self.stacks, *(f"tickets:{name}" for name in self.ticket_backends))
 
 
 def get_plugin_manager(blocked: Iterable[str] = ()) -> pluggy.PluginManager:
@@ -64,28 +71,35 @@ def get_plugin_manager(blocked: Iterable[str] = ()) -> pluggy.PluginManager:
 
 
 def list_plugins(pm: pluggy.PluginManager) -> list[PluginRecord]:
-    stacks = _stacks_by_plugin(pm)
+    stacks = _registered_by_plugin(pm.hook.tma_register_stacks)
+    backends = _registered_by_plugin(pm.hook.tma_register_ticket_backends)
     records = []
     for plugin, dist in pm.list_plugin_distinfo():
         name = pm.get_name(plugin) or "?"
         module_file = getattr(plugin, "__file__", None) or _defined_in(plugin)
-        provided = tuple(stacks.get(name, ()))
         records.append(
-            PluginRecord(name, dist.version, dist.metadata["Name"], module_file, provided)
+            PluginRecord(
+                name,
+                dist.version,
+                dist.metadata["Name"],
+                module_file,
+                tuple(stacks.get(name, ())),
+                tuple(backends.get(name, ())),
+            )
         )
     return sorted(records, key=lambda r: r.name)
 
 
-def _stacks_by_plugin(pm: pluggy.PluginManager) -> dict[str, list[str]]:
-    """Each plugin's stacks: its own registration hook is called alone, so a stack is credited
-    to the plugin that registers it whatever its name."""
-    stacks: dict[str, list[str]] = {}
-    for impl in pm.hook.tma_register_stacks.get_hookimpls():
-        stacks.setdefault(impl.plugin_name, []).extend(_stacks_of(impl))
-    return stacks
+def _registered_by_plugin(hook: pluggy.HookCaller) -> dict[str, list[str]]:
+    """What each plugin registers through `hook` (stacks, ticket backends): each plugin's own
+    registration is called alone, so a name is credited to the plugin that registers it."""
+    names: dict[str, list[str]] = {}
+    for impl in hook.get_hookimpls():
+        names.setdefault(impl.plugin_name, []).extend(_names_of(impl))
+    return names
 
 
-def _stacks_of(impl: pluggy.HookImpl) -> list[str]:
+def _names_of(impl: pluggy.HookImpl) -> list[str]:
     found: list[str] = []
 
     def register(info: StackInfo) -> None:
