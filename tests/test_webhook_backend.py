@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import socket
+import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jsonschema
 import pytest
 from tma_webhook.backend import WebhookBackend, create_delivery_id
@@ -495,3 +499,57 @@ def _backend(url: str, **keys: Any) -> WebhookBackend:
         {"backend": "webhook", "url": url + WEBHOOK_PATH, "secret": WEBHOOK_SECRET, **keys}
     )
     return WebhookBackend(BackendContext(settings, HTTPSettings(timeout=5)))
+
+
+# -- the receiver itself ----------------------------------------------------------------------
+
+
+def test_the_receiver_refuses_unsigned_and_inconsistent_deliveries(
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    url = webhook_receiver.url + WEBHOOK_PATH
+    body = b'{"event": "ping", "delivery_id": "ping:1"}'
+    unsigned = httpx.post(url, content=body, headers={"X-TMA-Delivery": "ping:1"})
+    assert unsigned.status_code == 401
+    assert unsigned.json() == {"error": "no X-TMA-Signature header"}
+    timestamp = str(int(time.time()))
+    signed = {
+        "X-TMA-Timestamp": timestamp,
+        "X-TMA-Signature": sign(WEBHOOK_SECRET, timestamp, body),
+        "X-TMA-Event": "ping",
+    }
+    other = httpx.post(url, content=body, headers={**signed, "X-TMA-Delivery": "ping:2"})
+    assert other.status_code == 400  # the header and the body name two deliveries
+    good = httpx.post(url, content=body, headers={**signed, "X-TMA-Delivery": "ping:1"})
+    assert good.status_code == 200 and list(webhook_receiver.deliveries) == ["ping:1"]
+    assert webhook_receiver.rejected == ["no X-TMA-Signature header"]
+
+
+def test_the_receiver_runs_from_the_command_line(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "TMA_WEBHOOK_SECRET": WEBHOOK_SECRET, "TMA_WEBHOOK_PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tma_webhook.testing.receiver"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None and process.stdout is not None
+        assert process.stderr.readline().startswith(f"receiving on http://127.0.0.1:{port}")
+        backend = _backend(f"http://127.0.0.1:{port}")
+        assert backend.create(draft()).ref == "WH-1"
+        assert (
+            _backend(f"http://127.0.0.1:{port}", secret="wrong-secret-of-the-cli-test").check()
+            != []
+        )
+        backend.close_connection()
+        printed = json.loads(process.stdout.readline())
+        assert printed["event"] == "ticket.created" and printed["fingerprint"] == "site:acme-www"
+        assert process.stderr.readline().startswith("refused (401): signature does not match")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

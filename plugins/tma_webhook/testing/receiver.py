@@ -266,20 +266,24 @@ class WebhookReceiver:
 
 def main() -> None:
     """Run a receiver until Ctrl-C: the secret from TMA_WEBHOOK_SECRET, on 127.0.0.1 and the
-    port TMA_WEBHOOK_PORT (8787); each kept delivery's body is printed as one JSON line."""
+    port TMA_WEBHOOK_PORT (8787); each kept delivery's body is printed as one JSON line on
+    stdout, each refused one's reason on stderr."""
     secret = os.environ.get("TMA_WEBHOOK_SECRET")
     if not secret:
         sys.exit("set TMA_WEBHOOK_SECRET to the secret of the tickets block")
     port = int(os.environ.get("TMA_WEBHOOK_PORT", "8787"))
     with WebhookReceiver(secret, port=port) as receiver:
-        print(f"receiving on {receiver.url} (Ctrl-C stops)", file=sys.stderr)
-        seen = 0
+        print(f"receiving on {receiver.url} (Ctrl-C stops)", file=sys.stderr, flush=True)
+        kept = refused = 0
         try:
             while True:
-                time.sleep(0.5)
-                for delivery in list(receiver.deliveries.values())[seen:]:
+                time.sleep(0.2)
+                for delivery in list(receiver.deliveries.values())[kept:]:
                     print(json.dumps(delivery.body, ensure_ascii=False), flush=True)
-                    seen += 1
+                    kept += 1
+                for reason in receiver.rejected[refused:]:
+                    print(f"refused (401): {reason}", file=sys.stderr, flush=True)
+                    refused += 1
         except KeyboardInterrupt:
             pass
 
