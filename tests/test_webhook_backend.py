@@ -304,6 +304,8 @@ def test_a_malformed_answer_to_a_create_is_an_error_not_a_stored_ref(
     ("body", "content_type", "ref", "url"),
     [
         (b"OK", "text/plain", "site:acme-www", None),
+        (b'{"ref": "T-3"}', "text/plain", "T-3", None),
+        (b"{not json", "text/plain", "site:acme-www", None),
         (b"", "application/json", "site:acme-www", None),
         (b'{"status": "success"}', "application/json", "site:acme-www", None),  # Zapier's
         (b"[1, 2]", "application/json", "site:acme-www", None),
@@ -553,3 +555,15 @@ def test_the_receiver_runs_from_the_command_line(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_strange_characters_never_become_a_traceback(
+    webhook_receiver: WebhookReceiver, webhook_backend: Make
+) -> None:
+    backend = webhook_backend()
+    with pytest.raises(TicketRefused, match="delivery id is not printable ASCII") as caught:
+        backend.update("WH-1", draft(), None, "update:\u00e9t\u00e9")
+    assert_one_line(caught.value, webhook_receiver.url + WEBHOOK_PATH)
+    ref = backend.create(draft(title="Mise \u00e0 jour \udcff")).ref
+    (delivery,) = webhook_receiver.deliveries.values()
+    assert delivery.body["title"] == "Mise \u00e0 jour ?" and ref == "WH-1"

@@ -42,6 +42,7 @@ __all__ = ["EVENTS", "WebhookBackend", "create_delivery_id"]
 EVENTS = ("ticket.created", "ticket.updated", "ticket.closed", "ping")
 #: A ref the receiver answers: printable, one line, short enough for the ledger and messages.
 _REF = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]{1,500}")
 _DRAFT_KEYS = (
     "fingerprint",
     "site",
@@ -54,6 +55,10 @@ _DRAFT_KEYS = (
     "labels",
     "previous_ref",
 )
+
+
+def _shown(url: str) -> str:
+    return url.split("?", 1)[0]  # a token in the query string stays out of messages
 
 
 def create_delivery_id(draft: TicketDraft) -> str:
@@ -164,8 +169,13 @@ class WebhookBackend:
         }
 
     def _post(self, event: str, delivery_id: str, fields: Mapping[str, Any]) -> TicketAnswer:
+        if not _HEADER_SAFE.fullmatch(delivery_id):
+            # httpx cannot send it as a header (a traceback, not a TicketError).
+            raise TicketRefused(self.name, _shown(self._url), "delivery id is not printable ASCII")
         document = {"event": event, "delivery_id": delivery_id, **fields}
-        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+        # A lone surrogate (a name read with surrogateescape) cannot be UTF-8: replaced.
+        body = text.encode("utf-8", "replace")
         # Signed at each send: a write re-sent the next night gets a fresh timestamp.
         timestamp = str(int(self._clock()))
         headers = {
@@ -180,9 +190,17 @@ class WebhookBackend:
     def _answered_ref(self, answer: TicketAnswer) -> tuple[str | None, str | None]:
         """The receiver's own `ref` (and `url`) from a JSON answer; none is fine (the ref is
         then the fingerprint), a malformed one is refused rather than stored."""
-        if "json" not in answer.headers.get("content-type", "").lower() or not answer.body.strip():
+        declared = "json" in answer.headers.get("content-type", "").lower()
+        # Some tools answer JSON as text/plain: read it too, but only a declared JSON answer
+        # that does not parse is a garbled one.
+        if not (declared or answer.body.lstrip()[:1] == b"{") or not answer.body.strip():
             return None, None
-        data = answer.json()
+        try:
+            data = answer.json()
+        except TicketUnavailable:
+            if declared:
+                raise
+            return None, None
         if not isinstance(data, dict) or data.get("ref") is None:
             return None, None
         ref = data["ref"]
