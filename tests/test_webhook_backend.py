@@ -443,6 +443,7 @@ def test_secret_from_the_env_never_shows_in_messages_logs_or_bodies(
         assert info.name == "webhook" and isinstance(backend, WebhookBackend)
         ref = backend.create(draft()).ref
         messages: list[str] = []
+        reasons: list[str] = []
         for fault in ("status", "drop", "refuse"):
             if fault == "status":
                 receiver.fail_next(status=500, body=f'{{"echo": "{secret}"}}'.encode())
@@ -453,11 +454,12 @@ def test_secret_from_the_env_never_shows_in_messages_logs_or_bodies(
             with pytest.raises((TicketRefused, TicketUnavailable)) as caught:
                 backend.update(ref, draft(), "note", f"update:{fault}")
             messages.append(str(caught.value))
+            reasons.append(caught.value.reason)  # what the outbox parks with the write
         messages += backend.check()
         backend.close_connection()
     assert "***" in messages[0]  # the echoed secret, masked
     printed = capsys.readouterr()
-    seen = "\n".join([*messages, caplog.text, printed.out, printed.err])
+    seen = "\n".join([*messages, *reasons, caplog.text, printed.out, printed.err])
     for delivery in receiver.deliveries.values():
         seen += delivery.raw.decode() + json.dumps(delivery.headers)
     assert secret not in seen

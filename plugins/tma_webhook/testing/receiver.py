@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-from tma_webhook.signing import DELIVERY_HEADER, EVENT_HEADER, verify
+from tma_webhook.signing import DELIVERY_HEADER, EVENT_HEADER, TOLERANCE_SECONDS, verify
 
 __all__ = ["Delivery", "Fault", "Ticket", "WebhookReceiver", "main"]
 
@@ -85,7 +85,7 @@ class WebhookReceiver:
         secret: str,
         *,
         answer_refs: bool = True,
-        tolerance: float = 300.0,
+        tolerance: float = TOLERANCE_SECONDS,
         clock: Callable[[], float] = time.time,
         port: int = 0,
     ) -> None:
