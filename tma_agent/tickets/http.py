@@ -104,9 +104,11 @@ class TicketHTTP:
                 answer = self._send(method, url, params, json, content, headers, left)
                 return self._judge(answer, expect)
             except TicketUnavailable:
-                if attempt == tries or time.monotonic() - started + 0.5 * attempt > self.timeout:
+                wait = 0.2 * 2**attempt
+                # The wait counts against the one deadline: never sleep past it.
+                if attempt == tries or time.monotonic() - started + wait >= self.timeout:
                     raise
-            time.sleep(0.2 * 2**attempt)
+            time.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(
@@ -122,8 +124,11 @@ class TicketHTTP:
         shown = _without_query(url)
         try:
             with request_deadline(max(left, 0.01)):
+                # httpx 0.28 drops a URL's own query when `params` is given (a next-page
+                # link, a `?key=` in the configured URL): merge them instead.
+                target = httpx.URL(url).copy_merge_params(params) if params else url
                 request = self._client.build_request(
-                    method, url, params=params, json=json, content=content, headers=headers
+                    method, target, json=json, content=content, headers=headers
                 )
                 with self._client.stream(
                     request.method, request.url, content=request.content, headers=request.headers
@@ -138,6 +143,9 @@ class TicketHTTP:
             ) from None
         except httpx.HTTPError as exc:
             raise TicketUnavailable(self.backend, shown, _one_line(exc)) from None
+        except httpx.InvalidURL as exc:
+            # Not an HTTPError: it would escape as a traceback. No later try can fix it.
+            raise TicketRefused(self.backend, shown, f"invalid URL ({_one_line(exc)})") from None
 
     def _judge(self, answer: TicketAnswer, expect: Collection[int]) -> TicketAnswer:
         status = answer.status
