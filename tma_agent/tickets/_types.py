@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from tma_agent._masking import mask
 from tma_agent.errors import TmaError
 
 __all__ = [
@@ -75,8 +76,8 @@ class TicketError(TmaError):
     def __init__(self, backend: str, url: str, reason: str) -> None:
         super().__init__(f"{backend} {url}: {reason}")
         self.backend = backend
-        self.url = url
-        self.reason = reason
+        self.url = mask(url)
+        self.reason = mask(reason)
 
 
 class TicketUnavailable(TicketError):
