@@ -1,0 +1,338 @@
+"""A stateful GitHub REST API (2022-11-28) on 127.0.0.1, as documented: `Authorization: Bearer`,
+repositories, issues and pull requests sharing one number sequence (the issues endpoints list
+both), labels (50 characters at most, created on first use), comments, the issue search,
+`Link` pagination, rate-limit headers, and GitHub's error bodies (`message`,
+`documentation_url`, `status`; 422 `errors[]`). Failures are queued with `fail()`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+from urllib.parse import unquote, urlencode
+
+from tma_agent.testing.fake_api import Failure, FakeAPI, json_reply, params_of
+from tma_agent.testing.feeds import Reply, Request
+
+__all__ = ["FakeGitHub", "rate_limited"]
+
+_DOCS = "https://docs.github.com/rest"
+_ROUTE = re.compile(
+    r"/repos/([^/]+)/([^/]+)(?:/(issues|labels)(?:/([^/]+)(?:/(comments|labels))?)?)?"
+)
+_REASONS = ("completed", "not_planned", "duplicate", "reopened")
+
+
+def error(status: int, message: str, **extra: Any) -> Reply:
+    return json_reply(
+        {"message": message, "documentation_url": _DOCS, "status": str(status), **extra}, status
+    )
+
+
+def rate_limited(status: int = 403) -> Failure:
+    """The primary rate limit's answer (a secondary limit answers `retry-after` instead)."""
+    return Failure(
+        status=status,
+        body={"message": "API rate limit exceeded for user ID 1.", "documentation_url": _DOCS},
+        headers={
+            "Content-Type": "application/json",
+            "x-ratelimit-limit": "5000",
+            "x-ratelimit-remaining": "0",
+            "x-ratelimit-reset": "1900000000",
+            "x-ratelimit-resource": "core",
+        },
+    )
+
+
+class FakeGitHub(FakeAPI):
+    def __init__(
+        self,
+        *,
+        token: str = "ghp_fake0123456789",  # noqa: S107 - a test token
+        repo: str = "agency/maintenance",
+        page_size: int = 100,
+        labels: tuple[str, ...] = ("tma:validated", "tma:rejected"),
+    ) -> None:
+        super().__init__()
+        self.token = token
+        self.repo = repo
+        #: The most items a page holds whatever `per_page` asks (tests make it small).
+        self.page_size = page_size
+        self.has_issues = True
+        self.permissions = {
+            "admin": False,
+            "maintain": False,
+            "push": True,
+            "triage": True,
+            "pull": True,
+        }
+        self.user = {"login": "tma-bot", "id": 1, "type": "User"}
+        self.issues: dict[int, dict[str, Any]] = {}
+        self.comments: dict[int, list[dict[str, Any]]] = {}
+        self.labels: dict[str, dict[str, Any]] = {}
+        self._ids = itertools.count(5000)
+        for name in labels:
+            self._label(name)
+
+    # -- what tests use ------------------------------------------------------------------------
+
+    def add_issue(
+        self,
+        title: str,
+        *,
+        body: str = "",
+        labels: list[str] | None = None,
+        state: str = "open",
+        state_reason: str | None = None,
+        pull_request: bool = False,
+    ) -> dict[str, Any]:
+        """An issue (or a pull request) a person made."""
+        with self.state_lock:
+            issue = self._new(title, body, labels or [])
+            if pull_request:
+                issue["pull_request"] = {
+                    "url": f"{self.url}/repos/{self.repo}/pulls/{issue['number']}"
+                }
+            if state == "closed":
+                self._close(issue, state_reason or "completed")
+            return issue
+
+    def set_labels(self, number: int, labels: list[str]) -> None:
+        with self.state_lock:
+            self.issues[number]["labels"] = [self._label(name) for name in labels]
+
+    # -- the API -------------------------------------------------------------------------------
+
+    def bad_request(self) -> Reply:
+        return error(400, "Problems parsing JSON")
+
+    def handle(self, request: Request) -> Reply:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if headers.get("authorization") != f"Bearer {self.token}":
+            return error(401, "Bad credentials")
+        reply = self._route(request, params_of(request))
+        reply.headers.update(
+            {
+                "x-ratelimit-limit": "5000",
+                "x-ratelimit-remaining": "4999",
+                "x-ratelimit-resource": "core",
+            }
+        )
+        return reply
+
+    def _route(self, request: Request, params: dict[str, list[Any]]) -> Reply:
+        method = request.method
+        if request.path == "/user" and method == "GET":
+            return json_reply(self.user)
+        if request.path == "/search/issues" and method == "GET":
+            return self._search(request, params)
+        match = _ROUTE.fullmatch(request.path)
+        if not match or f"{match[1]}/{match[2]}" != self.repo:
+            return error(404, "Not Found")
+        collection, key, sub = match[3], match[4], match[5]
+        if collection is None and method == "GET":
+            return json_reply(
+                {
+                    "id": 1,
+                    "full_name": self.repo,
+                    "has_issues": self.has_issues,
+                    "html_url": f"{self.url}/{self.repo}",
+                    "permissions": self.permissions,
+                }
+            )
+        if collection == "labels" and key is not None and method == "GET":
+            label = self.labels.get(unquote(key))
+            return json_reply(label) if label else error(404, "Not Found")
+        if collection != "issues":
+            return error(404, "Not Found")
+        if not self.has_issues:
+            return error(410, "Issues are disabled for this repo")
+        if key is None:
+            if method == "GET":
+                return self._page(request, params, self._list(params))
+            if method == "POST":
+                return self._create(params)
+            return error(404, "Not Found")
+        issue = self.issues.get(int(key)) if key.isdigit() else None
+        if issue is None:
+            return error(404, "Not Found")
+        if sub is None and method == "GET":
+            return json_reply(issue)
+        if sub is None and method == "PATCH":
+            return self._update(issue, params)
+        if sub == "labels" and method == "POST":
+            names = [str(n) for n in params.get("labels", [])]
+            invalid = self._invalid_labels(names)
+            if invalid:
+                return invalid
+            for name in names:
+                if name not in [label["name"] for label in issue["labels"]]:
+                    issue["labels"].append(self._label(name))
+            return json_reply(issue["labels"])
+        if sub == "comments" and method == "GET":
+            return self._page(request, params, self.comments[issue["number"]])
+        if sub == "comments" and method == "POST":
+            body = _one(params, "body")
+            if not body:
+                return error(422, 'Invalid request.\n\n"body" wasn\'t supplied.')
+            comment = {
+                "id": next(self._ids),
+                "body": body,
+                "user": self.user,
+                "html_url": f"{issue['html_url']}#issuecomment-1",
+            }
+            self.comments[issue["number"]].append(comment)
+            issue["comments"] += 1
+            return json_reply(comment, 201)
+        return error(404, "Not Found")
+
+    def _invalid_labels(self, names: list[str]) -> Reply | None:
+        too_long = [name for name in names if len(name) > 50]
+        if not too_long:
+            return None
+        errors = [
+            {"value": name, "resource": "Label", "field": "name", "code": "invalid"}
+            for name in too_long
+        ]
+        return error(422, "Validation Failed", errors=errors)
+
+    def _create(self, params: dict[str, list[Any]]) -> Reply:
+        title = _one(params, "title")
+        if not title:
+            return error(422, 'Invalid request.\n\n"title" wasn\'t supplied.')
+        names = [str(n) for n in params.get("labels", [])]
+        invalid = self._invalid_labels(names)
+        if invalid:
+            return invalid
+        if len(_one(params, "body")) > 65536:
+            return error(
+                422,
+                "Validation Failed",
+                errors=[
+                    {
+                        "resource": "Issue",
+                        "code": "custom",
+                        "field": "body",
+                        "message": "body is too long (maximum is 65536 characters)",
+                    }
+                ],
+            )
+        issue = self._new(title, _one(params, "body"), names)
+        return json_reply(issue, 201)
+
+    def _update(self, issue: dict[str, Any], params: dict[str, list[Any]]) -> Reply:
+        if "title" in params:
+            issue["title"] = _one(params, "title")
+        if "body" in params:
+            issue["body"] = _one(params, "body")
+        if "labels" in params:
+            names = [str(n) for n in params["labels"]]
+            invalid = self._invalid_labels(names)
+            if invalid:
+                return invalid
+            issue["labels"] = [self._label(name) for name in names]
+        state, reason = _one(params, "state"), _one(params, "state_reason")
+        if reason and reason not in _REASONS:
+            return error(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "Issue", "field": "state_reason", "code": "invalid"}],
+            )
+        if state == "closed":
+            self._close(issue, reason or "completed")
+        elif state == "open" and issue["state"] == "closed":
+            issue.update(state="open", state_reason="reopened", closed_by=None, closed_at=None)
+        return json_reply(issue)
+
+    def _list(self, params: dict[str, list[Any]]) -> list[dict[str, Any]]:
+        state = _one(params, "state") or "open"  # GitHub lists open issues unless told
+        items = sorted(self.issues.values(), key=lambda i: -i["number"])
+        if state != "all":
+            items = [i for i in items if i["state"] == state]
+        wanted = {n.strip() for n in _one(params, "labels").split(",") if n.strip()}
+        return [i for i in items if wanted <= {label["name"] for label in i["labels"]}]
+
+    def _search(self, request: Request, params: dict[str, list[Any]]) -> Reply:
+        query = _one(params, "q")
+        phrases = [p.casefold() for p in re.findall(r'"([^"]*)"', query)]
+        qualifiers = dict(re.findall(r"(\w+):(\S+)", re.sub(r'"[^"]*"', "", query)))
+        if qualifiers.get("repo") not in (None, self.repo):
+            return error(
+                422,
+                "Validation Failed",
+                errors=[
+                    {
+                        "message": "The listed users and repositories cannot be searched",
+                        "resource": "Search",
+                        "field": "q",
+                        "code": "invalid",
+                    }
+                ],
+            )
+        items = sorted(self.issues.values(), key=lambda i: -i["number"])
+        if qualifiers.get("is") == "issue":
+            items = [i for i in items if "pull_request" not in i]
+        items = [i for i in items if all(p in (i["body"] or "").casefold() for p in phrases)]
+        reply = self._page(request, params, items)
+        reply.body = b'{"total_count": %d, "incomplete_results": false, "items": %s}' % (
+            len(items),
+            reply.payload,
+        )
+        return reply
+
+    def _page(self, request: Request, params: dict[str, list[Any]], items: list[Any]) -> Reply:
+        per_page = min(int(_one(params, "per_page") or 30), 100, self.page_size)
+        page = max(int(_one(params, "page") or 1), 1)
+        last = max((len(items) + per_page - 1) // per_page, 1)
+
+        def link(number: int) -> str:
+            query = {k: v for k, v in params.items() if k != "page"}
+            return f"{self.url}{request.path}?{urlencode({**query, 'page': [number]}, doseq=True)}"
+
+        links = []
+        if page < last:
+            links += [f'<{link(page + 1)}>; rel="next"', f'<{link(last)}>; rel="last"']
+        if page > 1:
+            links += [f'<{link(1)}>; rel="first"', f'<{link(page - 1)}>; rel="prev"']
+        headers = {"Link": ", ".join(links)} if links else {}
+        return json_reply(items[(page - 1) * per_page : page * per_page], headers=headers)
+
+    def _new(self, title: str, body: str, labels: list[str]) -> dict[str, Any]:
+        number = max(self.issues, default=0) + 1
+        issue: dict[str, Any] = {
+            "id": next(self._ids),
+            "number": number,
+            "title": title,
+            "body": body,
+            "state": "open",
+            "state_reason": None,
+            "user": self.user,
+            "closed_by": None,
+            "closed_at": None,
+            "comments": 0,
+            "labels": [self._label(name) for name in dict.fromkeys(labels)],
+            "url": f"{self.url}/repos/{self.repo}/issues/{number}",
+            "html_url": f"{self.url}/{self.repo}/issues/{number}",
+        }
+        self.issues[number] = issue
+        self.comments[number] = []
+        return issue
+
+    def _close(self, issue: dict[str, Any], reason: str) -> None:
+        issue.update(
+            state="closed",
+            state_reason=reason,
+            closed_by=self.user,
+            closed_at="2026-01-01T00:00:00Z",
+        )
+
+    def _label(self, name: str) -> dict[str, Any]:
+        return self.labels.setdefault(
+            name, {"id": next(self._ids), "name": name, "color": "ededed", "default": False}
+        )
+
+
+def _one(params: dict[str, list[Any]], key: str) -> str:
+    values = params.get(key) or [""]
+    return "" if values[0] is None else str(values[0])
