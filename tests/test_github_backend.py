@@ -188,6 +188,10 @@ def test_close_and_rejection_statuses(fake_github: FakeGitHub, github_backend: M
     info = registered_ticket_backends(get_plugin_manager())["github"]
     meanings = [meaning_of(s, backend.settings.statuses, info.default_statuses) for s in statuses]
     assert meanings == ["closed", "rejected", "validated", "rejected", "open"]
+    fake_github.set_labels(3, [], by="someone")
+    fake_github.set_labels(3, ["tma:validated"], by="client-cto")
+    who = {ref: t.changed_by for ref, t in backend.fetch(refs).items()}
+    assert who == {"1": "tma-bot", "2": None, "3": "client-cto", "4": "client-pm", "5": None}
 
 
 def test_fetch_many_pages_the_label_list_and_leaves_out_missing(
@@ -201,8 +205,9 @@ def test_fetch_many_pages_the_label_list_and_leaves_out_missing(
     before = len(fake_github.requests)
     tickets = backend.fetch([*refs, str(pr), "99"])
     assert list(tickets) == refs
-    # 7 labelled items (6 issues and the PR), 3 a page: 3 pages; then refs[6], the PR, #99.
-    assert len(fake_github.requests) - before == 3 + 3
+    # 7 labelled items (6 issues and the PR), 3 a page: 3 pages; then refs[6], the PR, #99,
+    # and the repository (is #99 gone, or the repository?).
+    assert len(fake_github.requests) - before == 3 + 3 + 1
 
 
 def test_fetch_few_reads_them_one_by_one(fake_github: FakeGitHub, github_backend: Make) -> None:
@@ -210,6 +215,8 @@ def test_fetch_few_reads_them_one_by_one(fake_github: FakeGitHub, github_backend
     ref = backend.create(draft()).ref
     pr = fake_github.add_issue("PR", pull_request=True)["number"]
     assert list(backend.fetch([ref, str(pr), "42"])) == [ref]
+    with pytest.raises(TicketRefused, match="HTTP 404"):
+        github_backend(project="agency/gone").fetch([ref])
 
 
 @pytest.mark.parametrize(
@@ -227,8 +234,19 @@ def test_fetch_few_reads_them_one_by_one(fake_github: FakeGitHub, github_backend
         Failure(hang=3.0),
         Failure(garbage=True),
         Failure(status=201, body='{"title":"no number"}'),
+        Failure(status=201, body=b"{" + b" " * (9 * 1024 * 1024) + b"}"),
     ],
-    ids=["403-rate", "429-rate", "403-secondary", "500", "502", "timeout", "garbage", "no-number"],
+    ids=[
+        "403-rate",
+        "429-rate",
+        "403-secondary",
+        "500",
+        "502",
+        "timeout",
+        "garbage",
+        "no-number",
+        "huge",
+    ],
 )
 def test_transient_failures_of_a_create(
     fake_github: FakeGitHub, github_backend: Make, failure: Failure

@@ -64,7 +64,7 @@ def test_create_sets_title_description_labels_and_estimate(
 
 
 def test_a_numeric_project_id_works(fake_gitlab: FakeGitLab, gitlab_backend: Make) -> None:
-    ticket = gitlab_backend(project="7").create(draft())
+    ticket = gitlab_backend(project="7", url=f"{fake_gitlab.url}/api/v4/").create(draft())
     assert fake_gitlab.requests[0].path == "/api/v4/projects/7/issues"
     assert ticket.ref == "1"
 
@@ -207,6 +207,14 @@ def test_fetch_pages_maps_labels_and_leaves_out_missing(
         for t in tickets.values()
     ]
     assert meanings == ["open", "validated", "rejected", "closed", "open"]
+    # Who validated or rejected: the person who added the label.
+    assert [t.changed_by for t in tickets.values()] == [
+        None,
+        "client-pm",
+        "client-pm",
+        "tma-bot",
+        None,
+    ]
 
 
 def test_renamed_labels_mean_validated_and_rejected(
@@ -272,8 +280,9 @@ def test_real_refusals_of_the_fake(fake_gitlab: FakeGitLab, gitlab_backend: Make
         Failure(garbage=True),
         Failure(status=201, body="{}"),
         Failure(status=201, body="[1, 2]"),
+        Failure(status=201, body=b"[" + b" " * (9 * 1024 * 1024) + b"]"),
     ],
-    ids=["429", "500", "503", "timeout", "garbage", "no-iid", "not-an-object"],
+    ids=["429", "500", "503", "timeout", "garbage", "no-iid", "not-an-object", "huge"],
 )
 def test_transient_failures_of_a_create(
     fake_gitlab: FakeGitLab, gitlab_backend: Make, failure: Failure

@@ -10,6 +10,7 @@ those (items with `pull_request`) are never a ticket.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from tma_agent.tickets import (
@@ -97,15 +98,34 @@ class GitHubBackend:
                 for item in items:
                     if "pull_request" not in item and str(number(answer, item)) in wanted:
                         tickets[str(item["number"])] = self._remote(item)
+        gone = False
         for ref in sorted(wanted - tickets.keys(), key=int):
             answer = call(self.http, "GET", f"{self.repo}/issues/{ref}", expect=(404, 410))
             if answer.status in (404, 410):
-                continue  # deleted or transferred: left out, as the protocol says
+                gone = True  # deleted or transferred: left out, as the protocol says
+                continue
             item = obj(answer)
             if "pull_request" not in item:
                 number(answer, item)
                 tickets[ref] = self._remote(item)
+        for ref, ticket in tickets.items():
+            if ticket.status in (self.settings.validated_label, self.settings.rejected_label):
+                tickets[ref] = replace(ticket, changed_by=self._labelled_by(ref, ticket.status))
+        if gone:
+            # GitHub answers the same 404 for a missing repository: that one is refused,
+            # not "every ticket was deleted".
+            call(self.http, "GET", self.repo)
         return {ref: tickets[ref] for ref in refs if ref in tickets}
+
+    def _labelled_by(self, ref: str, label: str) -> str | None:
+        """Who last added `label` (the client's validation or rejection): one more read per
+        such ticket, from the issue's events (oldest first)."""
+        who = None
+        for _answer, events in pages(self.http, f"{self._issue(ref)}/events", {"per_page": 100}):
+            for event in events:
+                if event.get("event") == "labeled" and text(event.get("label"), "name") == label:
+                    who = text(event.get("actor"), "login") or who
+        return who
 
     def delivered(self, ref: str, delivery_id: str) -> bool:
         comment = delivery_comment(delivery_id)

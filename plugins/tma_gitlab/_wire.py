@@ -69,8 +69,8 @@ def integer(answer: TicketAnswer, data: Mapping[str, Any], key: str) -> int:
     return value
 
 
-def text(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
+def text(data: Any, key: str) -> str:
+    value = data.get(key) if isinstance(data, dict) else None
     return value if isinstance(value, str) else ""
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -97,7 +98,21 @@ class GitLabBackend:
                 for item in items:
                     ticket = self._remote(item, answer.url)
                     tickets[ticket.ref] = ticket
+        for ref, ticket in tickets.items():
+            if ticket.status in (self.settings.validated_label, self.settings.rejected_label):
+                tickets[ref] = replace(ticket, changed_by=self._labelled_by(ref, ticket.status))
         return {ref: tickets[ref] for ref in refs if ref in tickets}
+
+    def _labelled_by(self, ref: str, label: str) -> str | None:
+        """Who last added `label` (the client's validation or rejection): one more read per
+        such ticket, from the issue's label events (oldest first)."""
+        who = None
+        path = f"{self._issue(ref)}/resource_label_events"
+        for _answer, events in pages(self.http, path, {"per_page": 100}):
+            for event in events:
+                if event.get("action") == "add" and text(event.get("label"), "name") == label:
+                    who = text(event.get("user"), "username") or who
+        return who
 
     def delivered(self, ref: str, delivery_id: str) -> bool:
         comment = delivery_comment(delivery_id)

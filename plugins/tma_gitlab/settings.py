@@ -22,6 +22,12 @@ class GitLabSettings(TicketSettings):
     validated_label: str = "tma::validated"
     rejected_label: str = "tma::rejected"
 
+    @field_validator("url")
+    @classmethod
+    def _root(cls, value: str | None) -> str | None:
+        # The instance's address is wanted; `/api/v4` written by habit is tolerated.
+        return value.removesuffix("/api/v4") if value else value
+
     @field_validator("project")
     @classmethod
     def _project(cls, value: str) -> str:

@@ -19,7 +19,7 @@ __all__ = ["FakeGitHub", "rate_limited"]
 
 _DOCS = "https://docs.github.com/rest"
 _ROUTE = re.compile(
-    r"/repos/([^/]+)/([^/]+)(?:/(issues|labels)(?:/([^/]+)(?:/(comments|labels))?)?)?"
+    r"/repos/([^/]+)/([^/]+)(?:/(issues|labels)(?:/([^/]+)(?:/(comments|labels|events))?)?)?"
 )
 _REASONS = ("completed", "not_planned", "duplicate", "reopened")
 
@@ -71,6 +71,8 @@ class FakeGitHub(FakeAPI):
         self.issues: dict[int, dict[str, Any]] = {}
         self.comments: dict[int, list[dict[str, Any]]] = {}
         self.labels: dict[str, dict[str, Any]] = {}
+        #: The issue events (`labeled`, `unlabeled`) per number.
+        self.events: dict[int, list[dict[str, Any]]] = {}
         self._ids = itertools.count(5000)
         for name in labels:
             self._label(name)
@@ -98,9 +100,10 @@ class FakeGitHub(FakeAPI):
                 self._close(issue, state_reason or "completed")
             return issue
 
-    def set_labels(self, number: int, labels: list[str]) -> None:
+    def set_labels(self, number: int, labels: list[str], *, by: str = "client-pm") -> None:
+        """What a person (`by`) does in GitHub's sidebar."""
         with self.state_lock:
-            self.issues[number]["labels"] = [self._label(name) for name in labels]
+            self._relabel(self.issues[number], labels, {"login": by, "id": 2, "type": "User"})
 
     # -- the API -------------------------------------------------------------------------------
 
@@ -166,10 +169,11 @@ class FakeGitHub(FakeAPI):
             invalid = self._invalid_labels(names)
             if invalid:
                 return invalid
-            for name in names:
-                if name not in [label["name"] for label in issue["labels"]]:
-                    issue["labels"].append(self._label(name))
+            have = [label["name"] for label in issue["labels"]]
+            self._relabel(issue, [*have, *names], self.user)
             return json_reply(issue["labels"])
+        if sub == "events" and method == "GET":
+            return self._page(request, params, self.events[issue["number"]])
         if sub == "comments" and method == "GET":
             return self._page(request, params, self.comments[issue["number"]])
         if sub == "comments" and method == "POST":
@@ -231,7 +235,7 @@ class FakeGitHub(FakeAPI):
             invalid = self._invalid_labels(names)
             if invalid:
                 return invalid
-            issue["labels"] = [self._label(name) for name in names]
+            self._relabel(issue, names, self.user)
         state, reason = _one(params, "state"), _one(params, "state_reason")
         if reason and reason not in _REASONS:
             return error(
@@ -311,12 +315,14 @@ class FakeGitHub(FakeAPI):
             "closed_by": None,
             "closed_at": None,
             "comments": 0,
-            "labels": [self._label(name) for name in dict.fromkeys(labels)],
+            "labels": [],
             "url": f"{self.url}/repos/{self.repo}/issues/{number}",
             "html_url": f"{self.url}/{self.repo}/issues/{number}",
         }
         self.issues[number] = issue
         self.comments[number] = []
+        self.events[number] = []
+        self._relabel(issue, labels, self.user)
         return issue
 
     def _close(self, issue: dict[str, Any], reason: str) -> None:
@@ -326,6 +332,26 @@ class FakeGitHub(FakeAPI):
             closed_by=self.user,
             closed_at="2026-01-01T00:00:00Z",
         )
+
+    def _relabel(self, issue: dict[str, Any], labels: list[str], actor: dict[str, Any]) -> None:
+        old = [label["name"] for label in issue["labels"]]
+        new = list(dict.fromkeys(labels))
+        for event, names in (
+            ("labeled", [n for n in new if n not in old]),
+            ("unlabeled", [n for n in old if n not in new]),
+        ):
+            for name in names:
+                label = self._label(name)
+                self.events[issue["number"]].append(
+                    {
+                        "id": next(self._ids),
+                        "event": event,
+                        "actor": actor,
+                        "label": {"name": name, "color": label["color"]},
+                        "created_at": "2026-01-01T00:00:00Z",
+                    }
+                )
+        issue["labels"] = [self._label(name) for name in new]
 
     def _label(self, name: str) -> dict[str, Any]:
         return self.labels.setdefault(

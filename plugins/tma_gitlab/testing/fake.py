@@ -19,7 +19,7 @@ __all__ = ["FakeGitLab", "Project"]
 
 _UNIT = {"w": 5 * 8 * 3600, "d": 8 * 3600, "h": 3600, "m": 60, "s": 1}
 _ROUTE = re.compile(
-    r"/api/v4/projects/([^/]+)(?:/(issues|labels)(?:/(\d+)(?:/(notes|time_estimate))?)?)?"
+    r"/api/v4/projects/([^/]+)(?:/(issues|labels)(?:/(\d+)(?:/(notes|time_estimate|resource_label_events))?)?)?"
 )
 
 
@@ -33,6 +33,8 @@ class Project:
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)
     notes: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: `resource_label_events` per iid: who added or removed which label.
+    label_events: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 class FakeGitLab(FakeAPI):
@@ -73,11 +75,10 @@ class FakeGitLab(FakeAPI):
                 self._close(self.project, issue)
             return issue
 
-    def set_labels(self, iid: int, labels: list[str]) -> None:
+    def set_labels(self, iid: int, labels: list[str], *, by: str = "client-pm") -> None:
+        """What a person (`by`) does in GitLab's sidebar."""
         with self.state_lock:
-            self.project.issues[iid]["labels"] = sorted(labels)
-            for name in labels:
-                self._label(self.project, name)
+            self._relabel(self.project, self.project.issues[iid], set(labels), {"username": by})
 
     # -- the API -------------------------------------------------------------------------------
 
@@ -129,6 +130,8 @@ class FakeGitLab(FakeAPI):
             if not body:
                 return json_reply({"error": "body is missing"}, 400)
             return json_reply(self._add_note(project, issue, body), 201)
+        if sub == "resource_label_events" and request.method == "GET":
+            return self._page(request, params, project.label_events[issue["iid"]])
         if sub == "time_estimate" and request.method == "POST":
             seconds = _seconds(_one(params, "duration"))
             if seconds is None:
@@ -186,9 +189,7 @@ class FakeGitLab(FakeAPI):
             labels = set(_names(params, "labels"))
         labels |= set(_names(params, "add_labels"))
         labels -= set(_names(params, "remove_labels"))
-        for name in labels:
-            self._label(project, name)
-        issue["labels"] = sorted(labels)
+        self._relabel(project, issue, labels, self.user)
         event = _one(params, "state_event")
         if event == "close" and issue["state"] != "closed":
             self._close(project, issue)
@@ -247,8 +248,6 @@ class FakeGitLab(FakeAPI):
         self, project: Project, title: str, description: str, labels: list[str]
     ) -> dict[str, Any]:
         iid = max(project.issues, default=0) + 1
-        for name in labels:
-            self._label(project, name)
         issue: dict[str, Any] = {
             "id": next(self._ids),
             "iid": iid,
@@ -256,7 +255,7 @@ class FakeGitLab(FakeAPI):
             "title": title,
             "description": description,
             "state": "opened",
-            "labels": sorted(set(labels)),
+            "labels": [],
             "author": self.user,
             "closed_by": None,
             "closed_at": None,
@@ -270,6 +269,8 @@ class FakeGitLab(FakeAPI):
         }
         project.issues[iid] = issue
         project.notes[iid] = []
+        project.label_events[iid] = []
+        self._relabel(project, issue, set(labels), self.user)
         return issue
 
     def _close(self, project: Project, issue: dict[str, Any]) -> None:
@@ -289,6 +290,26 @@ class FakeGitLab(FakeAPI):
         }
         project.notes[issue["iid"]].append(note)
         return note
+
+    def _relabel(
+        self, project: Project, issue: dict[str, Any], labels: set[str], user: dict[str, Any]
+    ) -> None:
+        old = set(issue["labels"])
+        for action, names in (("add", labels - old), ("remove", old - labels)):
+            for name in sorted(names):
+                self._label(project, name)
+                project.label_events[issue["iid"]].append(
+                    {
+                        "id": next(self._ids),
+                        "user": user,
+                        "created_at": "2026-01-01T00:00:00Z",
+                        "resource_type": "Issue",
+                        "resource_id": issue["id"],
+                        "label": project.labels[name],
+                        "action": action,
+                    }
+                )
+        issue["labels"] = sorted(labels)
 
     def _label(self, project: Project, name: str) -> None:
         project.labels.setdefault(name, {"id": next(self._ids), "name": name, "color": "#6699cc"})
