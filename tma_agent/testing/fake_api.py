@@ -13,11 +13,11 @@ import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from tma_agent.testing.feeds import FeedServer, Reply, Request
 
-__all__ = ["Failure", "FakeAPI", "json_reply", "params_of"]
+__all__ = ["Failure", "FakeAPI", "Page", "json_reply", "page_of", "params_of"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,42 @@ def params_of(request: Request) -> dict[str, list[str]]:
         for key, values in parse_qs(request.body.decode(), keep_blank_values=True).items():
             merged.setdefault(key, []).extend(values)
     return merged
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of an offset-paginated list, with the URLs of its neighbours."""
+
+    items: list[Any]
+    number: int
+    last: int
+    total: int
+    per_page: int
+    #: `next`, `prev`, `first`, `last` -> absolute URL (the request's query, another `page`).
+    links: dict[str, str]
+
+    def link_header(self, rels: tuple[str, ...] = ("next", "prev", "first", "last")) -> str:
+        return ", ".join(f'<{self.links[rel]}>; rel="{rel}"' for rel in rels if rel in self.links)
+
+
+def page_of(base_url: str, request: Request, items: list[Any], *, default: int, cap: int) -> Page:
+    """The page `page` (from 1) of `items`, `per_page` of them (at most `cap`)."""
+    params = parse_qs(request.query, keep_blank_values=True)
+    per_page = max(min(int((params.get("per_page") or [default])[0]), cap), 1)
+    number = max(int((params.get("page") or [1])[0]), 1)
+    last = max((len(items) + per_page - 1) // per_page, 1)
+
+    def url(page: int) -> str:
+        query = urlencode({**params, "page": [page]}, doseq=True)
+        return f"{base_url}{request.path}?{query}"
+
+    links = {"first": url(1), "last": url(last)}
+    if number < last:
+        links["next"] = url(number + 1)
+    if number > 1:
+        links["prev"] = url(number - 1)
+    chunk = items[(number - 1) * per_page : number * per_page]
+    return Page(chunk, number, last, len(items), per_page, links)
 
 
 class FakeAPI(FeedServer):

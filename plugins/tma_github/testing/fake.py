@@ -10,9 +10,9 @@ from __future__ import annotations
 import itertools
 import re
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote
 
-from tma_agent.testing.fake_api import Failure, FakeAPI, json_reply, params_of
+from tma_agent.testing.fake_api import Failure, FakeAPI, json_reply, page_of, params_of
 from tma_agent.testing.feeds import Reply, Request
 
 __all__ = ["FakeGitHub", "rate_limited"]
@@ -286,21 +286,12 @@ class FakeGitHub(FakeAPI):
         return reply
 
     def _page(self, request: Request, params: dict[str, list[Any]], items: list[Any]) -> Reply:
-        per_page = min(int(_one(params, "per_page") or 30), 100, self.page_size)
-        page = max(int(_one(params, "page") or 1), 1)
-        last = max((len(items) + per_page - 1) // per_page, 1)
-
-        def link(number: int) -> str:
-            query = {k: v for k, v in params.items() if k != "page"}
-            return f"{self.url}{request.path}?{urlencode({**query, 'page': [number]}, doseq=True)}"
-
-        links = []
-        if page < last:
-            links += [f'<{link(page + 1)}>; rel="next"', f'<{link(last)}>; rel="last"']
-        if page > 1:
-            links += [f'<{link(1)}>; rel="first"', f'<{link(page - 1)}>; rel="prev"']
-        headers = {"Link": ", ".join(links)} if links else {}
-        return json_reply(items[(page - 1) * per_page : page * per_page], headers=headers)
+        page = page_of(self.url, request, items, default=30, cap=min(100, self.page_size))
+        # GitHub names only the neighbours that exist: no `last` on the last page.
+        rels = ("next", "last") if page.number < page.last else ()
+        rels += ("first", "prev") if page.number > 1 else ()
+        headers = {"Link": page.link_header(rels)} if rels else {}
+        return json_reply(page.items, headers=headers)
 
     def _new(self, title: str, body: str, labels: list[str]) -> dict[str, Any]:
         number = max(self.issues, default=0) + 1

@@ -10,9 +10,9 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote
 
-from tma_agent.testing.fake_api import FakeAPI, json_reply, params_of
+from tma_agent.testing.fake_api import FakeAPI, json_reply, page_of, params_of
 from tma_agent.testing.feeds import Reply, Request
 
 __all__ = ["FakeGitLab", "Project"]
@@ -216,33 +216,18 @@ class FakeGitLab(FakeAPI):
         return issues
 
     def _page(self, request: Request, params: dict[str, list[str]], items: list[Any]) -> Reply:
-        per_page = min(int(_one(params, "per_page") or 20), 100, self.page_size)
-        page = max(int(_one(params, "page") or 1), 1)
-        total_pages = max((len(items) + per_page - 1) // per_page, 1)
-        chunk = items[(page - 1) * per_page : page * per_page]
-
-        def link(number: int) -> str:
-            query = {k: v for k, v in params.items() if k != "page"}
-            return f"{self.url}{request.path}?{urlencode({**query, 'page': [number]}, doseq=True)}"
-
-        links = []
-        if page < total_pages:
-            links.append(f'<{link(page + 1)}>; rel="next"')
-        if page > 1:
-            links.append(f'<{link(page - 1)}>; rel="prev"')
-        links += [f'<{link(1)}>; rel="first"', f'<{link(total_pages)}>; rel="last"']
-        return json_reply(
-            chunk,
-            headers={
-                "X-Page": str(page),
-                "X-Per-Page": str(per_page),
-                "X-Next-Page": str(page + 1) if page < total_pages else "",
-                "X-Prev-Page": str(page - 1) if page > 1 else "",
-                "X-Total": str(len(items)),
-                "X-Total-Pages": str(total_pages),
-                "Link": ", ".join(links),
-            },
-        )
+        page = page_of(self.url, request, items, default=20, cap=min(100, self.page_size))
+        more = page.number < page.last
+        headers = {
+            "X-Page": str(page.number),
+            "X-Per-Page": str(page.per_page),
+            "X-Next-Page": str(page.number + 1) if more else "",
+            "X-Prev-Page": str(page.number - 1) if page.number > 1 else "",
+            "X-Total": str(page.total),
+            "X-Total-Pages": str(page.last),
+            "Link": page.link_header(),
+        }
+        return json_reply(page.items, headers=headers)
 
     def _new_issue(
         self, project: Project, title: str, description: str, labels: list[str]
