@@ -82,12 +82,12 @@ class Page:
 def page_of(base_url: str, request: Request, items: list[Any], *, default: int, cap: int) -> Page:
     """The page `page` (from 1) of `items`, `per_page` of them (at most `cap`)."""
     params = parse_qs(request.query, keep_blank_values=True)
-    per_page = max(min(int((params.get("per_page") or [default])[0]), cap), 1)
-    number = max(int((params.get("page") or [1])[0]), 1)
+    per_page = max(min(int((params.get("per_page") or [str(default)])[0]), cap), 1)
+    number = max(int((params.get("page") or ["1"])[0]), 1)
     last = max((len(items) + per_page - 1) // per_page, 1)
 
     def url(page: int) -> str:
-        query = urlencode({**params, "page": [page]}, doseq=True)
+        query = urlencode({**params, "page": [str(page)]}, doseq=True)
         return f"{base_url}{request.path}?{query}"
 
     links = {"first": url(1), "last": url(last)}

@@ -7,13 +7,13 @@ both), labels (50 characters at most, created on first use), comments, the issue
 
 from __future__ import annotations
 
-import itertools
 import re
 from typing import Any
 from urllib.parse import unquote
 
 from tma_agent.testing.fake_api import Failure, FakeAPI, json_reply, page_of, params_of
 from tma_agent.testing.feeds import Reply, Request
+from tma_github.testing._repo import Repository
 
 __all__ = ["FakeGitHub", "rate_limited"]
 
@@ -28,6 +28,12 @@ def error(status: int, message: str, **extra: Any) -> Reply:
     return json_reply(
         {"message": message, "documentation_url": _DOCS, "status": str(status), **extra}, status
     )
+
+
+def validation_failed(resource: str, field: str, code: str = "invalid", **extra: Any) -> Reply:
+    """422 Validation Failed with one entry in `errors`."""
+    entry = {"resource": resource, "field": field, "code": code, **extra}
+    return error(422, "Validation Failed", errors=[entry])
 
 
 def rate_limited(status: int = 403) -> Failure:
@@ -67,15 +73,13 @@ class FakeGitHub(FakeAPI):
             "triage": True,
             "pull": True,
         }
-        self.user = {"login": "tma-bot", "id": 1, "type": "User"}
-        self.issues: dict[int, dict[str, Any]] = {}
-        self.comments: dict[int, list[dict[str, Any]]] = {}
-        self.labels: dict[str, dict[str, Any]] = {}
-        #: The issue events (`labeled`, `unlabeled`) per number.
-        self.events: dict[int, list[dict[str, Any]]] = {}
-        self._ids = itertools.count(5000)
-        for name in labels:
-            self._label(name)
+        self.data = Repository(self.url, repo, labels)
+        # The state, for tests to read and change (the same objects the API serves).
+        self.user = self.data.user
+        self.issues = self.data.issues
+        self.comments = self.data.comments
+        self.labels = self.data.labels
+        self.events = self.data.events
 
     # -- what tests use ------------------------------------------------------------------------
 
@@ -91,19 +95,20 @@ class FakeGitHub(FakeAPI):
     ) -> dict[str, Any]:
         """An issue (or a pull request) a person made."""
         with self.state_lock:
-            issue = self._new(title, body, labels or [])
+            issue = self.data.new_issue(title, body, labels or [])
             if pull_request:
                 issue["pull_request"] = {
                     "url": f"{self.url}/repos/{self.repo}/pulls/{issue['number']}"
                 }
             if state == "closed":
-                self._close(issue, state_reason or "completed")
+                self.data.close(issue, state_reason or "completed")
             return issue
 
     def set_labels(self, number: int, labels: list[str], *, by: str = "client-pm") -> None:
         """What a person (`by`) does in GitHub's sidebar."""
         with self.state_lock:
-            self._relabel(self.issues[number], labels, {"login": by, "id": 2, "type": "User"})
+            actor = {"login": by, "id": 2, "type": "User"}
+            self.data.relabel(self.issues[number], labels, actor)
 
     # -- the API -------------------------------------------------------------------------------
 
@@ -170,7 +175,7 @@ class FakeGitHub(FakeAPI):
             if invalid:
                 return invalid
             have = [label["name"] for label in issue["labels"]]
-            self._relabel(issue, [*have, *names], self.user)
+            self.data.relabel(issue, [*have, *names], self.user)
             return json_reply(issue["labels"])
         if sub == "events" and method == "GET":
             return self._page(request, params, self.events[issue["number"]])
@@ -180,15 +185,7 @@ class FakeGitHub(FakeAPI):
             body = _one(params, "body")
             if not body:
                 return error(422, 'Invalid request.\n\n"body" wasn\'t supplied.')
-            comment = {
-                "id": next(self._ids),
-                "body": body,
-                "user": self.user,
-                "html_url": f"{issue['html_url']}#issuecomment-1",
-            }
-            self.comments[issue["number"]].append(comment)
-            issue["comments"] += 1
-            return json_reply(comment, 201)
+            return json_reply(self.data.comment(issue, body), 201)
         return error(404, "Not Found")
 
     def _invalid_labels(self, names: list[str]) -> Reply | None:
@@ -210,19 +207,9 @@ class FakeGitHub(FakeAPI):
         if invalid:
             return invalid
         if len(_one(params, "body")) > 65536:
-            return error(
-                422,
-                "Validation Failed",
-                errors=[
-                    {
-                        "resource": "Issue",
-                        "code": "custom",
-                        "field": "body",
-                        "message": "body is too long (maximum is 65536 characters)",
-                    }
-                ],
-            )
-        issue = self._new(title, _one(params, "body"), names)
+            message = "body is too long (maximum is 65536 characters)"
+            return validation_failed("Issue", "body", "custom", message=message)
+        issue = self.data.new_issue(title, _one(params, "body"), names)
         return json_reply(issue, 201)
 
     def _update(self, issue: dict[str, Any], params: dict[str, list[Any]]) -> Reply:
@@ -235,49 +222,29 @@ class FakeGitHub(FakeAPI):
             invalid = self._invalid_labels(names)
             if invalid:
                 return invalid
-            self._relabel(issue, names, self.user)
+            self.data.relabel(issue, names, self.user)
         state, reason = _one(params, "state"), _one(params, "state_reason")
         if reason and reason not in _REASONS:
-            return error(
-                422,
-                "Validation Failed",
-                errors=[{"resource": "Issue", "field": "state_reason", "code": "invalid"}],
-            )
+            return validation_failed("Issue", "state_reason")
         if state == "closed":
-            self._close(issue, reason or "completed")
+            self.data.close(issue, reason or "completed")
         elif state == "open" and issue["state"] == "closed":
-            issue.update(state="open", state_reason="reopened", closed_by=None, closed_at=None)
+            self.data.reopen(issue)
         return json_reply(issue)
 
     def _list(self, params: dict[str, list[Any]]) -> list[dict[str, Any]]:
         state = _one(params, "state") or "open"  # GitHub lists open issues unless told
-        items = sorted(self.issues.values(), key=lambda i: -i["number"])
-        if state != "all":
-            items = [i for i in items if i["state"] == state]
         wanted = {n.strip() for n in _one(params, "labels").split(",") if n.strip()}
-        return [i for i in items if wanted <= {label["name"] for label in i["labels"]}]
+        return self.data.listed(state, wanted)
 
     def _search(self, request: Request, params: dict[str, list[Any]]) -> Reply:
         query = _one(params, "q")
-        phrases = [p.casefold() for p in re.findall(r'"([^"]*)"', query)]
+        phrases = re.findall(r'"([^"]*)"', query)
         qualifiers = dict(re.findall(r"(\w+):(\S+)", re.sub(r'"[^"]*"', "", query)))
         if qualifiers.get("repo") not in (None, self.repo):
-            return error(
-                422,
-                "Validation Failed",
-                errors=[
-                    {
-                        "message": "The listed users and repositories cannot be searched",
-                        "resource": "Search",
-                        "field": "q",
-                        "code": "invalid",
-                    }
-                ],
-            )
-        items = sorted(self.issues.values(), key=lambda i: -i["number"])
-        if qualifiers.get("is") == "issue":
-            items = [i for i in items if "pull_request" not in i]
-        items = [i for i in items if all(p in (i["body"] or "").casefold() for p in phrases)]
+            message = "The listed users and repositories cannot be searched"
+            return validation_failed("Search", "q", message=message)
+        items = self.data.searched(phrases, qualifiers.get("is") == "issue")
         reply = self._page(request, params, items)
         reply.body = b'{"total_count": %d, "incomplete_results": false, "items": %s}' % (
             len(items),
@@ -288,66 +255,10 @@ class FakeGitHub(FakeAPI):
     def _page(self, request: Request, params: dict[str, list[Any]], items: list[Any]) -> Reply:
         page = page_of(self.url, request, items, default=30, cap=min(100, self.page_size))
         # GitHub names only the neighbours that exist: no `last` on the last page.
-        rels = ("next", "last") if page.number < page.last else ()
+        rels: tuple[str, ...] = ("next", "last") if page.number < page.last else ()
         rels += ("first", "prev") if page.number > 1 else ()
         headers = {"Link": page.link_header(rels)} if rels else {}
         return json_reply(page.items, headers=headers)
-
-    def _new(self, title: str, body: str, labels: list[str]) -> dict[str, Any]:
-        number = max(self.issues, default=0) + 1
-        issue: dict[str, Any] = {
-            "id": next(self._ids),
-            "number": number,
-            "title": title,
-            "body": body,
-            "state": "open",
-            "state_reason": None,
-            "user": self.user,
-            "closed_by": None,
-            "closed_at": None,
-            "comments": 0,
-            "labels": [],
-            "url": f"{self.url}/repos/{self.repo}/issues/{number}",
-            "html_url": f"{self.url}/{self.repo}/issues/{number}",
-        }
-        self.issues[number] = issue
-        self.comments[number] = []
-        self.events[number] = []
-        self._relabel(issue, labels, self.user)
-        return issue
-
-    def _close(self, issue: dict[str, Any], reason: str) -> None:
-        issue.update(
-            state="closed",
-            state_reason=reason,
-            closed_by=self.user,
-            closed_at="2026-01-01T00:00:00Z",
-        )
-
-    def _relabel(self, issue: dict[str, Any], labels: list[str], actor: dict[str, Any]) -> None:
-        old = [label["name"] for label in issue["labels"]]
-        new = list(dict.fromkeys(labels))
-        for event, names in (
-            ("labeled", [n for n in new if n not in old]),
-            ("unlabeled", [n for n in old if n not in new]),
-        ):
-            for name in names:
-                label = self._label(name)
-                self.events[issue["number"]].append(
-                    {
-                        "id": next(self._ids),
-                        "event": event,
-                        "actor": actor,
-                        "label": {"name": name, "color": label["color"]},
-                        "created_at": "2026-01-01T00:00:00Z",
-                    }
-                )
-        issue["labels"] = [self._label(name) for name in new]
-
-    def _label(self, name: str) -> dict[str, Any]:
-        return self.labels.setdefault(
-            name, {"id": next(self._ids), "name": name, "color": "ededed", "default": False}
-        )
 
 
 def _one(params: dict[str, list[Any]], key: str) -> str:

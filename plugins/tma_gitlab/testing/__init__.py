@@ -3,6 +3,7 @@ fixtures (`tma_gitlab.testing.fixtures`: `fake_gitlab`, `gitlab_backend`)."""
 
 from __future__ import annotations
 
-from tma_gitlab.testing.fake import FakeGitLab, Project
+from tma_gitlab.testing._project import Project
+from tma_gitlab.testing.fake import FakeGitLab
 
 __all__ = ["FakeGitLab", "Project"]

@@ -6,35 +6,20 @@ pagination with `X-*-Page` and `Link` headers, and GitLab's error bodies (`{"mes
 
 from __future__ import annotations
 
-import itertools
 import re
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
 from tma_agent.testing.fake_api import FakeAPI, json_reply, page_of, params_of
 from tma_agent.testing.feeds import Reply, Request
+from tma_gitlab.testing._project import Project
 
-__all__ = ["FakeGitLab", "Project"]
+__all__ = ["FakeGitLab"]
 
 _UNIT = {"w": 5 * 8 * 3600, "d": 8 * 3600, "h": 3600, "m": 60, "s": 1}
 _ROUTE = re.compile(
     r"/api/v4/projects/([^/]+)(?:/(issues|labels)(?:/(\d+)(?:/(notes|time_estimate|resource_label_events))?)?)?"
 )
-
-
-@dataclass
-class Project:
-    id: int
-    path: str
-    issues_enabled: bool = True
-    #: The token's user's access level (Reporter = 20, Developer = 30).
-    access_level: int = 30
-    issues: dict[int, dict[str, Any]] = field(default_factory=dict)
-    notes: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-    labels: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: `resource_label_events` per iid: who added or removed which label.
-    label_events: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 class FakeGitLab(FakeAPI):
@@ -52,11 +37,10 @@ class FakeGitLab(FakeAPI):
         #: The most items a page holds whatever `per_page` asks (tests make it small).
         self.page_size = page_size
         self.user = {"id": 1, "username": "tma-bot", "name": "TMA bot", "state": "active"}
-        self.project = Project(project_id, project)
+        self.project = Project(project_id, project, site=self.url, user=self.user)
         self.projects = {project_id: self.project}
-        self._ids = itertools.count(1000)
         for name in labels:
-            self._label(self.project, name)
+            self.project.label(name)
 
     # -- what tests use ------------------------------------------------------------------------
 
@@ -70,15 +54,15 @@ class FakeGitLab(FakeAPI):
     ) -> dict[str, Any]:
         """An issue a person made (not through the API under test)."""
         with self.state_lock:
-            issue = self._new_issue(self.project, title, description, labels or [])
+            issue = self.project.new_issue(title, description, labels or [])
             if state == "closed":
-                self._close(self.project, issue)
+                self.project.close(issue)
             return issue
 
     def set_labels(self, iid: int, labels: list[str], *, by: str = "client-pm") -> None:
         """What a person (`by`) does in GitLab's sidebar."""
         with self.state_lock:
-            self._relabel(self.project, self.project.issues[iid], set(labels), {"username": by})
+            self.project.relabel(self.project.issues[iid], set(labels), {"username": by})
 
     # -- the API -------------------------------------------------------------------------------
 
@@ -129,7 +113,7 @@ class FakeGitLab(FakeAPI):
             body = _one(params, "body")
             if not body:
                 return json_reply({"error": "body is missing"}, 400)
-            return json_reply(self._add_note(project, issue, body), 201)
+            return json_reply(project.add_note(issue, body), 201)
         if sub == "resource_label_events" and request.method == "GET":
             return self._page(request, params, project.label_events[issue["iid"]])
         if sub == "time_estimate" and request.method == "POST":
@@ -171,7 +155,7 @@ class FakeGitLab(FakeAPI):
         labels = _names(params, "labels")
         if any(len(name) > 255 for name in labels):
             return json_reply({"message": {"labels": ["is invalid"]}}, 400)
-        issue = self._new_issue(project, title, _one(params, "description"), labels)
+        issue = project.new_issue(title, _one(params, "description"), labels)
         return json_reply(issue, 201)
 
     def _update(
@@ -189,12 +173,12 @@ class FakeGitLab(FakeAPI):
             labels = set(_names(params, "labels"))
         labels |= set(_names(params, "add_labels"))
         labels -= set(_names(params, "remove_labels"))
-        self._relabel(project, issue, labels, self.user)
+        project.relabel(issue, labels, self.user)
         event = _one(params, "state_event")
         if event == "close" and issue["state"] != "closed":
-            self._close(project, issue)
+            project.close(issue)
         elif event == "reopen" and issue["state"] == "closed":
-            issue.update(state="opened", closed_at=None, closed_by=None)
+            project.reopen(issue)
         return json_reply(issue)
 
     def _search(self, project: Project, params: dict[str, list[str]]) -> list[dict[str, Any]]:
@@ -228,76 +212,6 @@ class FakeGitLab(FakeAPI):
             "Link": page.link_header(),
         }
         return json_reply(page.items, headers=headers)
-
-    def _new_issue(
-        self, project: Project, title: str, description: str, labels: list[str]
-    ) -> dict[str, Any]:
-        iid = max(project.issues, default=0) + 1
-        issue: dict[str, Any] = {
-            "id": next(self._ids),
-            "iid": iid,
-            "project_id": project.id,
-            "title": title,
-            "description": description,
-            "state": "opened",
-            "labels": [],
-            "author": self.user,
-            "closed_by": None,
-            "closed_at": None,
-            "web_url": f"{self.url}/{project.path}/-/issues/{iid}",
-            "time_stats": {
-                "time_estimate": 0,
-                "total_time_spent": 0,
-                "human_time_estimate": None,
-                "human_total_time_spent": None,
-            },
-        }
-        project.issues[iid] = issue
-        project.notes[iid] = []
-        project.label_events[iid] = []
-        self._relabel(project, issue, set(labels), self.user)
-        return issue
-
-    def _close(self, project: Project, issue: dict[str, Any]) -> None:
-        issue.update(state="closed", closed_at="2026-01-01T00:00:00Z", closed_by=self.user)
-        self._add_note(project, issue, "closed", system=True)
-
-    def _add_note(
-        self, project: Project, issue: dict[str, Any], body: str, system: bool = False
-    ) -> dict[str, Any]:
-        note = {
-            "id": next(self._ids),
-            "body": body,
-            "author": self.user,
-            "system": system,
-            "noteable_type": "Issue",
-            "noteable_iid": issue["iid"],
-        }
-        project.notes[issue["iid"]].append(note)
-        return note
-
-    def _relabel(
-        self, project: Project, issue: dict[str, Any], labels: set[str], user: dict[str, Any]
-    ) -> None:
-        old = set(issue["labels"])
-        for action, names in (("add", labels - old), ("remove", old - labels)):
-            for name in sorted(names):
-                self._label(project, name)
-                project.label_events[issue["iid"]].append(
-                    {
-                        "id": next(self._ids),
-                        "user": user,
-                        "created_at": "2026-01-01T00:00:00Z",
-                        "resource_type": "Issue",
-                        "resource_id": issue["id"],
-                        "label": project.labels[name],
-                        "action": action,
-                    }
-                )
-        issue["labels"] = sorted(labels)
-
-    def _label(self, project: Project, name: str) -> None:
-        project.labels.setdefault(name, {"id": next(self._ids), "name": name, "color": "#6699cc"})
 
 
 def _one(params: dict[str, list[str]], key: str) -> str:
