@@ -3,7 +3,9 @@ speaking REST v4: every protocol method, paging, and every class of error."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,12 +14,19 @@ from tma_gitlab.backend import GitLabBackend
 from tma_gitlab.settings import GitLabSettings
 from tma_gitlab.testing import FakeGitLab
 
+from tma_agent.config import load_config
 from tma_agent.errors import ConfigError
 from tma_agent.plugin_settings import typed_settings
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.testing.fake_api import Failure
 from tma_agent.tickets import TicketDraft, TicketRefused, TicketUnavailable, marker_line
-from tma_agent.tickets.registry import meaning_of, registered_ticket_backends
+from tma_agent.tickets.registry import (
+    build_backend,
+    meaning_of,
+    registered_ticket_backends,
+    ticket_config_problems,
+    ticket_target,
+)
 
 Make = Callable[..., GitLabBackend]
 ISSUES = r"/api/v4/projects/agency%2Fmaintenance/issues"
@@ -372,3 +381,36 @@ def test_settings_are_checked(keys: dict[str, object], message: str) -> None:
     raw = {"backend": "gitlab", "token": "t", "project": "agency/maintenance", **keys}
     with pytest.raises(ConfigError, match=message):
         typed_settings(GitLabSettings, raw, "tickets")
+
+
+def test_a_config_file_builds_the_backend(
+    fake_gitlab: FakeGitLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMA_TEST_GITLAB_TOKEN", fake_gitlab.token)
+    tickets = {
+        "backend": "gitlab",
+        "url": fake_gitlab.url,
+        "token": {"$env": "TMA_TEST_GITLAB_TOKEN"},
+        "project": "agency/maintenance",
+    }
+    config = {
+        "state_dir": str(tmp_path / "state"),
+        "tickets": tickets,
+        "clients": [
+            {"id": "acme", "name": "ACME"},
+            {"id": "beta", "name": "Beta", "tickets": {"tracker": "Bug"}},
+        ],
+        "sites": [],
+    }
+    path = tmp_path / "tma.yaml"
+    path.write_text(json.dumps(config, indent=1))  # JSON is YAML
+    loaded = load_config(path)
+    backends = registered_ticket_backends(get_plugin_manager())
+    [problem] = ticket_config_problems(loaded, backends)
+    assert problem.startswith("tma.yaml:") and "clients[1].tickets.tracker: unknown key" in problem
+    info, backend = build_backend(loaded, ticket_target(loaded, "acme"), backends)
+    try:
+        assert info.name == "gitlab" and isinstance(backend, GitLabBackend)
+        assert backend.create(draft()).ref == "1"
+    finally:
+        backend.close_connection()

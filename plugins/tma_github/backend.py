@@ -73,7 +73,8 @@ class GitHubBackend:
             # The label was removed by hand: the search API reads bodies (by words, so the
             # exact line is checked here).
             marker = marker_line(fingerprint)
-            query = f'"{marker}" repo:{self.settings.project} is:issue in:body'
+            phrase = marker.replace('"', " ")  # a quote would end the phrase early
+            query = f'"{phrase}" repo:{self.settings.project} is:issue in:body'
             found = pages(self.http, "/search/issues", {"q": query, "per_page": 100}, "items")
             best = self._newest(found, lambda i: marker in text(i, "body").splitlines())
         return None if best is None else self._remote(best)
