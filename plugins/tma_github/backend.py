@@ -9,7 +9,7 @@ those (items with `pull_request`) are never a ticket.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -20,7 +20,7 @@ from tma_agent.tickets import (
     TicketRefused,
     marker_line,
 )
-from tma_agent.tickets.http import TicketHTTP
+from tma_agent.tickets.http import TicketAnswer, TicketHTTP
 from tma_github._wire import (
     NAME,
     call,
@@ -35,6 +35,7 @@ from tma_github.settings import MAX_LABEL, GitHubSettings
 
 __all__ = ["MAX_BODY", "GitHubBackend"]
 
+_Pages = Iterator[tuple[TicketAnswer, list[dict[str, Any]]]]
 #: GitHub refuses a longer issue body (422); the draft is cut before the marker line.
 MAX_BODY = 65536
 #: Up to this many tickets are read one by one; more are read from the label's list.
@@ -79,7 +80,9 @@ class GitHubBackend:
             best = self._newest(found, lambda i: marker in text(i, "body").splitlines())
         return None if best is None else self._remote(best)
 
-    def _newest(self, found: Any, keep: Any) -> dict[str, Any] | None:
+    def _newest(
+        self, found: _Pages, keep: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any] | None:
         best: dict[str, Any] | None = None
         for answer, items in found:
             for item in items:

@@ -9,7 +9,7 @@ the create: when it fails the issue exists anyway, and every `update` sets the e
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -39,6 +39,7 @@ from tma_gitlab.settings import GitLabSettings
 __all__ = ["GitLabBackend"]
 
 log = logging.getLogger(__name__)
+_Keep = Callable[[dict[str, Any]], bool]
 _FETCH_CHUNK = 100
 
 
@@ -75,7 +76,7 @@ class GitLabBackend:
             lambda i: marker in text(i, "description").splitlines(),
         )
 
-    def _list(self, params: dict[str, Any], keep: Any) -> RemoteTicket | None:
+    def _list(self, params: dict[str, Any], keep: _Keep) -> RemoteTicket | None:
         best: dict[str, Any] | None = None
         for answer, items in pages(
             self.http, f"{self._project}/issues", {**params, "per_page": 100}
