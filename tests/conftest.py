@@ -7,4 +7,6 @@ pytest_plugins = [
     "tma_agent.testing.postgres",
     "tma_drupal.testing.fixtures",
     "tma_webhook.testing.fixtures",
+    "tma_gitlab.testing.fixtures",
+    "tma_github.testing.fixtures",
 ]

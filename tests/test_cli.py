@@ -23,7 +23,12 @@ def tma(
 
 BUILTIN_STACKS = ["composer", "drupal", "magento", "npm", "prestashop", "wordpress"]
 #: Entry-point name -> the ticket backends it provides.
-BUILTIN_TICKET_PLUGINS = {"ledger-tickets": ["ledger"], "webhook-tickets": ["webhook"]}
+BUILTIN_TICKET_PLUGINS = {
+    "github-tickets": ["github"],
+    "gitlab-tickets": ["gitlab"],
+    "ledger-tickets": ["ledger"],
+    "webhook-tickets": ["webhook"],
+}
 BUILTIN_PLUGINS = sorted([*BUILTIN_STACKS, *BUILTIN_TICKET_PLUGINS])
 
 
