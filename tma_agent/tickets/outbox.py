@@ -1,8 +1,9 @@
 """Sending the outbox: every ticket write was recorded in the ledger before; here it is marked
 `sent` (committed) before it leaves, and `done` with the answer after. A write found `sent` by a
 later run may have reached the ticket system with its answer lost (a crash, a SIGKILL, a
-timeout): a create is then searched by fingerprint and an update asked `delivered` before
-anything is sent again, so nothing is ever duplicated, and nothing is lost.
+timeout): an update is then asked `delivered` before it is sent again. A create is always
+searched by fingerprint first (a lost answer, or a lost ledger), so nothing is ever
+duplicated, and nothing is lost.
 
 Items of one request go in order; one that cannot be sent holds back the later ones. A
 ticket system that fails once as unavailable is left alone for the rest of the run.
@@ -83,6 +84,8 @@ def _send_one(
         report.errors.append(str(exc))
         return False
     except TicketRefused as exc:
+        if exc.status in (401, 403):
+            down.add(target)  # wrong credentials refuse every write: ask no more this run
         _finish(ledger, item_id, OutboxState.PARKED, str(exc))
         report.errors.append(f"{exc} (parked: tma requests retry)")
         return False
@@ -119,11 +122,17 @@ def _deliver(
     if operation in ("create", "update") and draft is None:
         raise TicketRefused(backend.name, "-", f"{operation} of {fingerprint}: no draft recorded")
     if operation == "create" and draft is not None:
-        if answer_lost:
-            found = backend.find(fingerprint)
-            if found is not None:
-                log.info("ticket found by fingerprint", fingerprint=fingerprint, ref=found.ref)
-                return _Result("found by fingerprint", found.ref, found.url, found.status)
+        # Searched before every create, not only after a lost answer: a ledger restored from
+        # an old backup or lost altogether must find its tickets, never open them twice.
+        found = backend.find(fingerprint)
+        if found is not None:
+            log.info(
+                "ticket found by fingerprint",
+                fingerprint=fingerprint,
+                ref=found.ref,
+                answer_lost=answer_lost,
+            )
+            return _Result("found by fingerprint", found.ref, found.url, found.status)
         created = backend.create(draft)
         return _Result("created", created.ref, created.url, created.status)
     if ref is None:
