@@ -66,6 +66,16 @@ PLUGIN = textwrap.dedent('''
             return None
         return [Finding(c.name, c.kind, c.installed, "2.0", "2.0", "feature", source=site.source_url("flatfile"))
                 for c in components]
+
+
+    @hookimpl
+    def tma_run_finished(run, summary):
+        import json, os
+        with open(os.environ["TMA_TEST_RUN_EXPORT"], "a") as out:
+            out.write(json.dumps({"id": run.id, "dry_run": run.dry_run, "sites": list(run.sites),
+                                  "actions": [r.action for r in summary.requests],
+                                  "queued": summary.queued}) + "\\n")
+        raise RuntimeError("an exporter bug must not fail the run")
 ''')
 
 
@@ -119,6 +129,36 @@ def test_third_party_commands_and_stack_work(root: Path) -> None:
     (report,) = json.loads(result.stdout)["sites"]
     assert (report["stack"], report["status"]) == ("flatfile", "updates")
     assert report["components"][0]["source"] == "https://flatfile.invalid"
+
+
+def test_tma_run_finished_sees_every_run_and_cannot_break_it(root: Path) -> None:
+    site = root / "site"
+    site.mkdir()
+    (site / "VERSION.flatfile").write_text("1.0\n")
+    (root / "tma.yaml").write_text(
+        f"state_dir: {root / 'state'}\nclients: [{{id: c, name: C}}]\n"
+        f"sites: [{{id: flat, client: c, stack: flatfile, environments: {{production: {{path: {site}}}}}}}]\n"
+    )
+    export = root / "runs.jsonl"
+    env = {
+        "PYTHONPATH": str(root / "site-packages"),
+        "TMA_CACHE_DIR": str(root / "cache"),
+        "TMA_TEST_RUN_EXPORT": str(export),
+    }
+    for args in (("--dry-run",), (), ()):
+        done = run_tma("run", "--format", "json", *args, cwd=root, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert "tma_run_finished hook failed" in done.stderr
+    dry, first, second = (json.loads(line) for line in export.read_text().splitlines())
+    assert dry == {
+        "id": None,
+        "dry_run": True,
+        "sites": ["flat"],
+        "actions": ["created"],
+        "queued": 0,
+    }
+    assert first["actions"] == ["created"] and first["id"] == 1 and not first["dry_run"]
+    assert second["actions"] == ["unchanged"] and second["id"] == 2
 
 
 def test_plugin_commands_are_listed_in_help_and_cached(root: Path) -> None:
