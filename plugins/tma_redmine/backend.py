@@ -1,0 +1,258 @@
+"""The Redmine backend: one Redmine, one project (or one per client or site), through the
+protocol of `tma_agent.tickets.TicketBackend`.
+
+A ticket is found by the string custom field `fingerprint_field` (a `cf_N` filter, which
+Redmine honours only when the field is "used as a filter") and, when that finds nothing, by the
+description's marker line (the `description` contains-filter); every hit is compared exactly,
+since Redmine may ignore a filter or match a longer fingerprint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from tma_agent.tickets import (
+    BackendContext,
+    RemoteTicket,
+    TicketDraft,
+    TicketError,
+    TicketRefused,
+    marker_line,
+)
+from tma_redmine._answers import BACKEND, list_of, obj_of
+from tma_redmine.api import RedmineAPI
+from tma_redmine.reading import fetch_tickets, ticket_of
+from tma_redmine.settings import RedmineSettings, project_for
+
+__all__ = ["DELIVERY_PREFIX", "RedmineBackend", "delivery_line", "hours_of"]
+
+#: The last line of every note the agent writes: how `delivered` recognises its own writes.
+DELIVERY_PREFIX = "tma-delivery:"
+#: Redmine's `subject` column is 255 characters.
+_SUBJECT_MAX = 255
+
+
+def delivery_line(delivery_id: str) -> str:
+    return f"{DELIVERY_PREFIX} {delivery_id}"
+
+
+def hours_of(minutes: int) -> str:
+    """`H:MM`, which Redmine parses exactly (a decimal of 100 minutes would be rounded)."""
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def _issue_path(ref: str) -> str:
+    if not ref.isdigit():
+        raise TicketRefused(BACKEND, "ticket", f"{ref!r} is not a Redmine issue number")
+    return f"/issues/{int(ref)}.json"
+
+
+class RedmineBackend:
+    name = BACKEND
+
+    def __init__(
+        self, context: BackendContext, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        settings = context.settings
+        if not isinstance(settings, RedmineSettings):  # the registry validated the block with it
+            settings = RedmineSettings.model_validate(settings.model_dump(exclude_unset=True))
+        self.settings = settings
+        self.api = RedmineAPI(
+            settings,
+            timeout=context.http.timeout,
+            retries=context.http.retries,
+            transport=transport,
+        )
+
+    # -- finding ----------------------------------------------------------------------------
+
+    def find(self, fingerprint: str) -> RemoteTicket | None:
+        project = None if self.settings.project_is_template else self.settings.project
+        scope: list[tuple[str, str]] = [("sort", "id"), ("limit", "100")]
+        if project is not None:
+            scope.append(("project_id", project))
+        field = self.api.fingerprint_field(project)
+        if field is not None:
+            # The long filter form: the short `cf_N=value` splits values on `|` and reads a
+            # leading `!`, `~` or `*` as an operator.
+            name = f"cf_{field.id}"
+            query = [("f[]", name), (f"op[{name}]", "="), (f"v[{name}][]", fingerprint)]
+            for issue in self._issues([*query, *_status_any(), *scope]):
+                if _field_value(issue, field.id) == fingerprint:
+                    return ticket_of(issue, self.settings.url)
+        marker = marker_line(fingerprint)
+        query = [("f[]", "description"), ("op[description]", "~"), ("v[description][]", marker)]
+        for issue in self._issues([*query, *_status_any(), *scope]):
+            description = issue.get("description")
+            if isinstance(description, str) and marker in _lines(description):
+                return ticket_of(issue, self.settings.url)
+        return None
+
+    def _issues(self, params: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        body = self.api.get("/issues.json", params)
+        return list_of(body, "issues", self.api.http.url("/issues.json"))
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def create(self, draft: TicketDraft) -> RemoteTicket:
+        identifier = project_for(self.settings, draft)
+        project = self.api.project(identifier)
+        tracker = self._tracker_id()
+        # Redmine silently files an issue under the project's first tracker when the one asked
+        # for is not enabled there: refuse instead of opening it in the wrong tracker.
+        if tracker not in project.trackers.values():
+            raise TicketRefused(
+                BACKEND,
+                self.api.http.url(f"/projects/{identifier}.json"),
+                f"tracker {self.settings.tracker!r} is not enabled in project {identifier!r}: "
+                "tick it in the project's Settings » Issue tracking",
+            )
+        issue = {
+            "project_id": project.id,
+            "tracker_id": tracker,
+            **self._fields(draft),
+        }
+        answer = self.api.write("POST", "/issues.json", {"issue": issue})
+        created = obj_of(answer, "issue", self.api.http.url("/issues.json"))
+        ticket = ticket_of(created, self.settings.url)
+        if draft.previous_ref and draft.previous_ref.isdigit():
+            self._relate(ticket.ref, draft.previous_ref)
+        return ticket
+
+    def update(self, ref: str, draft: TicketDraft, note: str | None, delivery_id: str) -> None:
+        issue = self._fields(draft)
+        if note:
+            issue["notes"] = _with_delivery(note, delivery_id)
+        self._put(ref, issue)
+
+    def close(self, ref: str, note: str, delivery_id: str) -> None:
+        statuses = self.api.statuses()
+        wanted = statuses.get(self.settings.close_status.casefold())
+        path = _issue_path(ref)
+        if wanted is None:
+            raise TicketRefused(
+                BACKEND,
+                self.api.http.url("/issue_statuses.json"),
+                f"close_status {self.settings.close_status!r} is not a Redmine status",
+            )
+        # The status first, alone: Redmine drops a status its workflow does not allow and still
+        # answers 204, so it is read back before the note says the ticket is closed.
+        self._put(ref, {"status_id": wanted.id})
+        shown = obj_of(self.api.get(path), "issue", self.api.http.url(path))
+        now = obj_of(shown, "status", self.api.http.url(path))
+        if now.get("id") != wanted.id:
+            raise TicketRefused(
+                BACKEND,
+                self.api.http.url(path),
+                f"Redmine's workflow does not let the API key's user move issue #{ref} from "
+                f"{now.get('name')!r} to {wanted.name!r}: allow that transition in "
+                "Administration » Workflow",
+            )
+        self._put(ref, {"notes": _with_delivery(note, delivery_id)})
+
+    def delivered(self, ref: str, delivery_id: str) -> bool:
+        path = _issue_path(ref)
+        url = self.api.http.url(path)
+        issue = obj_of(self.api.get(path, {"include": "journals"}), "issue", url)
+        wanted = delivery_line(delivery_id)
+        for journal in list_of(issue, "journals", url):
+            notes = journal.get("notes")
+            if isinstance(notes, str) and wanted in _lines(notes):
+                return True
+        return False
+
+    def fetch(self, refs: Sequence[str]) -> Mapping[str, RemoteTicket]:
+        return fetch_tickets(self.api, self.settings, refs)
+
+    def check(self) -> list[str]:
+        from tma_redmine.checks import setup_problems
+
+        return setup_problems(self.api, self.settings)
+
+    def close_connection(self) -> None:
+        self.api.close()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _fields(self, draft: TicketDraft) -> dict[str, Any]:
+        priorities = self.api.priorities()
+        name = self.settings.priorities.name_of(draft.priority)
+        priority = priorities.get(name.casefold())
+        if priority is None:
+            raise TicketRefused(
+                BACKEND,
+                self.api.http.url("/enumerations/issue_priorities.json"),
+                f"priority {name!r} (tickets.priorities.{draft.priority}) is not a Redmine "
+                "priority: add it in Administration » Enumerations or fix tickets.priorities",
+            )
+        fields: dict[str, Any] = {
+            "subject": draft.title[:_SUBJECT_MAX],
+            "description": draft.description,
+            "priority_id": priority,
+            "estimated_hours": hours_of(draft.estimate_minutes),
+        }
+        field = self.api.fingerprint_field(project_for(self.settings, draft))
+        if field is not None:
+            fields["custom_fields"] = [{"id": field.id, "value": draft.fingerprint}]
+        return fields
+
+    def _tracker_id(self) -> int:
+        tracker = self.api.trackers().get(self.settings.tracker.casefold())
+        if tracker is None:
+            raise TicketRefused(
+                BACKEND,
+                self.api.http.url("/trackers.json"),
+                f"tracker {self.settings.tracker!r} does not exist: create it in "
+                "Administration » Trackers or fix tickets.tracker",
+            )
+        return tracker
+
+    def _put(self, ref: str, issue: Mapping[str, Any]) -> None:
+        path = _issue_path(ref)
+        try:
+            self.api.write("PUT", path, {"issue": dict(issue)})
+        except TicketRefused as exc:
+            if exc.status != 404:
+                raise
+            raise TicketRefused(
+                BACKEND,
+                exc.url,
+                f"issue #{ref} does not exist or the API key's user may not see it (HTTP 404)",
+                status=404,
+            ) from None
+
+    def _relate(self, ref: str, previous: str) -> None:
+        body = {"relation": {"issue_to_id": int(previous), "relation_type": "relates"}}
+        try:
+            self.api.write("POST", f"/issues/{int(ref)}/relations.json", body)
+        except TicketError:
+            # The ticket exists: failing the create now would make the outbox search for it
+            # and never add the link either. The link is a convenience; the description and
+            # the ledger keep which request this one follows.
+            return
+
+
+def _status_any() -> list[tuple[str, str]]:
+    # With the long filter form, `status_id=*` must be a filter too (open and closed).
+    return [("f[]", "status_id"), ("op[status_id]", "*")]
+
+
+def _field_value(issue: Mapping[str, Any], field_id: int) -> object:
+    fields = issue.get("custom_fields")
+    if not isinstance(fields, list):
+        return None
+    for field in fields:
+        if isinstance(field, dict) and field.get("id") == field_id:
+            return field.get("value")
+    return None
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines()]
+
+
+def _with_delivery(note: str, delivery_id: str) -> str:
+    return f"{note.rstrip()}\n\n{delivery_line(delivery_id)}"
