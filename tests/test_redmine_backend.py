@@ -5,19 +5,36 @@ from __future__ import annotations
 
 import socket
 import uuid
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import yaml
 from tma_redmine import RedmineBackend, RedmineSettings
-from tma_redmine.testing import CountingTransport, draft, redmine_backend
+from tma_redmine.reading import PAGE
+from tma_redmine.testing import (
+    CountingTransport,
+    draft,
+    member_key,
+    redmine_backend,
+    tickets_block,
+)
 
+from tma_agent._secrets import mask
+from tma_agent.config import load_config
 from tma_agent.http_settings import HTTPSettings
 from tma_agent.plugins import get_plugin_manager
-from tma_agent.testing.feeds import FeedServer, Reply
+from tma_agent.testing.feeds import FeedServer, Reply, Request
 from tma_agent.testing.fixtures_redmine import RedmineProject
 from tma_agent.testing.redmine import Redmine
 from tma_agent.tickets import BackendContext, TicketRefused, TicketUnavailable, marker_line
-from tma_agent.tickets.registry import registered_ticket_backends
+from tma_agent.tickets.registry import (
+    build_backend,
+    registered_ticket_backends,
+    ticket_config_problems,
+    ticket_target,
+)
 
 
 def _issue(redmine: Redmine, ref: str, **params: str) -> dict[str, Any]:
@@ -32,8 +49,8 @@ def _field(issue: dict[str, Any], field_id: int) -> object:
     return next(f["value"] for f in issue["custom_fields"] if f["id"] == field_id)
 
 
-def _new_project(redmine: Redmine, **extra: Any) -> str:
-    identifier = f"t-{uuid.uuid4().hex[:12]}"
+def _new_project(redmine: Redmine, identifier: str | None = None, **extra: Any) -> str:
+    identifier = identifier or f"t-{uuid.uuid4().hex[:12]}"
     body = {"project": {"name": identifier, "identifier": identifier, **extra}}
     with redmine.client() as client:
         assert client.post("/projects.json", json=body).status_code == 201
@@ -184,14 +201,14 @@ def test_fetch_reads_many_tickets_in_one_request_and_who_validated(
     ]
 
 
-def test_a_project_per_client_is_filled_from_the_draft(redmine: Redmine) -> None:
-    identifier = _new_project(redmine)
-    client = identifier.removesuffix("-maint")
-    backend = redmine_backend(redmine, "{client}", timeout=30)
-    created = backend.create(draft("x/www", client=client.upper()))
+def test_a_project_per_client_and_site_is_filled_from_the_draft(redmine: Redmine) -> None:
+    client = f"c{uuid.uuid4().hex[:8]}"
+    identifier = _new_project(redmine, identifier=f"{client}-shop-example-com")
+    backend = redmine_backend(redmine, "{client}-{site}")
+    created = backend.create(draft("x/shop", client=client.upper(), site="Shop.Example.com"))
 
     assert _issue(redmine, created.ref)["project"]["name"] == identifier
-    assert backend.find("x/www") == created  # searched across projects: no draft to fill it
+    assert backend.find("x/shop") == created  # searched across projects: no draft to fill it
     assert backend.check() == []
 
 
@@ -389,3 +406,120 @@ def test_hostile_answers_are_unavailable_in_one_line(
 def _backend_at(url: str, key: str) -> RedmineBackend:
     settings = RedmineSettings.model_validate({"url": url, "api_key": key, "project": "p"})
     return RedmineBackend(BackendContext(settings, HTTPSettings(retries=2)))
+
+
+def test_a_non_admin_key_learns_the_field_from_issues_and_check_says_what_it_cannot_see(
+    redmine: Redmine, redmine_project: RedmineProject
+) -> None:
+    key = member_key(redmine, redmine_project.identifier, "Developer")
+    backend = redmine_backend(redmine, redmine_project.identifier, api_key=key)
+
+    (before,) = backend.check()  # an empty project shows no issue to read the field from
+    created = backend.create(draft("acme/www"))
+    found = redmine_backend(redmine, redmine_project.identifier, api_key=key).find("acme/www")
+    after = redmine_backend(redmine, redmine_project.identifier, api_key=key).check()
+
+    assert before.startswith(
+        "custom field 'TMA fingerprint' cannot be verified: GET /custom_fields.json needs an "
+        "administrator's API key"
+    )
+    # The first ticket gets its fingerprint in the field too, from the id its answer showed.
+    assert _field(_issue(redmine, created.ref), redmine.fingerprint_field_id) == "acme/www"
+    assert found == created
+    assert after == []
+
+
+def test_a_role_that_may_not_edit_is_named_and_a_dropped_status_is_refused(
+    redmine: Redmine, redmine_project: RedmineProject
+) -> None:
+    key = member_key(redmine, redmine_project.identifier, "Reporter")
+    backend = redmine_backend(redmine, redmine_project.identifier, api_key=key)
+    created = backend.create(draft("acme/www"))
+
+    problems = backend.check()
+    with pytest.raises(TicketRefused, match="workflow does not let") as refused:
+        backend.close(created.ref, "Every target is reached.", "close-1")
+
+    assert any(
+        line.startswith("the API key's user ") and "lacks edit_issues in project" in line
+        for line in problems
+    )
+    assert "from 'New' to 'Closed'" in str(refused.value)
+    issue = _issue(redmine, created.ref, include="journals")
+    # Redmine answered 204 and kept the status: no note claims the ticket was closed.
+    assert issue["status"]["name"] == "New"
+    assert [j for j in issue["journals"] if j["notes"]] == []
+    assert backend.delivered(created.ref, "close-1") is False
+
+
+def test_a_create_whose_answer_was_lost_is_found_afterwards(
+    redmine: Redmine, redmine_project: RedmineProject
+) -> None:
+    """A proxy passes every request to the real Redmine but loses the answer of the create:
+    Redmine has the issue, the agent sees TicketUnavailable; find() then returns it."""
+    with httpx.Client(base_url=redmine.url, timeout=30) as upstream, FeedServer() as proxy:
+
+        def forward(request: Request) -> Reply:
+            answer = upstream.request(
+                request.method,
+                f"{request.path}?{request.query}" if request.query else request.path,
+                content=request.body,
+                headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
+            )
+            if request.method == "POST" and request.path == "/issues.json":
+                return Reply("<html>502 Bad Gateway</html>", status=502)
+            return Reply(answer.content, status=answer.status_code)
+
+        for path in (
+            "/issues.json",
+            "/trackers.json",
+            "/custom_fields.json",
+            "/enumerations/issue_priorities.json",
+            f"/projects/{redmine_project.identifier}.json",
+        ):
+            proxy.routes[path] = forward
+        backend = redmine_backend(redmine, redmine_project.identifier, url=proxy.url)
+        with pytest.raises(TicketUnavailable, match="HTTP 502"):
+            backend.create(draft("acme/www"))
+        found = backend.find("acme/www")
+
+    assert proxy.hits["/issues.json"] == 2  # the create once (never resent), the search once
+    assert found is not None and _issue(redmine, found.ref)["subject"].startswith("Security")
+
+
+def test_fetch_pages_a_long_list_of_refs(redmine: Redmine, redmine_project: RedmineProject) -> None:
+    body = {"issue": {"project_id": redmine_project.id, "subject": "bulk"}}
+    with redmine.client() as client:
+        refs = [
+            str(client.post("/issues.json", json=body).json()["issue"]["id"])
+            for _ in range(PAGE + 3)
+        ]
+    transport = CountingTransport()
+    backend = redmine_backend(redmine, redmine_project.identifier, transport=transport)
+
+    tickets = backend.fetch(refs)
+
+    assert sorted(tickets) == sorted(refs) and {t.status for t in tickets.values()} == {"New"}
+    assert [method for method, _ in transport.requests] == ["GET", "GET"]  # 100 ids a request
+
+
+def test_the_testing_block_loads_through_the_config_with_the_key_from_the_environment(
+    redmine: Redmine,
+    redmine_project: RedmineProject,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TMA_TEST_REDMINE_KEY", redmine.api_key)
+    block = tickets_block(redmine, redmine_project.identifier, api_key_env="TMA_TEST_REDMINE_KEY")
+    path = tmp_path / "tma.yaml"
+    path.write_text(yaml.safe_dump({"state_dir": str(tmp_path / "state"), "tickets": block}))
+    config = load_config(path)
+    backends = registered_ticket_backends(get_plugin_manager())
+
+    assert ticket_config_problems(config, backends) == []
+    info, backend = build_backend(config, ticket_target(config, "acme"), backends)
+    assert info.name == backend.name == "redmine"
+    assert backend.check() == []
+    # Read through {$env:}, the key is masked in every message from now on.
+    assert redmine.api_key not in mask(f"redmine said no to {redmine.api_key}")
+    backend.close_connection()

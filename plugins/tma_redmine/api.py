@@ -67,6 +67,10 @@ class RedmineAPI:
         self._fields: list[dict[str, Any]] | None = None
         self._fields_read = False
         self._projects: dict[str, ProjectInfo] = {}
+        #: Custom field ids by name, as issues in answers show them (for keys that may not
+        #: read /custom_fields.json), and the projects already probed for one.
+        self._learned: dict[str, int] = {}
+        self._probed: set[str] = set()
 
     def close(self) -> None:
         self.http.close()
@@ -191,10 +195,25 @@ class RedmineAPI:
                         tracker_ids=frozenset(int_of(t, "id", url) for t in trackers),
                     )
             return None
-        if project is None:
-            return None
-        field_id = self.project(project).field_ids.get(wanted)
+        field_id = self._learned.get(wanted)
+        if field_id is None and project is not None:
+            field_id = self.project(project).field_ids.get(wanted)
+            if field_id is None and project not in self._probed:
+                # A field "for all projects" is not in the project's list; an issue shows it.
+                self._probed.add(project)
+                params = {"project_id": project, "status_id": "*", "limit": 1}
+                url = self.http.url("/issues.json")
+                for issue in list_of(self.get("/issues.json", params), "issues", url):
+                    self.learn(issue)
+                field_id = self._learned.get(wanted)
         return None if field_id is None else FieldInfo(id=field_id, is_filter=None)
+
+    def learn(self, issue: Mapping[str, Any]) -> None:
+        """Remember the custom field ids an issue in an answer shows, by name."""
+        fields = issue.get("custom_fields")
+        for field in fields if isinstance(fields, list) else ():
+            if isinstance(field, dict) and isinstance(field.get("id"), int):
+                self._learned.setdefault(str(field.get("name", "")).casefold(), field["id"])
 
 
 def _optional_list(value: dict[str, Any] | Any, key: str, url: str) -> Sequence[dict[str, Any]]:

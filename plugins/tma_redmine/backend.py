@@ -86,6 +86,7 @@ class RedmineBackend:
         marker = marker_line(fingerprint)
         query = [("f[]", "description"), ("op[description]", "~"), ("v[description][]", marker)]
         for issue in self._issues([*query, *_status_any(), *scope]):
+            self.api.learn(issue)
             description = issue.get("description")
             if isinstance(description, str) and marker in _lines(description):
                 return ticket_of(issue, self.settings.url)
@@ -110,14 +111,19 @@ class RedmineBackend:
                 f"tracker {self.settings.tracker!r} is not enabled in project {identifier!r}: "
                 "tick it in the project's Settings » Issue tracking",
             )
-        issue = {
-            "project_id": project.id,
-            "tracker_id": tracker,
-            **self._fields(draft),
-        }
+        issue = {"project_id": project.id, "tracker_id": tracker, **self._fields(draft)}
         answer = self.api.write("POST", "/issues.json", {"issue": issue})
         created = obj_of(answer, "issue", self.api.http.url("/issues.json"))
         ticket = ticket_of(created, self.settings.url)
+        if "custom_fields" not in issue:
+            # A key that may not list custom fields learns the field's id from the answer:
+            # the first ticket gets its fingerprint at once instead of only the marker line.
+            self.api.learn(created)
+            field = self.api.fingerprint_field(identifier)
+            if field is not None:
+                self._put(
+                    ticket.ref, {"custom_fields": [{"id": field.id, "value": draft.fingerprint}]}
+                )
         if draft.previous_ref and draft.previous_ref.isdigit():
             self._relate(ticket.ref, draft.previous_ref)
         return ticket

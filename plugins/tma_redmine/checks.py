@@ -9,7 +9,7 @@ query instead (when there is an issue to prove it on).
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tma_agent.tickets import TicketRefused
 from tma_redmine.settings import DEFAULT_STATUSES, RedmineSettings
@@ -20,11 +20,13 @@ if TYPE_CHECKING:
 __all__ = ["setup_problems"]
 
 _FIELD_PATH = "Administration » Custom fields"
+#: What the agent does in a project: read, open, edit (fields and status) and comment issues.
+NEEDED = ("view_issues", "add_issues", "edit_issues", "add_issue_notes")
 
 
 def setup_problems(api: RedmineAPI, settings: RedmineSettings) -> list[str]:
     try:
-        api.get("/users/current.json")
+        me = api.get("/users/current.json", {"include": "memberships"}).get("user")
     except TicketRefused as exc:
         if exc.status not in (401, 403):
             raise
@@ -55,6 +57,8 @@ def setup_problems(api: RedmineAPI, settings: RedmineSettings) -> list[str]:
                     f"tracker {settings.tracker!r} is not enabled in project {project!r}: tick it "
                     "in the project's Settings » Issue tracking"
                 )
+            if isinstance(me, dict) and me.get("admin") is not True:
+                problems += _permission_problems(api, me, info.id, project)
     problems += _status_problems(api, settings)
     priorities = api.priorities()
     for level in ("low", "normal", "high", "urgent"):
@@ -67,6 +71,42 @@ def setup_problems(api: RedmineAPI, settings: RedmineSettings) -> list[str]:
     if readable:
         problems += _field_problems(api, settings, project, tracker_id)
     return problems
+
+
+def _permission_problems(
+    api: RedmineAPI, me: dict[str, Any], project_id: int, project: str
+) -> list[str]:
+    """What the key's roles in the project lack: Redmine drops a field or a status a user may
+    not change and still answers 204, so a missing permission would go unnoticed."""
+    login = me.get("login")
+    memberships = me.get("memberships")
+    roles = [
+        role["id"]
+        for membership in (memberships if isinstance(memberships, list) else [])
+        if isinstance(membership, dict)
+        and isinstance(membership.get("project"), dict)
+        and membership["project"].get("id") == project_id
+        for role in membership.get("roles") or []
+        if isinstance(role, dict) and isinstance(role.get("id"), int)
+    ]
+    if not roles:
+        return [
+            f"the API key's user {login!r} is not a member of project {project!r}: add it in the "
+            f"project's Settings » Members with a role that has {', '.join(NEEDED)}"
+        ]
+    granted: set[str] = set()
+    for role in roles:
+        shown = api.get(f"/roles/{role}.json").get("role")
+        permissions = shown.get("permissions") if isinstance(shown, dict) else None
+        granted.update(p for p in permissions or [] if isinstance(p, str))
+    missing = [p for p in NEEDED if p not in granted]
+    if not missing:
+        return []
+    return [
+        f"the API key's user {login!r} lacks {', '.join(missing)} in project {project!r} (Redmine "
+        "silently drops what a user may not change): grant it to its role in Administration » "
+        "Roles and permissions"
+    ]
 
 
 def _status_problems(api: RedmineAPI, settings: RedmineSettings) -> list[str]:

@@ -4,6 +4,7 @@ and a draft with sensible values."""
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -16,7 +17,7 @@ from tma_redmine.settings import RedmineSettings
 if TYPE_CHECKING:
     from tma_agent.testing.redmine import Redmine
 
-__all__ = ["CountingTransport", "draft", "redmine_backend", "tickets_block"]
+__all__ = ["CountingTransport", "draft", "member_key", "redmine_backend", "tickets_block"]
 
 
 def tickets_block(
@@ -86,3 +87,21 @@ def draft(
         labels=("tma", "preventive"),
         previous_ref=previous_ref,
     )
+
+
+def member_key(redmine: Redmine, project: str, role: str = "Developer") -> str:
+    """The API key of a new non-admin user, member of `project` with `role`."""
+    login = f"u{uuid.uuid4().hex[:10]}"
+    user = {
+        "login": login,
+        "firstname": "Agent",
+        "lastname": login,
+        "mail": f"{login}@example.org",
+        "password": uuid.uuid4().hex,
+    }
+    with redmine.client() as admin:
+        made = admin.post("/users.json", json={"user": user}).raise_for_status()
+        roles = {r["name"]: r["id"] for r in admin.get("/roles.json").json()["roles"]}
+        body = {"membership": {"user_id": made.json()["user"]["id"], "role_ids": [roles[role]]}}
+        admin.post(f"/projects/{project}/memberships.json", json=body).raise_for_status()
+    return str(made.json()["user"]["api_key"])
