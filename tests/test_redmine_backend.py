@@ -65,8 +65,16 @@ def test_the_plugin_registers_the_redmine_backend_with_its_settings() -> None:
         RedmineSettings.model_validate(
             {"url": "http://x", "api_key": "k", "project": "p", "trackers": "Bug"}
         )
-    with pytest.raises(ValueError, match=r"\{client\} and \{site\}"):
-        RedmineSettings.model_validate({"url": "http://x", "api_key": "k", "project": "{name}"})
+    for project in ("{name}", "Maintenance", "acme/{site}"):
+        with pytest.raises(ValueError, match=r"\{client\} and \{site\}"):
+            RedmineSettings.model_validate({"url": "http://x", "api_key": "k", "project": project})
+    assert RedmineSettings.model_validate(
+        {"url": "http://x/", "api_key": "k", "project": "maint-{client}_{site}"}
+    ).model_dump(include={"url", "tracker", "close_status"}) == {
+        "url": "http://x",
+        "tracker": "Support",
+        "close_status": "Closed",
+    }
 
 
 def test_create_sets_every_field_and_find_returns_it_by_the_custom_field(
@@ -379,6 +387,8 @@ _LOOKUPS = {
         ("create", Reply("", status=201), "no object 'issue'"),
         ("fetch", Reply('{"issues": [{"id": 1, "status": null}]}'), "no object 'status'"),
         ("find", Reply(b"x" * (9 * 1024 * 1024)), "too large"),
+        ("find", Reply('{"issues": []}', delay=3), "no answer within 1.5 s"),
+        ("create", Reply('{"issue": {"id": 1}}', status=201, delay=3), "no answer within 1.5 s"),
     ],
 )
 def test_hostile_answers_are_unavailable_in_one_line(
@@ -405,7 +415,7 @@ def test_hostile_answers_are_unavailable_in_one_line(
 
 def _backend_at(url: str, key: str) -> RedmineBackend:
     settings = RedmineSettings.model_validate({"url": url, "api_key": key, "project": "p"})
-    return RedmineBackend(BackendContext(settings, HTTPSettings(retries=2)))
+    return RedmineBackend(BackendContext(settings, HTTPSettings(timeout=1.5, retries=2)))
 
 
 def test_a_non_admin_key_learns_the_field_from_issues_and_check_says_what_it_cannot_see(

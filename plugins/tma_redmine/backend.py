@@ -1,10 +1,8 @@
 """The Redmine backend: one Redmine, one project (or one per client or site), through the
 protocol of `tma_agent.tickets.TicketBackend`.
 
-A ticket is found by the string custom field `fingerprint_field` (a `cf_N` filter, which
-Redmine honours only when the field is "used as a filter") and, when that finds nothing, by the
-description's marker line (the `description` contains-filter); every hit is compared exactly,
-since Redmine may ignore a filter or match a longer fingerprint.
+Writes are sent once (the outbox decides about resending); each one Redmine could silently
+change (a tracker not enabled, a status the workflow forbids) is checked before or after.
 """
 
 from __future__ import annotations
@@ -20,10 +18,10 @@ from tma_agent.tickets import (
     TicketDraft,
     TicketError,
     TicketRefused,
-    marker_line,
 )
 from tma_redmine._answers import BACKEND, list_of, obj_of
 from tma_redmine.api import RedmineAPI
+from tma_redmine.finding import find_ticket
 from tma_redmine.reading import fetch_tickets, ticket_of
 from tma_redmine.settings import RedmineSettings, project_for
 
@@ -45,8 +43,8 @@ def hours_of(minutes: int) -> str:
 
 
 def _issue_path(ref: str) -> str:
-    if not ref.isdigit():
-        raise TicketRefused(BACKEND, "ticket", f"{ref!r} is not a Redmine issue number")
+    if not ref.isdigit():  # a ref goes into the path: nothing but a number may
+        raise TicketRefused(BACKEND, f"/issues/{ref}", f"{ref!r} is not a Redmine issue number")
     return f"/issues/{int(ref)}.json"
 
 
@@ -67,34 +65,8 @@ class RedmineBackend:
             transport=transport,
         )
 
-    # -- finding ----------------------------------------------------------------------------
-
     def find(self, fingerprint: str) -> RemoteTicket | None:
-        project = None if self.settings.project_is_template else self.settings.project
-        scope: list[tuple[str, str]] = [("sort", "id"), ("limit", "100")]
-        if project is not None:
-            scope.append(("project_id", project))
-        field = self.api.fingerprint_field(project)
-        if field is not None:
-            # The long filter form: the short `cf_N=value` splits values on `|` and reads a
-            # leading `!`, `~` or `*` as an operator.
-            name = f"cf_{field.id}"
-            query = [("f[]", name), (f"op[{name}]", "="), (f"v[{name}][]", fingerprint)]
-            for issue in self._issues([*query, *_status_any(), *scope]):
-                if _field_value(issue, field.id) == fingerprint:
-                    return ticket_of(issue, self.settings.url)
-        marker = marker_line(fingerprint)
-        query = [("f[]", "description"), ("op[description]", "~"), ("v[description][]", marker)]
-        for issue in self._issues([*query, *_status_any(), *scope]):
-            self.api.learn(issue)
-            description = issue.get("description")
-            if isinstance(description, str) and marker in _lines(description):
-                return ticket_of(issue, self.settings.url)
-        return None
-
-    def _issues(self, params: list[tuple[str, str]]) -> list[dict[str, Any]]:
-        body = self.api.get("/issues.json", params)
-        return list_of(body, "issues", self.api.http.url("/issues.json"))
+        return find_ticket(self.api, self.settings, fingerprint)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -239,21 +211,6 @@ class RedmineBackend:
             # and never add the link either. The link is a convenience; the description and
             # the ledger keep which request this one follows.
             return
-
-
-def _status_any() -> list[tuple[str, str]]:
-    # With the long filter form, `status_id=*` must be a filter too (open and closed).
-    return [("f[]", "status_id"), ("op[status_id]", "*")]
-
-
-def _field_value(issue: Mapping[str, Any], field_id: int) -> object:
-    fields = issue.get("custom_fields")
-    if not isinstance(fields, list):
-        return None
-    for field in fields:
-        if isinstance(field, dict) and field.get("id") == field_id:
-            return field.get("value")
-    return None
 
 
 def _lines(text: str) -> list[str]:

@@ -53,8 +53,11 @@ class RedmineSettings(TicketSettings):
         rest = _PLACEHOLDER.sub("", value)
         if "{" in rest or "}" in rest:
             raise ValueError("only the placeholders {client} and {site} are allowed")
-        if not value.strip():
-            raise ValueError("must not be empty")
+        if not value or _NOT_IDENTIFIER.search(rest):
+            raise ValueError(
+                "must be a Redmine project identifier (a-z, 0-9, - and _; "
+                "placeholders {client} and {site})"
+            )
         return value
 
     @property
