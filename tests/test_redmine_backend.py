@@ -273,7 +273,10 @@ def test_check_names_every_status_priority_tracker_and_field_that_is_missing(
     )
     problems = backend.check()
 
-    assert problems[0].startswith("tracker 'Maintenance' does not exist: create it in ")
+    assert problems[0] == (
+        "tracker 'Maintenance' does not exist: create it in Administration » Trackers (or set "
+        "tickets.tracker to one of: Bug, Feature, Support)"
+    )
     assert "status 'Approved' (tickets.statuses.validated) does not exist" in problems[1]
     assert "status 'Done' (tickets.statuses.closed) does not exist" in problems[2]
     assert problems[3].startswith("status 'Validated' (tickets.close_status) is not a closed")

@@ -64,6 +64,7 @@ class RedmineAPI:
             transport=transport,
         )
         self._names: dict[str, dict[str, Any]] = {}
+        self._shown: dict[str, list[str]] = {}  # the names as Redmine spells them, for messages
         self._fields: list[dict[str, Any]] | None = None
         self._fields_read = False
         self._projects: dict[str, ProjectInfo] = {}
@@ -122,11 +123,17 @@ class RedmineAPI:
         if path not in self._names:
             body = self.get(path)
             url = self.http.url(path)
+            items = list_of(body, key, url)
+            self._shown[path] = [str_of(item, "name", url) for item in items]
             self._names[path] = {
-                str_of(item, "name", url).casefold(): build(item, url)
-                for item in list_of(body, key, url)
+                name.casefold(): build(item, url)
+                for name, item in zip(self._shown[path], items, strict=True)
             }
         return self._names[path]
+
+    def tracker_names(self) -> list[str]:
+        self.trackers()
+        return self._shown["/trackers.json"]
 
     def custom_fields(self) -> list[dict[str, Any]] | None:
         """Every custom field, or None when the key is not an administrator's (403)."""

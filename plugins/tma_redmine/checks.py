@@ -43,7 +43,7 @@ def setup_problems(api: RedmineAPI, settings: RedmineSettings) -> list[str]:
         problems.append(
             f"tracker {settings.tracker!r} does not exist: create it in Administration » "
             "Trackers (or set tickets.tracker to one of: "
-            f"{', '.join(sorted(api.trackers())) or 'none'})"
+            f"{', '.join(api.tracker_names()) or 'none'})"
         )
     if project is not None:
         try:
