@@ -51,7 +51,8 @@ def _field(issue: dict[str, Any], field_id: int) -> object:
 
 def _new_project(redmine: Redmine, identifier: str | None = None, **extra: Any) -> str:
     identifier = identifier or f"t-{uuid.uuid4().hex[:12]}"
-    body = {"project": {"name": identifier, "identifier": identifier, **extra}}
+    # Private, like the fixture's: the server is shared, and anonymous reads must see nothing.
+    body = {"project": {"name": identifier, "identifier": identifier, "is_public": False, **extra}}
     with redmine.client() as client:
         assert client.post("/projects.json", json=body).status_code == 201
     return identifier
