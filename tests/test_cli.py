@@ -27,6 +27,7 @@ BUILTIN_TICKET_PLUGINS = {
     "github-tickets": ["github"],
     "gitlab-tickets": ["gitlab"],
     "ledger-tickets": ["ledger"],
+    "redmine-tickets": ["redmine"],
     "webhook-tickets": ["webhook"],
 }
 BUILTIN_PLUGINS = sorted([*BUILTIN_STACKS, *BUILTIN_TICKET_PLUGINS])
