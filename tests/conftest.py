@@ -6,4 +6,5 @@ pytest_plugins = [
     "tma_agent.testing.pytest_plugin",
     "tma_agent.testing.postgres",
     "tma_drupal.testing.fixtures",
+    "tma_jira.testing.fixtures",
 ]
