@@ -71,9 +71,12 @@ class Finder:
 
     def find(self, fingerprint: str) -> RemoteTicket | None:
         deadline = time.monotonic() + self.lag
+        absent: set[int] = set()  # holes read once: a number Jira skipped stays skipped
         while True:
             found = (
-                self._known(fingerprint) or self._search(fingerprint) or self._newest(fingerprint)
+                self._known(fingerprint)
+                or self._search(fingerprint)
+                or self._newest(fingerprint, absent)
             )
             left = deadline - time.monotonic()
             if found is not None or left <= 0:
@@ -110,7 +113,7 @@ class Finder:
                     return self._ticket(issue)
         return None
 
-    def _newest(self, fingerprint: str) -> RemoteTicket | None:
+    def _newest(self, fingerprint: str, absent: set[int]) -> RemoteTicket | None:
         jql = f"project = {jql_string(self.project)} ORDER BY key DESC"
         shown: set[int] = set()
         for issue in self.api.search(jql, "labels", page=_RECENT, limit=_RECENT):
@@ -118,11 +121,13 @@ class Finder:
             if match:
                 shown.add(int(match[1]))
         top = max(shown, default=0)
-        holes = [n for n in range(max(top - _RECENT + 1, 1), top + 1) if n not in shown]
+        holes = [n for n in range(max(top - _RECENT + 1, 1), top + 1) if n not in shown | absent]
         for number in holes:
-            found = self._probe(number, fingerprint)
-            if found:
-                return found
+            hole = self.issue(f"{self.project}-{number}", _FIELDS)
+            if hole is None:
+                absent.add(number)
+            elif self._ours(hole, fingerprint):
+                return self._ticket(hole)
         misses = 0
         for number in range(top + 1, top + 1 + _MAX_PROBES):
             probed = self.issue(f"{self.project}-{number}", _FIELDS)
@@ -135,7 +140,3 @@ class Finder:
             if self._ours(probed, fingerprint):
                 return self._ticket(probed)
         return None
-
-    def _probe(self, number: int, fingerprint: str) -> RemoteTicket | None:
-        issue = self.issue(f"{self.project}-{number}", _FIELDS)
-        return self._ticket(issue) if issue and self._ours(issue, fingerprint) else None
