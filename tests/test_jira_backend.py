@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import re
 import time
+from pathlib import Path
 
 import pytest
 from tma_jira.adf import adf_text, markdown_to_adf
@@ -16,9 +17,15 @@ from tma_jira.testing.adf_schema import adf_problems
 from tma_jira.testing.fake import FakeJira, Fault
 from tma_jira.testing.fixtures import jira_backend_for
 
+from tma_agent.config import load_config
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.tickets import TicketDraft, TicketRefused, TicketUnavailable, marker_line
-from tma_agent.tickets.registry import registered_ticket_backends
+from tma_agent.tickets.registry import (
+    build_backend,
+    registered_ticket_backends,
+    ticket_config_problems,
+    ticket_target,
+)
 
 DESCRIPTION = """## www.acme.example (production)
 
@@ -422,3 +429,46 @@ def test_settings_need_the_credentials_and_know_their_keys() -> None:
         "https://x.example",
         "Done",
     )
+
+
+def test_a_failed_search_is_an_outage_never_not_found(fake_jira: FakeJira) -> None:
+    backend = jira_backend_for(fake_jira, search_lag=0)
+    fake_jira.fail_next(Fault(status=502, path="/search/jql"), times=3)
+    with pytest.raises(TicketUnavailable, match="/search/jql: HTTP 502"):
+        backend.find("acme/www")
+    backend.close_connection()
+
+
+def test_a_refused_or_hung_create_creates_nothing(fake_jira: FakeJira) -> None:
+    backend = jira_backend_for(fake_jira, timeout=0.5)
+    fake_jira.fail_next(Fault("hang", seconds=1.5, method="POST"))
+    with pytest.raises(TicketUnavailable, match=r"no answer within 0\.5 s"):
+        backend.create(draft())
+    description = draft(description="# \n- [x](y)\n`a`")  # still valid ADF
+    assert backend.create(description).ref == "TMA-1"
+    assert fake_jira.state.rejections == []
+    backend.close_connection()
+
+
+def test_a_config_file_builds_the_backend_and_masks_the_token(
+    fake_jira: FakeJira, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JIRA_API_TOKEN", "wrong-secret-token-1234")
+    config_file = tmp_path / "tma.yaml"
+    config_file.write_text(
+        "clients: [{id: acme, name: ACME}]\n"
+        f"tickets: {{backend: jira, url: '{fake_jira.url}', user: {fake_jira.email}, "
+        "token: {$env: JIRA_API_TOKEN}, project: TMA, issue_type: Task}\n"
+    )
+    config = load_config(config_file)
+    backends = registered_ticket_backends(get_plugin_manager())
+    assert ticket_config_problems(config, backends) == []
+    info, backend = build_backend(config, ticket_target(config, "acme"), backends)
+    assert info.name == "jira" and isinstance(backend, JiraBackend)
+    with pytest.raises(TicketRefused) as caught:
+        backend.create(draft())
+    assert "wrong-secret-token-1234" not in str(caught.value)
+    backend.close_connection()
+    config_file.write_text(config_file.read_text().replace("issue_type: Task", "tracker: Task"))
+    [problem] = ticket_config_problems(load_config(config_file), backends)
+    assert "tracker" in problem and "tma.yaml:2" in problem

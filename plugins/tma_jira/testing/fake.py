@@ -154,6 +154,10 @@ class FakeJira:
             status, answer = jira_error(
                 401, "Client must be authenticated to access this resource."
             )
+        elif method in ("POST", "PUT") and "application/json" not in (
+            handler.headers.get("Content-Type") or ""
+        ):
+            status, answer = 415, None
         elif body is ...:
             status, answer = jira_error(400, "Unexpected character: the body is not JSON.")
         else:
