@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from tma_jira.adf import adf_text, markdown_to_adf
-from tma_jira.backend import DELIVERY_PREFIX, JiraBackend, estimate_text
-from tma_jira.finder import fingerprint_label
+from tma_jira.backend import DELIVERY_PREFIX, JiraBackend
+from tma_jira.issues import estimate_text, fingerprint_label
 from tma_jira.settings import JiraSettings
 from tma_jira.testing.adf_schema import adf_problems
 from tma_jira.testing.fake import FakeJira, Fault
@@ -324,6 +324,7 @@ def _refusal_or_outage(fake: FakeJira, backend: JiraBackend, read: bool) -> str:
             backend.fetch(["TMA-1"])
         else:
             backend.update("TMA-1", draft(), "note", "d-1")
+        return "no error"
     except (TicketRefused, TicketUnavailable) as exc:
         message = str(exc)
         assert "\n" not in message and message.startswith(f"jira {fake.url}/rest/api/3/")
@@ -345,6 +346,9 @@ def _refusal_or_outage(fake: FakeJira, backend: JiraBackend, read: bool) -> str:
         (Fault("garbage", method="GET"), "TicketUnavailable: .*/search/jql: not JSON"),
         (Fault(status=200, body={"issues": [{"id": "1"}]}), "TicketUnavailable: .*an issue lacks 'key'"),
         (Fault(status=200, body={"issues": [{"key": "TMA-1"}]}), "TicketUnavailable: .*TMA-1 has no status"),
+        (Fault(status=200, body={"issues": [{"key": "TMA-1", "fields": {"status": "Done"}, "changelog": []}]}),
+         "TicketUnavailable: .*TMA-1 has no status"),
+        (Fault(status=200, body={"issues": [], "isLast": False, "nextPageToken": 7}), "/search/jql: not the last page, but no nextPageToken"),
         (Fault(status=200, body=b"x" * (9 * 1024 * 1024)), "TicketUnavailable: .*bytes"),
     ],
 )  # fmt: skip
@@ -472,3 +476,14 @@ def test_a_config_file_builds_the_backend_and_masks_the_token(
     config_file.write_text(config_file.read_text().replace("issue_type: Task", "tracker: Task"))
     [problem] = ticket_config_problems(load_config(config_file), backends)
     assert "tracker" in problem and "tma.yaml:2" in problem
+
+
+def test_odd_shapes_in_an_answer_are_read_carefully(fake_jira: FakeJira) -> None:
+    backend = jira_backend_for(fake_jira)
+    odd = {"key": "TMA-1", "fields": {"status": {"name": "Done"}, "labels": "tma-fp-"},
+           "changelog": {"histories": [{"author": "x", "items": 3}, "y", {"items": [{"field": "status"}],
+                         "author": {"displayName": "Ann"}, "created": "yesterday"}]}}  # fmt: skip
+    fake_jira.fail_next(Fault(status=200, body={"issues": [odd], "isLast": True}))
+    [ticket] = backend.fetch(["TMA-1"]).values()
+    assert (ticket.status, ticket.labels, ticket.changed_by) == ("Done", (), None)
+    backend.close_connection()

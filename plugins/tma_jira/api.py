@@ -137,8 +137,13 @@ class JiraAPI:
                 if limit is not None and count >= limit:
                     return
             token = data.get("nextPageToken")
-            if data.get("isLast", token is None) or not isinstance(token, str) or not token:
+            last = data.get("isLast")
+            if last is True or (last is None and token is None):
                 return
+            if not isinstance(token, str) or not token:
+                raise TicketUnavailable(
+                    "jira", self.url("/search/jql"), "not the last page, but no nextPageToken"
+                )
         raise TicketUnavailable("jira", self.url("/search/jql"), f"over {_MAX_PAGES} pages")
 
     def close(self) -> None:

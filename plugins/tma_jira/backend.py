@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from tma_agent.tickets import (
@@ -22,10 +21,11 @@ from tma_agent.tickets import (
 )
 from tma_jira.adf import adf_text, markdown_to_adf, paragraph, text_node
 from tma_jira.api import JiraAPI
-from tma_jira.finder import Finder, fingerprint_label
+from tma_jira.finder import Finder
+from tma_jira.issues import as_dict, estimate_text, fingerprint_label, jira_label, remote_ticket
 from tma_jira.settings import DEFAULT_STATUSES, JiraSettings
 
-__all__ = ["DELIVERY_PREFIX", "JiraBackend", "estimate_text", "jira_label", "remote_ticket"]
+__all__ = ["DELIVERY_PREFIX", "JiraBackend"]
 
 #: The last line of every comment the agent writes: which outbox write it was.
 DELIVERY_PREFIX = "tma-delivery:"
@@ -33,56 +33,6 @@ DELIVERY_PREFIX = "tma-delivery:"
 _KEYS_PER_SEARCH = 50
 _MISSING_KEY = re.compile(r"issue with key '([^']+)' does not exist")
 _FIELDS = "status,labels"
-
-
-def jira_label(text: str) -> str:
-    return re.sub(r"\s+", "-", text.strip())[:255]
-
-
-def estimate_text(minutes: int) -> str:
-    """`2h 30m`: hours, never days (a Jira day is a site setting, 8 h or not)."""
-    hours, rest = divmod(max(minutes, 1), 60)
-    return " ".join(
-        part for part in (f"{hours}h" if hours else "", f"{rest}m" if rest else "") if part
-    )
-
-
-def _changed_by(issue: Mapping[str, Any]) -> str | None:
-    """Who made the latest status change, from the changelog the answer carries (if any)."""
-    histories = (issue.get("changelog") or {}).get("histories")
-    best: tuple[datetime, str] | None = None
-    for history in histories if isinstance(histories, list) else ():
-        if not isinstance(history, dict):
-            continue
-        items = history.get("items") or []
-        if not any(isinstance(i, dict) and i.get("field") == "status" for i in items):
-            continue
-        author = history.get("author") or {}
-        who = author.get("displayName") or author.get("emailAddress") or author.get("accountId")
-        try:
-            when = datetime.strptime(str(history.get("created")), "%Y-%m-%dT%H:%M:%S.%f%z")
-        except ValueError:
-            continue
-        if isinstance(who, str) and (best is None or when > best[0]):
-            best = (when, who)
-    return best[1] if best else None
-
-
-def remote_ticket(issue: Mapping[str, Any], base_url: str, url: str) -> RemoteTicket:
-    fields = issue.get("fields")
-    status = fields.get("status") if isinstance(fields, dict) else None
-    name = status.get("name") if isinstance(status, dict) else None
-    if not isinstance(name, str):
-        raise TicketUnavailable("jira", url, f"issue {issue.get('key')} has no status name")
-    labels = fields.get("labels") if isinstance(fields, dict) else None
-    key = str(issue["key"])
-    return RemoteTicket(
-        ref=key,
-        status=name,
-        url=f"{base_url}/browse/{key}",
-        changed_by=_changed_by(issue),
-        labels=tuple(str(label) for label in labels) if isinstance(labels, list) else (),
-    )
 
 
 class JiraBackend:
@@ -238,7 +188,7 @@ class JiraBackend:
         for item in transitions:
             if not isinstance(item, dict):
                 continue
-            target = (item.get("to") or {}).get("name")
+            target = as_dict(item.get("to")).get("name")
             seen.append(f"{item.get('name')} (to {target})")
             names = {str(item.get("name")).casefold(), str(target).casefold()}
             if wanted in names and isinstance(item.get("id"), str | int):

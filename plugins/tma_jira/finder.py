@@ -19,7 +19,6 @@ this order, and stops at the first ticket that carries the fingerprint:
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from typing import Any
@@ -27,19 +26,14 @@ from typing import Any
 from tma_agent.tickets import RemoteTicket, TicketUnavailable, marker_line
 from tma_jira.adf import adf_text
 from tma_jira.api import JiraAPI
+from tma_jira.issues import as_dict, fingerprint_label, labels_of, remote_ticket
 
-__all__ = ["FINGERPRINT_LABEL_PREFIX", "Finder", "fingerprint_label"]
+__all__ = ["Finder", "jql_string"]
 
-FINGERPRINT_LABEL_PREFIX = "tma-fp-"
 _RECENT = 20
 _MISSES = 3
 _MAX_PROBES = 50
 _FIELDS = "status,labels,description"
-
-
-def fingerprint_label(fingerprint: str) -> str:
-    digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:24]
-    return f"{FINGERPRINT_LABEL_PREFIX}{digest}"
 
 
 def jql_string(value: str) -> str:
@@ -84,16 +78,13 @@ class Finder:
             time.sleep(min(0.5, left))
 
     def _ticket(self, issue: dict[str, Any]) -> RemoteTicket:
-        from tma_jira.backend import remote_ticket
-
         return remote_ticket(issue, self.base_url, self.api.url("/issue"))
 
     def _ours(self, issue: dict[str, Any], fingerprint: str) -> bool:
-        fields = issue.get("fields") or {}
-        labels = fields.get("labels") or []
-        if fingerprint_label(fingerprint) in labels:
+        if fingerprint_label(fingerprint) in labels_of(issue):
             return True
-        lines = (line.strip() for line in adf_text(fields.get("description")).splitlines())
+        description = as_dict(issue.get("fields")).get("description")
+        lines = (line.strip() for line in adf_text(description).splitlines())
         return marker_line(fingerprint) in lines
 
     def _known(self, fingerprint: str) -> RemoteTicket | None:

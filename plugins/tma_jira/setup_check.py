@@ -12,6 +12,7 @@ from typing import Any
 
 from tma_agent.tickets import TicketRefused, TicketUnavailable
 from tma_jira.api import JiraAPI
+from tma_jira.issues import as_dict, as_list
 from tma_jira.settings import DEFAULT_STATUSES, JiraSettings
 
 __all__ = ["setup_problems"]
@@ -53,7 +54,7 @@ def setup_problems(api: JiraAPI, settings: JiraSettings) -> list[str]:
     problems: list[str] = []
     types = {
         str(t.get("name")): str(t.get("id"))
-        for t in project.get("issueTypes") or []
+        for t in as_list(project.get("issueTypes"))
         if isinstance(t, dict)
     }
     type_id = types.get(settings.issue_type)
@@ -67,7 +68,7 @@ def setup_problems(api: JiraAPI, settings: JiraSettings) -> list[str]:
         problems += _statuses(api, settings, key)
         problems += _screen(api, settings, key, type_id)
     problems += _priorities(api, settings)
-    links = api.object("GET", "/issueLinkType").get("issueLinkTypes") or []
+    links = as_list(api.object("GET", "/issueLinkType").get("issueLinkTypes"))
     if not any(isinstance(t, dict) and t.get("name") == "Relates" for t in links):
         problems.append(
             "jira: there is no issue link type 'Relates' (a new request links the closed one "
@@ -81,7 +82,7 @@ def _statuses(api: JiraAPI, settings: JiraSettings, key: str) -> list[str]:
     names: set[str] = set()
     for item in data if isinstance(data, list) else ():
         if isinstance(item, dict) and item.get("name") == settings.issue_type:
-            names |= {str(s.get("name")).casefold() for s in item.get("statuses") or []}
+            names |= {str(as_dict(s).get("name")).casefold() for s in as_list(item.get("statuses"))}
     problems: list[str] = []
     where = f"the workflow of {settings.issue_type} in project {key}"
     closed = settings.statuses.closed or DEFAULT_STATUSES["closed"]

@@ -10,7 +10,6 @@ and failure injection (`fail_next`).
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import re
 import threading
@@ -21,8 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tma_jira.testing.jira_search import issue_json, search
 from tma_jira.testing.jira_state import Answer, FakeIssue, JiraState, jira_error
-from tma_jira.testing.jql import JQLError, parse_jql
 
 __all__ = ["FakeJira", "Fault", "Seen"]
 
@@ -162,7 +161,10 @@ class FakeJira:
             status, answer = jira_error(400, "Unexpected character: the body is not JSON.")
         else:
             with self.state.lock:
-                status, answer = self._route(method, api_path, query, body)
+                try:
+                    status, answer = self._route(method, api_path, query, body)
+                except ValueError as exc:  # startAt=x, maxResults=x
+                    status, answer = jira_error(400, f"Invalid request parameter: {exc}")
         if fault and fault.kind == "drop":
             handler.close_connection = True
             return
@@ -204,8 +206,8 @@ class FakeJira:
             ("GET", r"/priority/search", lambda: self._paged([{"id": str(i + 1), "name": n} for i, n in enumerate(state.priorities)], "values", arg)),
             ("GET", r"/issueLinkType", lambda: (200, {"issueLinkTypes": [{"id": str(i), "name": n, "inward": n, "outward": n} for i, n in enumerate(state.link_types)]})),
             ("POST", r"/issue", lambda: state.create(body, f"{self.url}{API}")),
-            ("GET", r"/search/jql", lambda: self._search(arg)),
-            ("GET", r"/issue/([^/]+)", lambda key: self._with_issue(key, lambda i: (200, self._issue_json(i, arg("fields", "*all"), arg("expand"))))),
+            ("GET", r"/search/jql", lambda: search(state, arg, self.page_size, self.url + API)),
+            ("GET", r"/issue/([^/]+)", lambda key: self._with_issue(key, lambda i: (200, issue_json(i, arg("fields", "*all"), arg("expand"), self.url + API)))),
             ("PUT", r"/issue/([^/]+)", lambda key: self._with_issue(key, lambda i: state.edit(i, body))),
             ("GET", r"/issue/([^/]+)/comment", lambda key: self._with_issue(key, lambda i: self._comments(i, arg))),
             ("POST", r"/issue/([^/]+)/comment", lambda key: self._with_issue(key, lambda i: state.comment(i, body))),
@@ -261,22 +263,6 @@ class FakeJira:
         issue = self.state.issues.get(key)
         return then(issue) if issue else jira_error(404, _NO_ISSUE)
 
-    def _issue_json(self, issue: FakeIssue, fields: str, expand: str) -> dict[str, Any]:
-        wanted = [f.strip() for f in fields.split(",") if f.strip()]
-        shown = dict(issue.fields) if "*all" in wanted else {f: issue.fields.get(f) for f in wanted}
-        data: dict[str, Any] = {"id": str(10000 + issue.number), "key": issue.key,
-                                "self": f"{self.url}{API}/issue/{10000 + issue.number}", "fields": shown}  # fmt: skip
-        if "changelog" in expand.split(","):
-            # Jira's expanded changelog: the most recent first.
-            histories = list(reversed(issue.histories))
-            data["changelog"] = {
-                "startAt": 0,
-                "maxResults": len(histories),
-                "total": len(histories),
-                "histories": histories,
-            }
-        return data
-
     def _comments(self, issue: FakeIssue, arg: Callable[..., str]) -> Answer:
         comments = list(issue.comments)
         if arg("orderBy") == "-created":
@@ -288,53 +274,3 @@ class FakeJira:
             {"id": t.id, "name": t.name, "to": {"id": str(self.state.statuses.index(t.to) + 1), "name": t.to},
              "hasScreen": False, "isGlobal": not t.sources, "isInitial": False, "isConditional": False}
             for t in self.state.available(issue)]}  # fmt: skip
-
-    def _search(self, arg: Callable[..., str]) -> Answer:
-        jql = arg("jql")
-        try:
-            query = parse_jql(jql)
-        except JQLError as exc:
-            return jira_error(400, str(exc))
-        if not query.bounded:
-            return jira_error(
-                400,
-                "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.",
-            )
-        state = self.state
-        problems = [
-            f"The value '{p}' does not exist for the field 'project'."
-            for p in query.projects
-            if p != state.project
-        ]
-        # Jira checks named keys against the database, not the index.
-        problems += [
-            f"An issue with key '{k}' does not exist for field 'key'."
-            for k in query.keys
-            if k not in state.issues
-        ]
-        if problems:
-            return jira_error(400, *problems)
-        found = [i for i in state.searchable() if query.test(state.view(i))]
-        for name, descending in reversed(query.order or [("created", True)]):
-            found.sort(
-                key=lambda i: state.view(i)["number" if name == "key" else name], reverse=descending
-            )
-        digest = hashlib.sha256(jql.encode()).hexdigest()[:12]
-        start = 0
-        token = arg("nextPageToken")
-        if token:
-            seen_digest, _, offset = token.partition(":")
-            if seen_digest != digest or not offset.isdigit():
-                return jira_error(400, "The provided next page token is invalid or expired.")
-            start = int(offset)
-        size = min(int(arg("maxResults", "50") or 50), self.page_size)
-        page = found[start : start + size]
-        answer: dict[str, Any] = {
-            "issues": [self._issue_json(i, arg("fields", "id"), arg("expand")) for i in page]
-        }
-        if start + size < len(found):
-            answer["nextPageToken"] = f"{digest}:{start + size}"
-            answer["isLast"] = False
-        else:
-            answer["isLast"] = True
-        return 200, answer
