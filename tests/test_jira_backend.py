@@ -175,9 +175,10 @@ def test_find_sees_a_ticket_the_search_index_still_hides(
     assert time.monotonic() - started < fake_jira.state.index_lag
 
 
-def test_find_after_a_create_whose_answer_was_lost(fake_jira: FakeJira) -> None:
+@pytest.mark.parametrize("kind", ["drop", "garbage"])
+def test_find_after_a_create_whose_answer_was_lost(fake_jira: FakeJira, kind: str) -> None:
     first = jira_backend_for(fake_jira)
-    fake_jira.fail_next(Fault("drop", method="POST", path="/issue"))
+    fake_jira.fail_next(Fault(kind, method="POST", path="/issue"))
     with pytest.raises(
         TicketUnavailable, match=r"^jira http://127\.0\.0\.1:\d+/rest/api/3/issue: "
     ):
@@ -281,6 +282,21 @@ def test_close_takes_the_transition_and_comments(
     jira_backend.close("TMA-1", "Every target reached.", "c-2")
     assert len(fake_jira.calls("POST", "/issue/TMA-1/transitions")) == 1
     assert len(issue.comments) == 2
+
+
+def test_a_close_whose_transition_answer_was_lost_is_finished_once(
+    fake_jira: FakeJira, jira_backend: JiraBackend
+) -> None:
+    jira_backend.create(draft())
+    fake_jira.fail_next(Fault("drop", method="POST", path="/issue/TMA-1/transitions"))
+    with pytest.raises(TicketUnavailable):
+        jira_backend.close("TMA-1", "Every target reached.", "c-1")
+    issue = fake_jira.state.issue("TMA-1")
+    assert issue.status == "Done" and issue.comments == []
+    assert jira_backend.delivered("TMA-1", "c-1") is False  # so the outbox sends it again
+    jira_backend.close("TMA-1", "Every target reached.", "c-1")
+    assert len(fake_jira.calls("POST", "/issue/TMA-1/transitions")) == 1
+    assert len(issue.comments) == 1 and jira_backend.delivered("TMA-1", "c-1")
 
 
 def test_close_without_the_transition_says_which_exist(
