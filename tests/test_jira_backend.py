@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -396,8 +397,25 @@ def test_wrong_credentials_missing_issue_and_bad_fields_are_refused(fake_jira: F
 # -- check and registration
 
 
-def test_check_passes_on_a_ready_project(jira_backend: JiraBackend) -> None:
+def test_check_passes_on_a_ready_project(fake_jira: FakeJira, jira_backend: JiraBackend) -> None:
     assert jira_backend.check() == []
+    jira_backend.create(draft())
+    fake_jira.state.index_now()
+    assert jira_backend.check() == []
+    assert fake_jira.calls("GET", "/issue/TMA-1/transitions")
+
+
+def test_check_reads_the_close_transition_from_an_open_ticket(
+    fake_jira: FakeJira, jira_backend: JiraBackend
+) -> None:
+    jira_backend.create(draft())
+    fake_jira.state.index_now()
+    done = next(t for t in fake_jira.state.transitions if t.name == "Done")
+    fake_jira.state.transitions.remove(done)
+    fake_jira.state.transitions.append(replace(done, sources=("In Progress",)))
+    [line] = jira_backend.check()
+    assert "TMA-1 in status 'To Do' offers no transition 'Done'" in line
+    assert "make 'Done' a global transition" in line
 
 
 def test_check_says_what_an_admin_must_fix(fake_jira: FakeJira) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from tma_agent.tickets import TicketRefused, TicketUnavailable
 from tma_jira.api import JiraAPI
+from tma_jira.finder import jql_string
 from tma_jira.issues import as_dict, as_list
 from tma_jira.settings import DEFAULT_STATUSES, JiraSettings
 
@@ -67,6 +68,7 @@ def setup_problems(api: JiraAPI, settings: JiraSettings) -> list[str]:
     else:
         problems += _statuses(api, settings, key)
         problems += _screen(api, settings, key, type_id)
+        problems += _close_from_open(api, settings, key)
     problems += _priorities(api, settings)
     links = as_list(api.object("GET", "/issueLinkType").get("issueLinkTypes"))
     if not any(isinstance(t, dict) and t.get("name") == "Relates" for t in links):
@@ -99,6 +101,35 @@ def _statuses(api: JiraAPI, settings: JiraSettings, key: str) -> list[str]:
             "with a transition to it, or set tickets.statuses.validated"
         )
     return problems
+
+
+def _close_from_open(api: JiraAPI, settings: JiraSettings, key: str) -> list[str]:
+    """The close transition seen from an open ticket the agent wrote, when there is one (a
+    workflow's transitions can only be read through an issue)."""
+    label = settings.labels[0] if settings.labels else None
+    if label is None:
+        return []
+    ended = {n.casefold() for meaning in ("closed", "rejected") for n in
+             (getattr(settings.statuses, meaning) or DEFAULT_STATUSES[meaning])}  # fmt: skip
+    jql = f"project = {jql_string(key)} AND labels = {jql_string(label)} ORDER BY key DESC"
+    for issue in api.search(jql, "status", page=10, limit=10):
+        status = str(as_dict(as_dict(issue.get("fields")).get("status")).get("name"))
+        if status.casefold() in ended:
+            continue
+        data = api.object("GET", f"/issue/{issue['key']}/transitions")
+        transitions = [as_dict(t) for t in as_list(data.get("transitions"))]
+        wanted = settings.close_transition.casefold()
+        names = [(str(t.get("name")), str(as_dict(t.get("to")).get("name"))) for t in transitions]
+        if any(wanted in (n.casefold(), to.casefold()) for n, to in names):
+            return []
+        offered = ", ".join(f"{n} (to {to})" for n, to in names) or "none"
+        return [
+            f"jira: {issue['key']} in status {status!r} offers no transition "
+            f"{settings.close_transition!r} (it offers: {offered}): make "
+            f"{settings.close_transition!r} a global transition (allowed from every status) "
+            "in the workflow, or set tickets.close_transition"
+        ]
+    return []
 
 
 def _screen(api: JiraAPI, settings: JiraSettings, key: str, type_id: str) -> list[str]:

@@ -1,5 +1,7 @@
 """The fake Jira's state: one project, its issues, comments, workflow, and a search index that
-lags behind writes (`index_lag`), as Jira Cloud's does.
+lags behind writes (`index_lag`), as Jira Cloud's does: a new issue is missing from
+`search/jql` for `index_lag` seconds while `GET /issue/{key}` shows it (edits of an indexed
+issue are searchable at once: the backend never relies on searching them).
 
 Methods take the parsed request and return `(status, body)` in Jira's shapes; the HTTP side
 (`fake`) only routes, authenticates and injects failures.
