@@ -98,6 +98,35 @@ def test_markdown_becomes_valid_adf_with_the_marker_as_its_own_paragraph() -> No
     assert "drupal/token 1.13 → 1.15" in text
 
 
+CORE_STYLE = """Preventive maintenance for site `acme-www` (client `acme`), stack `drupal`.
+Site URL: <https://acme.example>
+
+| Component | Installed | Target | Update |
+|---|---|---|---|
+| `drupal/core` | `10.2.1` | `10.2.3` | `security` |
+
+## Advisories
+
+- [SA-CORE-2024-001](<https://www.drupal.org/sa-core-2024-001>): `drupal/core` (`CVE-2024-1`)
+
+tma-fingerprint: tma:acme-www:site"""
+
+
+def test_the_descriptions_the_core_writes_convert_faithfully() -> None:
+    doc = markdown_to_adf(CORE_STYLE)
+    assert adf_problems(doc) == []
+    intro, table, _, advisories, marker = doc["content"]
+    assert {"type": "hardBreak"} in intro["content"]
+    assert intro["content"][-1]["marks"] == [
+        {"type": "link", "attrs": {"href": "https://acme.example"}}
+    ]
+    cell = table["content"][1]["content"][0]["content"][0]["content"][0]
+    assert cell == {"type": "text", "text": "drupal/core", "marks": [{"type": "code"}]}
+    link = advisories["content"][0]["content"][0]["content"][0]
+    assert link["marks"][0]["attrs"]["href"] == "https://www.drupal.org/sa-core-2024-001"
+    assert adf_text(marker) == "tma-fingerprint: tma:acme-www:site"
+
+
 def test_adf_edge_cases_stay_valid() -> None:
     for markdown in [
         "",

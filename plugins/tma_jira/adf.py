@@ -2,9 +2,9 @@
 to plain text (to find the marker line in a description Jira returns).
 
 Jira Cloud's v3 API takes descriptions and comments only as ADF. The agent's descriptions use
-headings, paragraphs, bullet and numbered lists (nested by indentation), fenced code, tables,
-rules, links, `**strong**` and inline code; anything else stays literal text, which is always
-valid ADF. The marker line is always a paragraph of its own, so a search can match it whole.
+headings, paragraphs (their line breaks kept), bullet and numbered lists (nested by
+indentation), fenced code, tables, rules, links (`[a](url)`, `[a](<url>)`, `<url>`, bare URLs),
+`**strong**` and inline code; anything else stays literal text, which is always valid ADF. The marker line is always a paragraph of its own, so a search can match it whole.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ Node = dict[str, Any]
 
 _INLINE = re.compile(
     r"`(?P<code>[^`]+)`"
-    r"|\[(?P<label>[^\]]+)\]\((?P<href>[^)\s]+)\)"
+    r"|\[(?P<label>[^\]]+)\]\((?:<(?P<angled>[^>\s]+)>|(?P<href>[^)\s]+))\)"
     r"|\*\*(?P<strong>.+?)\*\*"
     r"|<(?P<auto>https?://[^>\s]+)>"
     r"|(?P<bare>https?://[^\s<>()\[\]]+[^\s<>()\[\].,;:!?'\"])"
@@ -59,7 +59,8 @@ def _inline(text: str, marks: tuple[Node, ...] = ()) -> list[Node]:
             kept = [mark for mark in marks if mark["type"] == "link"]
             nodes.append(text_node(match["code"], [*kept, {"type": "code"}]))
         elif match["label"] is not None:
-            nodes += _inline(match["label"], _with(marks, _link(match["href"])))
+            href = match["angled"] or match["href"]
+            nodes += _inline(match["label"], _with(marks, _link(href)))
         elif match["strong"] is not None:
             nodes += _inline(match["strong"], _with(marks, {"type": "strong"}))
         else:
@@ -110,7 +111,12 @@ class _Blocks:
 
     def flush(self) -> None:
         if self.lines:
-            self.content.append(paragraph(*_inline(" ".join(self.lines))))
+            # A line break in the agent's Markdown is meant (as GitHub and GitLab show it).
+            content: list[Node] = []
+            for index, line in enumerate(self.lines):
+                content += [{"type": "hardBreak"}] if index else []
+                content += _inline(line)
+            self.content.append(paragraph(*content))
             self.lines = []
 
     def end_lists(self) -> None:
