@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 from tma_jira.adf import adf_text, markdown_to_adf
 from tma_jira.backend import DELIVERY_PREFIX, JiraBackend
@@ -550,3 +551,34 @@ def test_odd_shapes_in_an_answer_are_read_carefully(fake_jira: FakeJira) -> None
     [ticket] = backend.fetch(["TMA-1"]).values()
     assert (ticket.status, ticket.labels, ticket.changed_by) == ("Done", (), None)
     backend.close_connection()
+
+
+def test_the_fake_refuses_what_jira_refuses(fake_jira: FakeJira) -> None:
+    auth = (fake_jira.email, fake_jira.token)
+    url = f"{fake_jira.url}/rest/api/3"
+    fields = {"project": {"key": "TMA"}, "issuetype": {"name": "Task"}, "summary": "s"}
+    bad = [
+        ({**fields, "description": "plain text"}, "description"),
+        ({**fields, "description": {"type": "doc", "version": 1, "content": [{"type": "text", "text": "x"}]}}, "description"),
+        ({**fields, "labels": ["two words"]}, "labels"),
+        ({**fields, "timetracking": {"originalEstimate": "2 hours"}}, "timetracking"),
+        ({**fields, "customfield_10001": "x"}, "customfield_10001"),
+        ({**fields, "issuetype": {"name": "Epic"}}, "issuetype"),
+    ]  # fmt: skip
+    with httpx.Client(auth=auth) as client:
+        for body, field in bad:
+            answer = client.post(f"{url}/issue", json={"fields": body})
+            assert answer.status_code == 400 and field in answer.json()["errors"], body
+        assert client.post(f"{url}/issue", content=b"{}").status_code == 415
+        assert client.get(f"{url}/search/jql", params={"jql": "ORDER BY key"}).status_code == 400
+        wrong = client.get(f"{url}/search/jql", params={"jql": "project = TMA AND bogus = 1"})
+        assert wrong.json()["errorMessages"] == [
+            "Field 'bogus' does not exist or you do not have permission to view it."
+        ]
+        assert client.post(f"{url}/issue", json={"fields": fields}).status_code == 201
+        tokenless = client.get(
+            f"{url}/search/jql", params={"jql": "project = TMA", "nextPageToken": "x"}
+        )
+        assert tokenless.status_code == 400
+    assert len(fake_jira.state.rejections) == 1
+    assert httpx.get(f"{url}/myself").status_code == 401

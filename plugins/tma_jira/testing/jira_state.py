@@ -18,12 +18,12 @@ from typing import Any
 
 from tma_jira.adf import adf_text
 from tma_jira.testing.adf_schema import adf_problems
+from tma_jira.testing.jira_fields import field_errors
 from tma_jira.testing.jql import words
 
 __all__ = ["FakeIssue", "JiraState", "Transition", "jira_error"]
 
 Answer = tuple[int, Any]
-_ESTIMATE = re.compile(r"^\s*(\d+\s*[wdhm]\s*)+$")
 _UNIT = {"w": 5 * 8 * 3600, "d": 8 * 3600, "h": 3600, "m": 60}
 
 
@@ -149,47 +149,6 @@ class JiraState:
         issue.histories.append(history)
         issue.fields["status"] = {"name": status, "id": str(self.statuses.index(status) + 1)}
 
-    def _check_fields(self, fields: Any, creating: bool) -> Answer | None:
-        if not isinstance(fields, dict):
-            return jira_error(400, "Can not deserialize the request: fields must be an object.")
-        errors: dict[str, str] = {}
-        for name in fields:
-            if name not in self.screen:
-                errors[name] = (
-                    f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
-                )
-        if creating:
-            if (fields.get("project") or {}).get("key") != self.project:
-                errors["project"] = "valid project is required"
-            if (fields.get("issuetype") or {}).get("name") not in self.issue_types:
-                errors["issuetype"] = "The issue type selected is invalid."
-            if not fields.get("summary"):
-                errors["summary"] = "You must specify a summary of the issue."
-        if "summary" in fields and (
-            not isinstance(fields["summary"], str) or len(fields["summary"]) > 255
-        ):
-            errors["summary"] = "Summary must be less than 255 characters."
-        if "description" in fields:
-            document = fields["description"]
-            if not isinstance(document, dict):
-                errors["description"] = (
-                    "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
-                )
-            elif problems := adf_problems(document):
-                self.rejections.append(problems)
-                errors["description"] = "INVALID_INPUT"
-        for label in fields.get("labels") or []:
-            if not isinstance(label, str) or not label or " " in label or len(label) > 255:
-                errors["labels"] = f"The label '{label}' contains spaces which is invalid."
-        if "priority" in fields and (fields["priority"] or {}).get("name") not in self.priorities:
-            errors["priority"] = "Specify the Priority (name) in the string format"
-        estimate = (fields.get("timetracking") or {}).get("originalEstimate")
-        if "timetracking" in fields and not (
-            isinstance(estimate, str) and _ESTIMATE.match(estimate)
-        ):
-            errors["timetracking"] = "The original estimate specified is not valid."
-        return jira_error(400, **errors) if errors else None
-
     def _store(self, issue: FakeIssue, fields: dict[str, Any]) -> None:
         for name, value in fields.items():
             if name in ("project", "issuetype"):
@@ -206,7 +165,7 @@ class JiraState:
         if not isinstance(body, dict):
             return jira_error(400, "Can not deserialize the request body.")
         fields = body.get("fields")
-        refused = self._check_fields(fields, creating=True)
+        refused = field_errors(self, fields, creating=True)
         if refused or not isinstance(fields, dict):
             return refused or jira_error(400, "fields must be an object.")
         links = ((body.get("update") or {}).get("issuelinks")) or []
@@ -249,7 +208,7 @@ class JiraState:
             return jira_error(
                 400, **{name: "Field cannot be set in both fields and update." for name in both}
             )
-        refused = self._check_fields(fields, creating=False)
+        refused = field_errors(self, fields, creating=False)
         if refused:
             return refused
         labels = list(issue.fields["labels"])
