@@ -9,4 +9,5 @@ pytest_plugins = [
     "tma_webhook.testing.fixtures",
     "tma_gitlab.testing.fixtures",
     "tma_github.testing.fixtures",
+    "tma_jira.testing.fixtures",
 ]

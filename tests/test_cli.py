@@ -26,6 +26,7 @@ BUILTIN_STACKS = ["composer", "drupal", "magento", "npm", "prestashop", "wordpre
 BUILTIN_TICKET_PLUGINS = {
     "github-tickets": ["github"],
     "gitlab-tickets": ["gitlab"],
+    "jira-tickets": ["jira"],
     "ledger-tickets": ["ledger"],
     "redmine-tickets": ["redmine"],
     "webhook-tickets": ["webhook"],
