@@ -217,7 +217,7 @@ def test_find_after_a_create_whose_answer_was_lost(fake_jira: FakeJira, kind: st
     assert list(fake_jira.state.issues) == ["TMA-1"]  # Jira did create it
     # The next run: a new process that knows nothing, while the index still hides the issue.
     again = jira_backend_for(fake_jira)
-    found = again.find("acme/www")
+    found = again.find("acme/www", recent=True)
     assert found is not None and (found.ref, found.status) == ("TMA-1", "To Do")
     assert fake_jira.calls("GET", "/issue/TMA-1")  # read where the index could not tell
     first.close_connection()
@@ -253,8 +253,12 @@ def test_find_falls_back_to_the_marker_line_and_checks_it(fake_jira: FakeJira) -
 def test_find_gives_up_after_the_bounded_wait(fake_jira: FakeJira) -> None:
     backend = jira_backend_for(fake_jira, search_lag=0.6)
     started = time.monotonic()
-    assert backend.find("nobody/ever") is None
+    assert backend.find("nobody/ever", recent=True) is None
     assert 0.6 <= time.monotonic() - started < 3
+    # Before a first create (or long after one), one look is enough: no waiting.
+    started = time.monotonic()
+    assert backend.find("nobody/ever") is None
+    assert time.monotonic() - started < 0.6
     backend.close_connection()
 
 

@@ -66,7 +66,7 @@ class GitHubBackend:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def find(self, fingerprint: str) -> RemoteTicket | None:
+    def find(self, fingerprint: str, *, recent: bool = False) -> RemoteTicket | None:
         label = fingerprint_label(fingerprint)
         params = {"labels": label, "state": "all", "per_page": 100}
         best = self._newest(pages(self.http, f"{self.repo}/issues", params), lambda i: True)

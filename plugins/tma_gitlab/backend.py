@@ -64,7 +64,7 @@ class GitLabBackend:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def find(self, fingerprint: str) -> RemoteTicket | None:
+    def find(self, fingerprint: str, *, recent: bool = False) -> RemoteTicket | None:
         label = fingerprint_label(fingerprint)
         found = self._list({"labels": label, "state": "all"}, lambda i: label in _labels(i))
         if found:

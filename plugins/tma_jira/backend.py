@@ -56,8 +56,8 @@ class JiraBackend:
 
     # -- reads
 
-    def find(self, fingerprint: str) -> RemoteTicket | None:
-        return self.finder.find(fingerprint)
+    def find(self, fingerprint: str, *, recent: bool = False) -> RemoteTicket | None:
+        return self.finder.find(fingerprint, recent=recent)
 
     def fetch(self, refs: Sequence[str]) -> Mapping[str, RemoteTicket]:
         found: dict[str, RemoteTicket] = {}

@@ -63,7 +63,11 @@ class Finder:
             raise TicketUnavailable("jira", answer.url, "answer is not an issue")
         return data
 
-    def find(self, fingerprint: str) -> RemoteTicket | None:
+    def find(self, fingerprint: str, *, recent: bool = False) -> RemoteTicket | None:
+        """Only a create sent moments ago (`recent`) is waited for: the search then lags. A
+        fingerprint looked up before its first create, or days after, needs one look."""
+        if not recent:
+            return self._known(fingerprint) or self._search(fingerprint)
         deadline = time.monotonic() + self.lag
         absent: set[int] = set()  # holes read once: a number Jira skipped stays skipped
         while True:

@@ -65,7 +65,7 @@ class RedmineBackend:
             transport=transport,
         )
 
-    def find(self, fingerprint: str) -> RemoteTicket | None:
+    def find(self, fingerprint: str, *, recent: bool = False) -> RemoteTicket | None:
         return find_ticket(self.api, self.settings, fingerprint)
 
     # -- writing ----------------------------------------------------------------------------

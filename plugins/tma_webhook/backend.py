@@ -103,7 +103,7 @@ class WebhookBackend:
             transport=transport,
         )
 
-    def find(self, fingerprint: str) -> RemoteTicket | None:
+    def find(self, fingerprint: str, *, recent: bool = False) -> RemoteTicket | None:
         return None  # nothing to search: the receiver de-duplicates a re-sent create instead
 
     def create(self, draft: TicketDraft) -> RemoteTicket:

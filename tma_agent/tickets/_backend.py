@@ -26,9 +26,11 @@ class TicketBackend(Protocol):
     #: The backend's registered name (`redmine`), for messages and the ledger.
     name: str
 
-    def find(self, fingerprint: str) -> RemoteTicket | None:
-        """The ticket carrying `fingerprint`, open or closed, else None. Used before re-sending
-        a create whose answer was lost, and to rebuild a lost ledger."""
+    def find(self, fingerprint: str, *, recent: bool = False) -> RemoteTicket | None:
+        """The ticket carrying `fingerprint`, open or closed, else None. Asked before every
+        create (a lost ledger must not duplicate). `recent`: a create of this fingerprint was
+        sent minutes ago and its answer lost, so a search index that lags (Jira) must be
+        waited for; otherwise one look is enough."""
 
     def create(self, draft: TicketDraft) -> RemoteTicket:
         """Open a ticket. Never retried by the backend itself: the outbox decides."""

@@ -24,7 +24,7 @@ class LedgerBackend:
     def __init__(self, context: BackendContext) -> None:
         self.settings = context.settings
 
-    def find(self, fingerprint: str) -> RemoteTicket | None:
+    def find(self, fingerprint: str, *, recent: bool = False) -> RemoteTicket | None:
         return None  # the ledger itself is the only record
 
     def create(self, draft: TicketDraft) -> RemoteTicket:

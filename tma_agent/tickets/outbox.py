@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import select
@@ -72,12 +73,13 @@ def _send_one(
         if target in down:
             return False
         answer_lost = item.state is OutboxState.SENT
+        sent_at = item.sent_at
         item.state, item.sent_at, item.attempts = OutboxState.SENT, utcnow(), item.attempts + 1
         operation, payload, key = item.operation, dict(item.payload), item.idempotency_key
         fingerprint, ref = request.fingerprint, request.ticket_ref
     # Committed as `sent` before it leaves: from here a crash means "maybe delivered".
     try:
-        result = _deliver(backend, operation, payload, key, fingerprint, ref, answer_lost)
+        result = _deliver(backend, operation, payload, key, fingerprint, ref, answer_lost, sent_at)
     except TicketUnavailable as exc:
         down.add(target)
         _finish(ledger, item_id, OutboxState.SENT, str(exc))
@@ -115,6 +117,7 @@ def _deliver(
     fingerprint: str,
     ref: str | None,
     answer_lost: bool,
+    sent_at: datetime | None = None,
 ) -> _Result:
     draft = _draft(payload.get("draft"))
     raw_note = payload.get("note")
@@ -124,7 +127,7 @@ def _deliver(
     if operation == "create" and draft is not None:
         # Searched before every create, not only after a lost answer: a ledger restored from
         # an old backup or lost altogether must find its tickets, never open them twice.
-        found = backend.find(fingerprint)
+        found = backend.find(fingerprint, recent=answer_lost and _sent_lately(sent_at))
         if found is not None:
             log.info(
                 "ticket found by fingerprint",
@@ -146,6 +149,14 @@ def _deliver(
     else:
         raise TicketRefused(backend.name, "-", f"unknown outbox operation {operation!r}")
     return _Result(f"{operation}d")
+
+
+#: A create whose answer was lost longer ago than this is indexed by every search by now.
+_INDEX_LAG = timedelta(minutes=15)
+
+
+def _sent_lately(sent_at: datetime | None) -> bool:
+    return sent_at is not None and utcnow() - sent_at < _INDEX_LAG
 
 
 def _draft(raw: object) -> TicketDraft | None:
