@@ -18,7 +18,7 @@ from run_fleet import fleet as fleet  # the fixture
 from sqlalchemy import text
 from tma_drupal.testing.trees import build_drupal10
 
-from tma_agent.ledger import make_engine
+from tma_agent.ledger import ledger_status, make_engine, upgrade_ledger
 from tma_agent.testing.cli import TMA
 from tma_agent.testing.feeds import Reply
 
@@ -232,3 +232,16 @@ def test_the_table_output_fits_and_says_what_happened(fleet: Fleet) -> None:
     assert done.returncode == 0, done.stderr
     assert "tma:www:site" in done.stdout and "created" in done.stdout
     assert "2 created; outbox: 0 queued, 0 parked" in done.stdout
+
+
+def test_a_dry_run_never_migrates_an_old_ledger(fleet: Fleet) -> None:
+    fleet.ledger.parent.mkdir(parents=True)
+    engine = make_engine(f"sqlite:///{fleet.ledger}")
+    try:
+        upgrade_ledger(engine, "0002")
+        dry = fleet.run("--dry-run")
+        assert any("needs an upgrade (0002 → " in e for e in dry["ticket_errors"])
+        assert actions(dry) == {"tma:www:site": "created", "tma:intranet:site": "created"}
+        assert ledger_status(engine).current == "0002"
+    finally:
+        engine.dispose()

@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import (
     Field,
@@ -22,6 +22,7 @@ from pydantic import (
 
 from tma_agent._secrets import resolve_secrets
 from tma_agent._yaml import LineMap, format_loc, load_yaml_with_lines
+from tma_agent.billing.settings import BillingSettings, Contract
 from tma_agent.errors import ConfigError
 from tma_agent.hosts._settings import DEFAULT_MAX_FILE_BYTES
 from tma_agent.http_settings import HTTPSettings
@@ -61,12 +62,6 @@ __all__ = [
 
 CONFIG_ENV = "TMA_CONFIG"
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-
-
-class Contract(Strict):
-    days: float = Field(gt=0)
-    hours_per_day: float = Field(7.0, gt=0, le=24)
-    period: Literal["monthly", "quarterly", "yearly"] = "monthly"
 
 
 class Client(Strict):
@@ -181,6 +176,9 @@ class Config(Strict):
     policies: Policy = Field(default_factory=lambda: Policy())
     tickets: TicketsBlock = Field(default_factory=lambda: TicketsBlock())
     requests: RequestSettings = Field(default_factory=lambda: RequestSettings())
+    billing: BillingSettings = Field(default_factory=lambda: BillingSettings())
+    #: IANA name deciding days and months of billed work (`Europe/Paris`); None: the machine's.
+    timezone: str | None = None
     clients: list[Client] = Field(default_factory=list)
     sites: list[Site] = Field(default_factory=list)
     _lines: LineMap | None = PrivateAttr(default=None)
@@ -194,6 +192,22 @@ class Config(Strict):
             if site.client not in client_ids:
                 raise _RefError(("sites", index, "client"), f"unknown client {site.client!r}")
         return self
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError("unknown timezone (an IANA name such as Europe/Paris)") from None
+        return value
+
+    def contract_of(self, client_id: str) -> Contract | None:
+        client = next((c for c in self.clients if c.id == client_id), None)
+        return client.contract if client else None
 
     @property
     def state_path(self) -> Path:

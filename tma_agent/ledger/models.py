@@ -7,11 +7,12 @@ made by the Alembic migrations in `tma_agent.ledger.migrations`; a test checks t
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     Dialect,
     Enum,
@@ -21,13 +22,17 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
     "Base",
+    "BucketAlert",
+    "Intervention",
     "Kind",
     "Lease",
+    "MonthValidation",
     "OutboxItem",
     "OutboxState",
     "Request",
@@ -75,7 +80,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime()}
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime(), date: Date()}
 
 
 class Kind(enum.StrEnum):
@@ -189,7 +194,10 @@ class OutboxItem(Base):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    #: The request the write is about; None for a time entry of an intervention without one.
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    #: The intervention a time-entry write is about (`time_create`, `time_update`, `time_delete`).
+    intervention_id: Mapped[int | None] = mapped_column(ForeignKey("interventions.id"), index=True)
     operation: Mapped[str] = mapped_column(String(50))
     payload: Mapped[dict[str, Any]] = mapped_column()
     #: The same write asked twice is one row: re-runs never queue a duplicate.
@@ -221,3 +229,75 @@ class Lease(Base):
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column()
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Intervention(Base):
+    """One piece of billable work on a site: recorded by `tma_agent.billing.record_intervention`
+    (an apply, a deploy, a playbook run, `tma time log`). Minutes are integers; `month` is the
+    `spent_on` month in the configured timezone, the unit a client validates."""
+
+    __tablename__ = "interventions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(String(200), index=True)
+    site: Mapped[str] = mapped_column(String(200), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    kind: Mapped[Kind] = mapped_column(_enum(Kind, "kind"))
+    #: What did the work: `apply`, `deploy`, `playbook`, `manual` (a developer's `tma time log`).
+    action: Mapped[str] = mapped_column(String(50))
+    stack: Mapped[str | None] = mapped_column(String(50))
+    #: The most urgent update kind an apply handled (for flat billing rules).
+    update_kind: Mapped[str | None] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text)
+    #: Who did it: `tma-agent` or a developer's name.
+    actor: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime | None] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+    measured_minutes: Mapped[int] = mapped_column(Integer)
+    billed_minutes: Mapped[int] = mapped_column(Integer)
+    spent_on: Mapped[date] = mapped_column()
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    #: Set on a correction recorded in an open month for an entry of a validated one.
+    adjusts_id: Mapped[int | None] = mapped_column(ForeignKey("interventions.id"))
+    #: `tma time delete` in an open month: kept (its time entry must be removed too), not shown.
+    deleted_at: Mapped[datetime | None] = mapped_column()
+    #: The ticket system's time entry, once the outbox has written it.
+    time_entry_backend: Mapped[str | None] = mapped_column(String(50))
+    time_entry_ref: Mapped[str | None] = mapped_column(String(200))
+    revision: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    request: Mapped[Request | None] = relationship()
+
+
+class MonthValidation(Base):
+    """A client's validation of a month's report: who, when, the checksum of its entries and
+    everything the report needs, frozen (a later config change cannot alter it)."""
+
+    __tablename__ = "month_validations"
+    __table_args__ = (UniqueConstraint("client", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(String(200))
+    month: Mapped[str] = mapped_column(String(7))
+    validated_by: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(50))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: sha256 of the month's entries as validated.
+    checksum: Mapped[str] = mapped_column(String(64))
+    #: The report's data as validated: entries, totals, contract terms, rates, client name.
+    frozen: Mapped[dict[str, Any]] = mapped_column()
+
+
+class BucketAlert(Base):
+    """A bucket threshold (80 %, 100 %) reached in a period: each is raised once per period."""
+
+    __tablename__ = "bucket_alerts"
+    __table_args__ = (UniqueConstraint("client", "period_start", "threshold"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(String(200))
+    period_start: Mapped[date] = mapped_column()
+    threshold: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -44,11 +44,14 @@ def send_outbox(
 ) -> OutboxReport:
     report = OutboxReport()
     with ledger.session() as session:
-        query = select(OutboxItem.id, OutboxItem.request_id).where(OutboxItem.state.in_(PENDING))
+        # Time entries of interventions have no request: the billing package sends them.
+        query = select(OutboxItem.id, OutboxItem.request_id).where(
+            OutboxItem.state.in_(PENDING), OutboxItem.request_id.is_not(None)
+        )
         if request_ids is not None:
             query = query.where(OutboxItem.request_id.in_(list(request_ids)))
         pending = list(session.execute(query.order_by(OutboxItem.id)))
-    held: set[int] = set()
+    held: set[int | None] = set()
     down: set[str] = set()
     for item_id, request_id in pending:
         if request_id in held:
@@ -66,8 +69,8 @@ def _send_one(
         item = session.get(OutboxItem, item_id)
         if item is None or item.state not in PENDING:
             return True  # another process finished it
-        request = session.get(Request, item.request_id)
-        if request is None:  # a foreign key: cannot happen
+        request = session.get(Request, item.request_id) if item.request_id else None
+        if request is None:  # a time entry without a request: the billing sender's
             return False
         target, backend = backend_for(request)
         if target in down:
@@ -97,7 +100,8 @@ def _send_one(
         report.errors.append(str(exc))
         return False
     _finish(ledger, item_id, OutboxState.DONE, result.answer, ticket=result)
-    report.done.setdefault(item.request_id, []).append(operation)
+    if item.request_id is not None:
+        report.done.setdefault(item.request_id, []).append(operation)
     return True
 
 

@@ -1,0 +1,156 @@
+"""The bucket of a contract period: bought, carried over, consumed, remaining, overage, and
+when it runs out at the current burn rate. All in integer minutes; money in Decimal, rounded
+to the cent once, on the total."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tma_agent.billing.periods import period_of
+from tma_agent.billing.settings import Contract
+from tma_agent.ledger.models import Intervention
+
+__all__ = ["BucketStatus", "bought_minutes", "bucket_status", "consumed_minutes", "money"]
+
+_CENT = Decimal("0.01")
+
+
+def money(amount: Decimal) -> Decimal:
+    return amount.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def bought_minutes(contract: Contract) -> int:
+    return int((contract.days * contract.minutes_per_day).to_integral_value(ROUND_HALF_UP))
+
+
+def consumed_minutes(session: Session, client: str, start: dt.date, end: dt.date) -> int:
+    """Billed minutes of the client's live interventions with `spent_on` in [start, end)."""
+    query = select(func.coalesce(func.sum(Intervention.billed_minutes), 0)).where(
+        Intervention.client == client,
+        Intervention.deleted_at.is_(None),
+        Intervention.spent_on >= start,
+        Intervention.spent_on < end,
+    )
+    return int(session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class BucketStatus:
+    client: str
+    period_start: dt.date
+    #: First day after the period.
+    period_end: dt.date
+    bought_minutes: int
+    carried_minutes: int
+    consumed_minutes: int
+    #: What is left (never negative: time past the bucket is `overage_minutes`).
+    remaining_minutes: int
+    overage_minutes: int
+    #: overage hours times `overage_rate`, rounded to the cent; None without a rate.
+    overage_amount: Decimal | None
+    currency: str
+    #: The day the bucket runs out at the period's burn rate so far; None when it does not
+    #: run out within the period (or nothing was consumed yet).
+    projected_exhaustion: dt.date | None
+
+    @property
+    def available_minutes(self) -> int:
+        return self.bought_minutes + self.carried_minutes
+
+    @property
+    def used_percent(self) -> int:
+        """Whole percent of the available bucket consumed (rounded down: 79.9 % is 79)."""
+        if self.available_minutes <= 0:
+            return 100 if self.consumed_minutes else 0
+        return self.consumed_minutes * 100 // self.available_minutes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "client": self.client,
+            "period_start": self.period_start.isoformat(),
+            "period_end": (self.period_end - dt.timedelta(days=1)).isoformat(),
+            "bought_minutes": self.bought_minutes,
+            "carried_minutes": self.carried_minutes,
+            "consumed_minutes": self.consumed_minutes,
+            "remaining_minutes": self.remaining_minutes,
+            "overage_minutes": self.overage_minutes,
+            "overage_amount": None if self.overage_amount is None else str(self.overage_amount),
+            "currency": self.currency,
+            "used_percent": self.used_percent,
+            "projected_exhaustion": (
+                self.projected_exhaustion.isoformat() if self.projected_exhaustion else None
+            ),
+        }
+
+
+def _carried_into(session: Session, client: str, contract: Contract, start: dt.date) -> int:
+    """What the periods before `start` leave to it, under the carry-over rule, walking from
+    the contract's first period (or the client's first intervention) forward."""
+    if contract.carry_over.mode == "none":
+        return 0
+    first_day = contract.start or session.scalar(
+        select(func.min(Intervention.spent_on)).where(Intervention.client == client)
+    )
+    if first_day is None or first_day >= start:
+        return 0
+    cap = None
+    if contract.carry_over.mode == "capped" and contract.carry_over.max_days is not None:
+        cap = int((contract.carry_over.max_days * contract.minutes_per_day).to_integral_value())
+    carried = 0
+    period_start, period_end = period_of(contract, first_day)
+    while period_start < start:
+        left = (
+            bought_minutes(contract)
+            + carried
+            - consumed_minutes(session, client, period_start, period_end)
+        )
+        carried = max(0, left) if cap is None else min(max(0, left), cap)
+        period_start, period_end = period_of(contract, period_end)
+    return carried
+
+
+def bucket_status(
+    session: Session, client: str, contract: Contract, today: dt.date
+) -> BucketStatus:
+    start, end = period_of(contract, today)
+    bought = bought_minutes(contract)
+    carried = _carried_into(session, client, contract, start)
+    consumed = consumed_minutes(session, client, start, end)
+    left = bought + carried - consumed
+    overage = max(0, -left)
+    amount = None
+    if contract.overage_rate is not None:
+        amount = money(Decimal(overage) / 60 * contract.overage_rate)
+    return BucketStatus(
+        client,
+        start,
+        end,
+        bought,
+        carried,
+        consumed,
+        max(0, left),
+        overage,
+        amount,
+        contract.currency,
+        _exhaustion(start, end, today, consumed, max(0, left)),
+    )
+
+
+def _exhaustion(
+    start: dt.date, end: dt.date, today: dt.date, consumed: int, remaining: int
+) -> dt.date | None:
+    elapsed = (min(today, end - dt.timedelta(days=1)) - start).days + 1
+    if consumed <= 0 or elapsed <= 0:
+        return None
+    if remaining == 0:
+        return today
+    # Days left at the burn rate so far, counted in whole days (exact integer arithmetic).
+    days_left = -(-remaining * elapsed // consumed)
+    day = today + dt.timedelta(days=days_left)
+    return day if day < end else None
