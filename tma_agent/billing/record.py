@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tma_agent.billing.periods import local_day, month_of, zone
 from tma_agent.billing.rules import billed_minutes
+from tma_agent.billing.time_entries import queue_time_entry
 from tma_agent.config import Config
 from tma_agent.errors import TmaError
 from tma_agent.ledger.models import Intervention, Kind, MonthValidation, utcnow
@@ -100,4 +101,5 @@ def record_intervention(
     )
     session.add(intervention)
     session.flush()
+    queue_time_entry(session, intervention, "time_create")
     return intervention

@@ -44,9 +44,9 @@ def send_outbox(
 ) -> OutboxReport:
     report = OutboxReport()
     with ledger.session() as session:
-        # Time entries of interventions have no request: the billing package sends them.
+        # Time entries (`time_*`, about an intervention) are sent by the billing package.
         query = select(OutboxItem.id, OutboxItem.request_id).where(
-            OutboxItem.state.in_(PENDING), OutboxItem.request_id.is_not(None)
+            OutboxItem.state.in_(PENDING), OutboxItem.intervention_id.is_(None)
         )
         if request_ids is not None:
             query = query.where(OutboxItem.request_id.in_(list(request_ids)))
