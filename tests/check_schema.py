@@ -1,5 +1,5 @@
-"""The JSON Schema of `tma check --format json` (docs/check-output.schema.json), for tests that
-run the real CLI to validate what it printed."""
+"""The JSON Schemas of the CLI's `--format json` outputs (docs/*.schema.json), for tests that
+run the real CLI to validate what it printed. Schemas refer to each other by `$id`."""
 
 from __future__ import annotations
 
@@ -9,19 +9,36 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from referencing import Registry, Resource
 
-__all__ = ["SCHEMA_PATH", "assert_valid_check_output"]
+__all__ = ["DOCS", "SCHEMA_PATH", "assert_valid", "assert_valid_check_output"]
 
-SCHEMA_PATH = Path(__file__).parent.parent / "docs" / "check-output.schema.json"
+DOCS = Path(__file__).parent.parent / "docs"
+SCHEMA_PATH = DOCS / "check-output.schema.json"
 
 
 @cache
-def _validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text())
+def _registry() -> Registry:
+    resources = []
+    for path in sorted(DOCS.glob("*.schema.json")):
+        schema = json.loads(path.read_text())
+        if "$id" in schema:
+            resources.append((schema["$id"], Resource.from_contents(schema)))
+    return Registry().with_resources(resources)
+
+
+@cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    schema = json.loads((DOCS / name).read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+    return jsonschema.Draft202012Validator(schema, registry=_registry())
+
+
+def assert_valid(document: Any, schema: str) -> None:
+    """`schema`: a file name under docs/, e.g. `run-output.schema.json`."""
+    errors = sorted(_validator(schema).iter_errors(document), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:10])
 
 
 def assert_valid_check_output(document: Any) -> None:
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
-    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:10])
+    assert_valid(document, SCHEMA_PATH.name)

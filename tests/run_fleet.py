@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from check_schema import assert_valid
 from tma_drupal.testing.feeds import drupal10_histories, release, serve_release_histories
 from tma_drupal.testing.trees import build_drupal10
 
@@ -76,9 +77,13 @@ class Fleet:
         return run_tma(*args, config=self.config)
 
     def run(self, *args: str, code: int = 0) -> dict[str, Any]:
+        """`tma run --format json`: its exit code checked, its output checked against the
+        documented schema (docs/run-output.schema.json)."""
         done = self.tma("run", "--format", "json", *args)
         assert done.returncode == code, done.stderr
-        return json.loads(done.stdout)
+        summary = json.loads(done.stdout)
+        assert_valid(summary, "run-output.schema.json")
+        return summary
 
     def requests(self, *args: str) -> list[dict[str, Any]]:
         done = self.tma("requests", "list", "--format", "json", *args)

@@ -245,3 +245,39 @@ def test_a_dry_run_never_migrates_an_old_ledger(fleet: Fleet) -> None:
         assert ledger_status(engine).current == "0002"
     finally:
         engine.dispose()
+
+
+def test_a_request_typed_by_a_person_goes_through_and_no_check_closes_it(fleet: Fleet) -> None:
+    fleet.run()
+    added = fleet.tma(
+        "requests",
+        "add",
+        "--site",
+        "www",
+        "--kind",
+        "corrective",
+        "--hours",
+        "1,5",
+        "--by",
+        "Jane Dev",
+        "Contact form mails bounce",
+        "Since the SMTP move.",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "tma:www:manual:1: estimated, ticket tma:www:manual:1" in added.stdout
+    shown = fleet.show("tma:www:manual:1")
+    assert (shown["kind"], shown["estimate_minutes"], shown["title"]) == (
+        "corrective",
+        90,
+        "Contact form mails bounce",
+    )
+    assert shown["events"][0]["actor"] == "Jane Dev" and shown["events"][0]["source"] == "cli"
+    build_drupal10(
+        fleet.sites["www"], core="10.3.1", modules={"pathauto": "8.x-1.13", "token": "8.x-1.13"}
+    )
+    assert actions(fleet.run())["tma:www:site"] == "closed"
+    assert fleet.show("tma:www:manual:1")["state"] == "estimated"  # not the check's to close
+    for bad in ("0.5", "41", "1.2345", "lots"):
+        refused = fleet.tma("requests", "add", "--site", "www", "--hours", bad, "x")
+        assert refused.returncode == 2 and "--hours" in refused.stderr, (bad, refused.stderr)
+        assert "Traceback" not in refused.stderr

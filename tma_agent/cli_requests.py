@@ -150,6 +150,78 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+@requests_group.command("add")
+@click.option("--site", "site_id", required=True, help="The site the request is about.")
+@click.option(
+    "--kind",
+    type=click.Choice(["corrective", "evolutive", "preventive"]),
+    default="corrective",
+    show_default=True,
+)
+@click.option("--hours", "estimate", help="Estimate in hours (1-40); none: the request is `new`.")
+@click.option(
+    "--priority", type=click.Choice(["low", "normal", "high", "urgent"]), default="normal"
+)
+@click.option("--by", "by", help="Who typed it (default: $TMA_USER, else the login name).")
+@click.argument("title")
+@click.argument("description", required=False, default="")
+@click.pass_obj
+def requests_add(
+    state: _State,
+    site_id: str,
+    kind: str,
+    estimate: str | None,
+    priority: str,
+    by: str | None,
+    title: str,
+    description: str,
+) -> None:
+    """Record a request typed by a person (a bug to fix, an evolution): it goes to the ticket
+    system like the agent's own, and time can be logged against it."""
+    from tma_agent.ledger import open_ledger
+    from tma_agent.tickets.manual import add_request, parse_estimate
+
+    minutes = parse_estimate(estimate) if estimate is not None else None
+    backends = _backends(state)
+    try:
+        with open_ledger(state.config) as ledger:
+            request = add_request(
+                ledger,
+                state.config,
+                backends,
+                site_id=site_id,
+                kind=kind,
+                title=title,
+                description=description,
+                priority=priority,
+                estimate_minutes=minutes,
+                actor=by or _login(),
+            )
+            from tma_agent.tickets.outbox import send_outbox
+
+            report = send_outbox(ledger, backends.for_request, request_ids=[request.id])
+            from tma_agent.tickets.views import show_request
+
+            shown = show_request(ledger, str(request.id))
+    finally:
+        backends.close()
+    click.echo(
+        f"request #{shown['id']} {shown['fingerprint']}: {shown['state']}, "
+        f"ticket {shown['ticket'] or 'queued'}"
+    )
+    for error in report.errors:
+        click.echo(f"ticket system: {error}", err=True)
+    if report.errors:
+        sys.exit(3)
+
+
+def _login() -> str:
+    import getpass
+    import os
+
+    return os.environ.get("TMA_USER") or getpass.getuser()
+
+
 @requests_group.command("show")
 @click.argument("reference")
 @_FORMAT

@@ -69,7 +69,8 @@ def decide(
     """Compare what the check asks for with the site's requests in the ledger."""
     latest: dict[str, Request] = {}
     for request in existing:  # ordered by id: the last of a group is its newest
-        latest[request.group_key] = request
+        if request.kind is Kind.PREVENTIVE and not request.group_key.startswith("manual:"):
+            latest[request.group_key] = request  # people's requests are not the checks' to close
     decisions = []
     for plan in plans:
         current = latest.get(plan.group)
