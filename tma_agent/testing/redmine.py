@@ -107,7 +107,9 @@ class RedmineServer:
             **os.environ,
             "BUNDLE_GEMFILE": str(self.dir / "Gemfile"),
             "RAILS_ENV": "production",
-            "DATABASE_URL": f"sqlite3:{self.dir / DB_NAME}",
+            # A writer waits for another (Puma serves requests on several threads) instead of
+            # failing at once on a loaded machine.
+            "DATABASE_URL": f"sqlite3:{self.dir / DB_NAME}?timeout=15000",
             "RAILS_LOG_TO_STDOUT": "1",
         }
 
