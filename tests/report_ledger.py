@@ -39,7 +39,8 @@ def write_config(
         "timezone": "Europe/Paris",
         "clients": [
             {"id": "acme", "name": name, "contract": contract},
-            {"id": "other", "name": "Other"},
+            # 3:30 bought, 10:00 billed in March: 6:30 of overage at 250 = 1625.00 (grouping).
+            {"id": "other", "name": "Other", "contract": {"days": "0.5", "overage_rate": "250"}},
         ],
         "sites": [
             {
