@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 from report_ledger import ENTRIES, seed, write_config
 from sqlalchemy import func, select, update
 
@@ -171,3 +172,22 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path, args: tuple[str, ...], mes
         assert result.returncode == 2, result
         assert message in result.stderr
         assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_a_deleted_entry_does_not_start_the_carry_over_earlier(tmp_path: Path) -> None:
+    # Without a contract start, carry-over begins with the client's first live intervention:
+    # a deleted January entry must not make January and February carry their unused bucket.
+    config_path = write_config(tmp_path, f"sqlite:///{tmp_path / 'ledger.db'}")
+    document = yaml.safe_load(config_path.read_text())
+    document["clients"][1]["contract"]["carry_over"] = {"mode": "all"}
+    config_path.write_text(yaml.safe_dump(document))
+    seed(config_path)
+    config = load_config(config_path)
+    with open_ledger(config) as ledger, ledger.session() as s:
+        early = record_intervention(
+            s, config, site="o", kind="corrective", action="manual", description="mistake",
+            actor="agent", measured_minutes=30, spent_on=dt.date(2026, 1, 10),
+        )  # fmt: skip
+        early.deleted_at = utcnow()
+    bucket = json.loads(_report(config_path, "--format", "json", client="other"))["bucket"]
+    assert (bucket["carried_minutes"], bucket["overage_minutes"]) == (0, 390)
