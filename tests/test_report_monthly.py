@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from tma_agent.billing.record import record_intervention
 from tma_agent.config import load_config
 from tma_agent.ledger import open_ledger
-from tma_agent.ledger.models import Intervention, utcnow
+from tma_agent.ledger.models import Intervention, Kind, Request, WorkState, utcnow
 from tma_agent.testing.cli import run_tma
 
 SCHEMA = Path(__file__).parent.parent / "docs" / "report.schema.json"
@@ -71,16 +71,33 @@ def test_csv_totals_equal_the_ledger_sums_to_the_minute(tmp_path: Path, database
             description="Correction of February", actor="Marc", measured_minutes=25,
             spent_on=dt.date(2026, 3, 20), adjusts_id=ids[4],
         )  # fmt: skip
+        # Work done for a maintenance request shows its ticket, else its fingerprint.
+        for n, ticket in ((1, "#4321"), (2, None)):
+            request = Request(
+                fingerprint=f"acme-www:drupal:security:{n}", site="acme-www", client="acme",
+                group_key="g", kind=Kind.PREVENTIVE, priority="high", estimate_minutes=60,
+                title="t", description="d", target_digest="0" * 64, targets=[],
+                state=WorkState.IN_PRODUCTION, ticket_ref=ticket,
+            )  # fmt: skip
+            s.add(request)
+            s.flush()
+            record_intervention(
+                s, load_config(config), site="acme-www", kind="preventive", action="apply",
+                description=f"Update {n}", actor="agent", measured_minutes=10,
+                spent_on=dt.date(2026, 3, 25), request_id=request.id,
+            )  # fmt: skip
     total, kinds, sites = _ledger_sums(config, "acme", "2026-03")
-    assert total == 60 + 30 + 90 + 30  # the evolutive 435 minutes are deleted
+    assert total == 60 + 30 + 90 + 30 + 15 + 15  # the evolutive 435 minutes are deleted
 
     for lang, delimiter in (("fr", ";"), ("en", ",")):
         rows = _csv_rows(_report(config, "--format", "csv", "--lang", lang), delimiter)
         entries = [r for r in rows if r[0] == "entry"]
         assert [r[5] for r in entries] == [
-            ENTRIES[0][5], ENTRIES[1][5], "Correction of February", ENTRIES[3][5],
+            ENTRIES[0][5], ENTRIES[1][5], "Correction of February", "Update 1", "Update 2",
+            ENTRIES[3][5],
         ]  # fmt: skip
-        assert [r[9] for r in entries] == ["", "", str(ids[4]), ""]
+        assert [r[9] for r in entries] == ["", "", str(ids[4]), "", "", ""]
+        assert [r[3] for r in entries][3:5] == ["#4321", "acme-www:drupal:security:2"]
         assert sum(int(r[7]) for r in entries) == total
         (total_row,) = [r for r in rows if r[0] == "total"]
         assert int(total_row[7]) == total
@@ -160,13 +177,14 @@ def test_the_json_report_follows_its_schema(tmp_path: Path) -> None:
         (("--client", "acme", "--month", "march"), "--month 'march': expected YYYY-MM"),
         (("--client", "nobody", "--month", "2026-03"), "--client 'nobody': no such client"),
         (("--client", "acme", "--month", "2026-03", "--lang", "de"), "'de' is not one of"),
+        (("--client", "acme", "--month", "2026-03", "--output", "/nonexistent/r.html"), "--output"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     config = write_config(tmp_path, f"sqlite:///{tmp_path / 'ledger.db'}")
     for command in ("monthly", "validate"):
         extra = ("--by", "Anne") if command == "validate" else ()
-        if command == "validate" and "--lang" in args:
+        if command == "validate" and ("--lang" in args or "--output" in args):
             continue
         result = run_tma("report", command, *args, *extra, config=config)
         assert result.returncode == 2, result

@@ -38,7 +38,7 @@ def report_monthly(
     """The client's monthly report: interventions, totals, the bucket and its burn-down. A
     validated month is rendered from what its validation froze (README: Monthly report)."""
     from tma_agent.billing.report import render
-    from tma_agent.billing.report.data import month_bounds
+    from tma_agent.billing.report.data import ReportInputError, month_bounds
     from tma_agent.billing.report.freeze import report_document
     from tma_agent.billing.report.i18n import Lang
     from tma_agent.ledger import open_ledger
@@ -66,7 +66,10 @@ def report_monthly(
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     else:
-        output.write_bytes(data)
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            raise ReportInputError(f"--output {output}: {exc.strerror or exc}") from None
         click.echo(f"wrote {output} ({fmt}, {lang})", err=True)
 
 

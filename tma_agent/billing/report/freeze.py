@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tma_agent.billing.record import MonthLocked
@@ -84,5 +85,10 @@ def validate_month(
         frozen=document,
     )
     session.add(validation)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        raise AlreadyValidated(
+            f"{client} {month} was validated at the same moment by another process"
+        ) from None
     return validation
