@@ -68,7 +68,7 @@ def test_a_validated_month_renders_from_its_frozen_copy_byte_for_byte(
     before = {(f, lang): _render(config, f, lang) for f in FORMATS for lang in ("fr", "en")}
     html = before[("html", "en")].decode()
     assert "DRAFT" not in html and "Validated by Anne Client on" in html
-    assert f"Checksum (sha256): {digest}" in html
+    assert f"Checksum (sha256): <code>{digest}</code>" in html
     assert digest in before[("csv", "fr")].decode() and digest in before[("md", "fr")].decode()
 
     # The client renamed, the rate and the bucket changed: a validated month does not move.
