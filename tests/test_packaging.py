@@ -21,6 +21,7 @@ BUILD_INPUTS = ["pyproject.toml", "README.md", "tma_agent", "plugins"]
 DATA_FILES = [
     "tma_agent/py.typed",
     "tma_agent/ledger/migrations/script.py.mako",
+    "tma_agent/billing/report/templates/*.html.j2",
     "tma_prestashop/*.example.json",
 ]
 

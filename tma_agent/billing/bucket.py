@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tma_agent.billing.periods import period_of
+from tma_agent.billing.periods import month_of, period_of
 from tma_agent.billing.settings import Contract
 from tma_agent.ledger.models import Intervention
 
@@ -91,25 +91,32 @@ class BucketStatus:
 
 def _carried_into(session: Session, client: str, contract: Contract, start: dt.date) -> int:
     """What the periods before `start` leave to it, under the carry-over rule, walking from
-    the contract's first period (or the client's first intervention) forward."""
+    the contract's first period (or the client's first live intervention) forward."""
     if contract.carry_over.mode == "none":
         return 0
+    live = (Intervention.client == client, Intervention.deleted_at.is_(None))
     first_day = contract.start or session.scalar(
-        select(func.min(Intervention.spent_on)).where(Intervention.client == client)
+        select(func.min(Intervention.spent_on)).where(*live)
     )
     if first_day is None or first_day >= start:
         return 0
     cap = None
     if contract.carry_over.mode == "capped" and contract.carry_over.max_days is not None:
         cap = int((contract.carry_over.max_days * contract.minutes_per_day).to_integral_value())
+    # One query for every earlier period (periods start on the first of a month, so they are
+    # made of whole months): a report late in a long contract stays one round trip.
+    query = (
+        select(Intervention.month, func.sum(Intervention.billed_minutes))
+        .where(*live, Intervention.spent_on < start)
+        .group_by(Intervention.month)
+    )
+    by_month = {month: int(minutes or 0) for month, minutes in session.execute(query)}
     carried = 0
     period_start, period_end = period_of(contract, first_day)
     while period_start < start:
-        left = (
-            bought_minutes(contract)
-            + carried
-            - consumed_minutes(session, client, period_start, period_end)
-        )
+        first, end = month_of(period_start), month_of(period_end)
+        consumed = sum(m for month, m in by_month.items() if first <= month < end)
+        left = bought_minutes(contract) + carried - consumed
         carried = max(0, left) if cap is None else min(max(0, left), cap)
         period_start, period_end = period_of(contract, period_end)
     return carried
