@@ -10,7 +10,7 @@ from typing import Any
 
 import jsonschema
 
-__all__ = ["SCHEMA_PATH", "assert_valid_check_output"]
+__all__ = ["SCHEMA_PATH", "assert_valid_check_output", "assert_valid_output"]
 
 SCHEMA_PATH = Path(__file__).parent.parent / "docs" / "check-output.schema.json"
 
@@ -24,4 +24,13 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 def assert_valid_check_output(document: Any) -> None:
     errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:10])
+
+
+def assert_valid_output(document: Any, schema_name: str) -> None:
+    """`document` against docs/<schema_name> (another command's `--format json`)."""
+    schema = json.loads((SCHEMA_PATH.parent / schema_name).read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
     assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:10])

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tma_agent.billing.sender import send_time_entries
 from tma_agent.config import Config, Site
 from tma_agent.ledger.database import Ledger
 from tma_agent.ledger.models import OutboxItem, OutboxState, Request
@@ -64,8 +65,10 @@ def run_requests(
         else:
             kept += _kept(ledger, report)
     sent = send_outbox(ledger, backends.for_request)
+    # After the requests: an intervention's time entry goes on its request's ticket.
+    timed = send_time_entries(ledger, backends)
     synced = sync_states(ledger, backends.target_of, sites=[r.site for r in reports])
-    summary.ticket_errors = [*dict.fromkeys([*sent.errors, *synced.errors])]
+    summary.ticket_errors = [*dict.fromkeys([*sent.errors, *timed.errors, *synced.errors])]
     with ledger.session() as session:
         for entry in decided:
             summary.requests.append(_outcome(session, entry))
