@@ -24,15 +24,23 @@ DAY = dt.date(2026, 11, 5)
 
 
 class Agency:
-    def __init__(self, tmp_path: Path, tickets: dict[str, Any], database_url: str | None = None):
+    def __init__(
+        self,
+        tmp_path: Path,
+        tickets: dict[str, Any],
+        database_url: str | None = None,
+        *,
+        timeout: float = 10,
+    ) -> None:
         self.tmp_path = tmp_path
         self.database_url = database_url
+        self.timeout = timeout
         self.write(tickets)
 
     def write(self, tickets: dict[str, Any]) -> None:
         config: dict[str, Any] = {
             "state_dir": str(self.tmp_path / "state"),
-            "http": {"timeout": 10, "retries": 1},
+            "http": {"timeout": self.timeout, "retries": 1},
             "timezone": "Europe/Paris",
             "clients": [{"id": "acme", "name": "ACME"}],
             "billing": {"increment_minutes": 1, "minimum_minutes": 1},

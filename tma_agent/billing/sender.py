@@ -134,6 +134,13 @@ def _send_one(
 def _deliver(keeper: TimeKeeper, job: _Job) -> tuple[str, str | None]:
     """(the answer, the entry's id after this write)."""
     entry, ref = job.entry, job.entry_ref
+    if job.claimed.answer_lost and ref is not None and job.operation != "time_create":
+        # An edit or delete whose answer was lost: its delivery id shows whether it landed
+        # (a backend that spends differences, GitLab, must not spend one twice).
+        landed = keeper.find_time(job.key, job.ticket, spent_on=entry.spent_on)
+        if landed is not None:
+            gone = job.operation == "time_delete" or entry.minutes <= 0
+            return "delivered before", None if gone else landed
     if job.operation == "time_delete" or (job.operation == "time_update" and entry.minutes <= 0):
         if ref is None:
             return "no time entry to delete", None
