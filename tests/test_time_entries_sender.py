@@ -15,6 +15,7 @@ from time_ledger import Agency
 from tma_jira.testing.fake import FakeJira, Fault
 
 from tma_agent.ledger import open_ledger
+from tma_agent.ledger.locks import hold_lock
 from tma_agent.ledger.models import Request
 
 
@@ -66,3 +67,15 @@ def test_an_entry_waits_for_its_ticket_and_a_parked_one_waits_for_retry(
     assert retried.returncode == 0, retried.stderr
     assert len(jira.worklogs.by_issue[key]) == 1
     assert agency.outbox()[0][1] == "done"
+
+
+def test_one_sender_at_a_time(tmp_path: Path, jira: FakeJira) -> None:
+    agency = _agency(tmp_path, jira)
+    key = _issue(jira)
+    agency.log(60, request_id=agency.request(key))
+    with open_ledger(agency.config) as ledger, hold_lock(ledger, "time-entries"):
+        busy = agency.tma("time", "sync")
+    assert busy.returncode == 5 and "time-entries" in busy.stderr, busy.stderr
+    assert jira.calls("POST", r"/issue/.*/worklog") == []
+    assert agency.tma("time", "sync").returncode == 0
+    assert len(jira.worklogs.by_issue[key]) == 1

@@ -252,6 +252,7 @@ def requests_retry(state: _State, reference: str | None) -> None:
     time entries included."""
     from tma_agent.billing.sender import send_time_entries
     from tma_agent.ledger import open_ledger
+    from tma_agent.ledger.locks import LockHeld
     from tma_agent.tickets.outbox import send_outbox
     from tma_agent.tickets.views import unpark
 
@@ -261,7 +262,10 @@ def requests_retry(state: _State, reference: str | None) -> None:
             count = unpark(ledger, reference)
             report = send_outbox(ledger, backends.for_request)
             # Time entries too (parked ones included): after the tickets they are logged on.
-            report.errors += send_time_entries(ledger, backends).errors
+            try:
+                report.errors += send_time_entries(ledger, backends).errors
+            except LockHeld as exc:
+                report.errors.append(f"time entries: {exc}")
             from tma_agent.tickets.views import outbox_counts
 
             queued, parked = outbox_counts(ledger)

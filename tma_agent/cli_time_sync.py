@@ -31,11 +31,14 @@ def send_after_change(state: _State) -> list[str]:
     committed already; what cannot be sent stays queued for the next run). The errors."""
     from tma_agent.billing.sender import send_time_entries
     from tma_agent.ledger import open_ledger
+    from tma_agent.ledger.locks import LockHeld
 
     backends = _backends(state)
     try:
         with open_ledger(state.config) as ledger:
             return send_time_entries(ledger, backends).errors
+    except LockHeld:
+        return []  # another process is sending them right now: this one goes too
     finally:
         backends.close()
 

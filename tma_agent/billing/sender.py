@@ -67,7 +67,16 @@ def entry_of(payload: dict[str, object]) -> TimeEntry:
 
 def send_time_entries(ledger: Ledger, backends: Backends) -> TimeReport:
     """Send every queued time entry (`tma run`, `tma time sync`, `tma requests retry`, and
-    after `tma time log/edit/delete`)."""
+    after `tma time log/edit/delete`). One process at a time (the `time-entries` lock,
+    `LockHeld` otherwise): a second sender would take the first one's item in flight for a
+    lost answer, find nothing yet, and log it twice."""
+    from tma_agent.ledger.locks import hold_lock
+
+    with hold_lock(ledger, "time-entries"):
+        return _send_all(ledger, backends)
+
+
+def _send_all(ledger: Ledger, backends: Backends) -> TimeReport:
     report = TimeReport()
     with ledger.session() as session:
         query = select(OutboxItem.id, OutboxItem.intervention_id).where(
