@@ -165,6 +165,9 @@ def test_a_refused_entry_is_parked_until_requests_retry(
 ) -> None:
     wrong = {"corrective": "No such activity"}
     agency = Agency(tmp_path, _tickets(redmine, redmine_project, activities=wrong))
+    check = agency.tma("tickets", "check")
+    assert check.returncode == 2
+    assert "time entry activity 'No such activity' (tickets.activities.corrective)" in check.stdout
     agency.log(60, request_id=agency.request(_issue(redmine, redmine_project)))
     parked = agency.tma("time", "sync")
     assert parked.returncode == 3 and "0 queued, 1 parked" in parked.stdout
