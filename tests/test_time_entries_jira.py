@@ -27,10 +27,10 @@ def jira() -> Iterator[FakeJira]:
         yield fake
 
 
-def _agency(tmp_path: Path, jira: FakeJira) -> Agency:
+def _agency(tmp_path: Path, jira: FakeJira, database_url: str | None = None) -> Agency:
     tickets = {"backend": "jira", "url": jira.url, "user": jira.email, "token": jira.token,
                "project": jira.state.project, "search_lag": 0}  # fmt: skip
-    return Agency(tmp_path, tickets)
+    return Agency(tmp_path, tickets, database_url)
 
 
 def _issue(jira: FakeJira) -> str:

@@ -69,8 +69,8 @@ def test_an_entry_waits_for_its_ticket_and_a_parked_one_waits_for_retry(
     assert agency.outbox()[0][1] == "done"
 
 
-def test_one_sender_at_a_time(tmp_path: Path, jira: FakeJira) -> None:
-    agency = _agency(tmp_path, jira)
+def test_one_sender_at_a_time(tmp_path: Path, jira: FakeJira, database_url: str) -> None:
+    agency = _agency(tmp_path, jira, database_url)
     key = _issue(jira)
     agency.log(60, request_id=agency.request(key))
     with open_ledger(agency.config) as ledger, hold_lock(ledger, "time-entries"):

@@ -129,6 +129,8 @@ def _outcome(session: Session, entry: _Decided) -> RequestOutcome:
         select(OutboxItem)
         .where(
             OutboxItem.request_id == request.id,
+            # The request's own writes: a time entry waiting does not make its ticket queued.
+            OutboxItem.intervention_id.is_(None),
             OutboxItem.state.in_([*PENDING, OutboxState.PARKED]),
         )
         .order_by(OutboxItem.id)
