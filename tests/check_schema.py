@@ -11,7 +11,13 @@ from typing import Any
 import jsonschema
 from referencing import Registry, Resource
 
-__all__ = ["DOCS", "SCHEMA_PATH", "assert_valid", "assert_valid_check_output"]
+__all__ = [
+    "DOCS",
+    "SCHEMA_PATH",
+    "assert_valid",
+    "assert_valid_check_output",
+    "assert_valid_output",
+]
 
 DOCS = Path(__file__).parent.parent / "docs"
 SCHEMA_PATH = DOCS / "check-output.schema.json"
@@ -42,3 +48,8 @@ def assert_valid(document: Any, schema: str) -> None:
 
 def assert_valid_check_output(document: Any) -> None:
     assert_valid(document, SCHEMA_PATH.name)
+
+
+def assert_valid_output(document: Any, schema_name: str) -> None:
+    """`document` against docs/<schema_name> (another command's `--format json`)."""
+    assert_valid(document, schema_name)

@@ -320,8 +320,11 @@ def requests_sync(state: _State) -> None:
 @click.argument("reference", required=False)
 @click.pass_obj
 def requests_retry(state: _State, reference: str | None) -> None:
-    """Send parked ticket writes again (all, or one request's), then the rest of the outbox."""
+    """Send parked ticket writes again (all, or one request's), then the rest of the outbox,
+    time entries included."""
+    from tma_agent.billing.sender import send_time_entries
     from tma_agent.ledger import open_ledger
+    from tma_agent.ledger.locks import LockHeld
     from tma_agent.tickets.outbox import send_outbox
     from tma_agent.tickets.views import unpark
 
@@ -330,6 +333,11 @@ def requests_retry(state: _State, reference: str | None) -> None:
         with open_ledger(state.config) as ledger:
             count = unpark(ledger, reference)
             report = send_outbox(ledger, backends.for_request)
+            # Time entries too (parked ones included): after the tickets they are logged on.
+            try:
+                report.errors += send_time_entries(ledger, backends).errors
+            except LockHeld as exc:
+                report.errors.append(f"time entries: {exc}")
             from tma_agent.tickets.views import outbox_counts
 
             queued, parked = outbox_counts(ledger)

@@ -35,5 +35,6 @@ def tma_register_ticket_backends(register: Callable[[BackendInfo], None]) -> Non
                 "rejected": ["tma::rejected"],
                 "closed": ["closed"],
             },
+            tracks_time=True,
         )
     )

@@ -8,6 +8,7 @@ the create: when it fails the issue exists anyway, and every `update` sets the e
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -17,10 +18,12 @@ from urllib.parse import quote
 from tma_agent.tickets import (
     BackendContext,
     RemoteTicket,
+    RemoteTimeEntry,
     TicketDraft,
     TicketError,
     TicketRefused,
     TicketUnavailable,
+    TimeEntry,
     marker_line,
 )
 from tma_agent.tickets.http import TicketHTTP
@@ -35,6 +38,7 @@ from tma_gitlab._wire import (
     text,
 )
 from tma_gitlab.settings import GitLabSettings
+from tma_gitlab.spent import GitLabSpent
 
 __all__ = ["GitLabBackend"]
 
@@ -61,6 +65,7 @@ class GitLabBackend:
         )
         project = settings.project
         self._project = f"/projects/{project if project.isdigit() else quote(project, safe='')}"
+        self.spent = GitLabSpent(self.http, self._project)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -206,6 +211,28 @@ class GitLabBackend:
         labels = [*self.settings.labels, *draft.labels, fingerprint_label(draft.fingerprint)]
         cleaned = (" ".join(label.replace(",", " ").split())[:255] for label in labels)
         return list(dict.fromkeys(label for label in cleaned if label))
+
+    # -- time spent (TimeKeeper): per-issue totals, see `spent` ------------------------------
+
+    def log_time(self, ref: str | None, entry: TimeEntry, delivery_id: str) -> str:
+        return self.spent.log(ref, entry, delivery_id)
+
+    def update_time(self, entry_ref: str, entry: TimeEntry, delivery_id: str) -> str:
+        return self.spent.update(entry_ref, entry, delivery_id)
+
+    def delete_time(self, entry_ref: str, delivery_id: str) -> None:
+        self.spent.delete(entry_ref, delivery_id)
+
+    def find_time(
+        self, delivery_id: str, ref: str | None, *, spent_on: dt.date | None = None
+    ) -> str | None:
+        return self.spent.find(delivery_id, ref)
+
+    def time_entries(
+        self, month: str, *, refs: Sequence[str] = (), scopes: Sequence[tuple[str, str]] = ()
+    ) -> list[RemoteTimeEntry]:
+        # Totals per issue, all months: reconcile compares them with the ledger's.
+        return self.spent.totals(refs)
 
     # -- setup ---------------------------------------------------------------------------------
 

@@ -27,5 +27,6 @@ def tma_register_ticket_backends(register: Callable[[BackendInfo], None]) -> Non
             factory=JiraBackend,
             settings_model=JiraSettings,
             default_statuses=DEFAULT_STATUSES,
+            tracks_time=True,
         )
     )

@@ -8,6 +8,7 @@ search (see `finder`); every write is one request whose effect can be seen after
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -15,15 +16,18 @@ from typing import Any
 from tma_agent.tickets import (
     BackendContext,
     RemoteTicket,
+    RemoteTimeEntry,
     TicketDraft,
     TicketRefused,
     TicketUnavailable,
+    TimeEntry,
 )
 from tma_jira.adf import adf_text, markdown_to_adf, paragraph, text_node
 from tma_jira.api import JiraAPI
 from tma_jira.finder import Finder
 from tma_jira.issues import as_dict, estimate_text, fingerprint_label, jira_label, remote_ticket
 from tma_jira.settings import DEFAULT_STATUSES, JiraSettings
+from tma_jira.worklogs import JiraWorklogs
 
 __all__ = ["DELIVERY_PREFIX", "JiraBackend"]
 
@@ -53,6 +57,7 @@ class JiraBackend:
             retries=context.http.retries,
         )
         self.finder = Finder(self.api, self.project, self.base_url, settings.search_lag)
+        self.worklogs = JiraWorklogs(self.api)
 
     # -- reads
 
@@ -221,6 +226,27 @@ class JiraBackend:
     def _labels(self, draft: TicketDraft) -> list[str]:
         labels = [*self.settings.labels, *draft.labels, fingerprint_label(draft.fingerprint)]
         return list(dict.fromkeys(jira_label(label) for label in labels if label.strip()))
+
+    # -- time entries (TimeKeeper): worklogs
+
+    def log_time(self, ref: str | None, entry: TimeEntry, delivery_id: str) -> str:
+        return self.worklogs.log(ref, entry, delivery_id)
+
+    def update_time(self, entry_ref: str, entry: TimeEntry, delivery_id: str) -> str:
+        return self.worklogs.update(entry_ref, entry, delivery_id)
+
+    def delete_time(self, entry_ref: str, delivery_id: str) -> None:
+        self.worklogs.delete(entry_ref)
+
+    def find_time(
+        self, delivery_id: str, ref: str | None, *, spent_on: dt.date | None = None
+    ) -> str | None:
+        return self.worklogs.find(delivery_id, ref)
+
+    def time_entries(
+        self, month: str, *, refs: Sequence[str] = (), scopes: Sequence[tuple[str, str]] = ()
+    ) -> list[RemoteTimeEntry]:
+        return self.worklogs.entries(month, refs)
 
     def check(self) -> list[str]:
         from tma_jira.setup_check import setup_problems

@@ -111,6 +111,13 @@ class RedmineAPI:
             lambda item, url: int_of(item, "id", url),
         )
 
+    def activities(self) -> dict[str, int]:
+        return self._by_name(
+            "/enumerations/time_entry_activities.json",
+            "time_entry_activities",
+            lambda item, url: int_of(item, "id", url),
+        )
+
     def statuses(self) -> dict[str, Status]:
         def status(item: dict[str, Any], url: str) -> Status:
             return Status(

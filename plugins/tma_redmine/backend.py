@@ -7,6 +7,7 @@ change (a tracker not enabled, a status the workflow forbids) is checked before 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,15 +16,18 @@ import httpx
 from tma_agent.tickets import (
     BackendContext,
     RemoteTicket,
+    RemoteTimeEntry,
     TicketDraft,
     TicketError,
     TicketRefused,
+    TimeEntry,
 )
 from tma_redmine._answers import BACKEND, list_of, obj_of
 from tma_redmine.api import RedmineAPI
 from tma_redmine.finding import find_ticket
 from tma_redmine.reading import fetch_tickets, ticket_of
 from tma_redmine.settings import RedmineSettings, project_for
+from tma_redmine.timekeeping import RedmineTime
 
 __all__ = ["DELIVERY_PREFIX", "RedmineBackend", "delivery_line", "hours_of"]
 
@@ -64,6 +68,7 @@ class RedmineBackend:
             retries=context.http.retries,
             transport=transport,
         )
+        self.time = RedmineTime(self.api, settings)
 
     def find(self, fingerprint: str, *, recent: bool = False) -> RemoteTicket | None:
         return find_ticket(self.api, self.settings, fingerprint)
@@ -149,6 +154,27 @@ class RedmineBackend:
         from tma_redmine.checks import setup_problems
 
         return setup_problems(self.api, self.settings)
+
+    # -- time entries (TimeKeeper) -----------------------------------------------------------
+
+    def log_time(self, ref: str | None, entry: TimeEntry, delivery_id: str) -> str:
+        return self.time.log(ref, entry, delivery_id)
+
+    def update_time(self, entry_ref: str, entry: TimeEntry, delivery_id: str) -> str:
+        return self.time.update(entry_ref, entry, delivery_id)
+
+    def delete_time(self, entry_ref: str, delivery_id: str) -> None:
+        self.time.delete(entry_ref)
+
+    def find_time(
+        self, delivery_id: str, ref: str | None, *, spent_on: dt.date | None = None
+    ) -> str | None:
+        return self.time.find(delivery_id, ref, spent_on)
+
+    def time_entries(
+        self, month: str, *, refs: Sequence[str] = (), scopes: Sequence[tuple[str, str]] = ()
+    ) -> list[RemoteTimeEntry]:
+        return self.time.entries(month, refs, scopes)
 
     def close_connection(self) -> None:
         self.api.close()

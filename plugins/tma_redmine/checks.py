@@ -68,8 +68,29 @@ def setup_problems(api: RedmineAPI, settings: RedmineSettings) -> list[str]:
                 f"priority {name!r} (tickets.priorities.{level}) does not exist: add it in "
                 "Administration » Enumerations » Issue priorities or fix tickets.priorities"
             )
+    problems += _time_problems(api, settings, me)
     if readable:
         problems += _field_problems(api, settings, project, tracker_id)
+    return problems
+
+
+def _time_problems(api: RedmineAPI, settings: RedmineSettings, me: Any) -> list[str]:
+    """The time entry activities named, and whether the key may log for `users`."""
+    activities = api.activities()
+    named = [(f"activities.{kind}", name) for kind, name in settings.activities.items()]
+    if settings.default_activity:
+        named.append(("default_activity", settings.default_activity))
+    problems = [
+        f"time entry activity {name!r} (tickets.{key}) does not exist: add it in "
+        "Administration » Enumerations » Activities (time tracking) or fix tickets.activities"
+        for key, name in named
+        if name.casefold() not in activities
+    ]
+    if settings.users and not (isinstance(me, dict) and me.get("admin") is True):
+        problems.append(
+            "tickets.users logs time for other users: only an administrator's API key may "
+            "(Redmine refuses user_id otherwise); use one, or remove tickets.users"
+        )
     return problems
 
 

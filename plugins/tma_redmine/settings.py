@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from tma_agent.settings import Strict
 from tma_agent.tickets import Priority, TicketDraft, TicketSettings
 
-__all__ = ["DEFAULT_STATUSES", "PriorityNames", "RedmineSettings", "project_for"]
+__all__ = ["DEFAULT_STATUSES", "PriorityNames", "RedmineSettings", "project_for", "project_of"]
 
 #: What Redmine's default data calls these (plus `Validated`, which an admin adds).
 DEFAULT_STATUSES: dict[str, list[str]] = {
@@ -46,6 +46,13 @@ class RedmineSettings(TicketSettings):
     priorities: PriorityNames = Field(default_factory=lambda: PriorityNames())
     #: The status the agent sets when every target is reached.
     close_status: str = "Closed"
+    #: Time entry activities (Administration » Enumerations) per intervention kind; a kind
+    #: not listed gets `default_activity`, else Redmine's default activity.
+    activities: dict[str, str] = Field(default_factory=dict)
+    default_activity: str | None = None
+    #: Developers' names (`tma time log --by`) to Redmine logins: the entry is logged for
+    #: that user (an administrator's key may log for another user).
+    users: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("project")
     @classmethod
@@ -68,9 +75,12 @@ class RedmineSettings(TicketSettings):
 def project_for(settings: RedmineSettings, draft: TicketDraft) -> str:
     """The project identifier of this draft: placeholders get the client's or site's id made
     into a Redmine identifier (lower case, other characters turned into `-`)."""
+    return project_of(settings, draft.client, draft.site)
 
+
+def project_of(settings: RedmineSettings, client: str, site: str) -> str:
     def fill(match: re.Match[str]) -> str:
-        raw = draft.client if match.group(1) == "client" else draft.site
+        raw = client if match.group(1) == "client" else site
         return _NOT_IDENTIFIER.sub("-", raw.lower()).strip("-")
 
     return _PLACEHOLDER.sub(fill, settings.project)

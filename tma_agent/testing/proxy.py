@@ -4,7 +4,8 @@ Put in front of a real ticket system (the test Redmine), it forwards every reque
 the answer, except for the requests a rule matches: `hold` forwards the request (the server
 really applies the write), then keeps the answer back until the test releases it or the
 client is gone (the test SIGKILLs the `tma` process meanwhile); `drop` forwards it and closes
-the connection without answering (a lost answer). That is the window where a client has
+the connection without answering (a lost answer); `unavailable` answers 503 without forwarding
+(a ticket system down for maintenance). That is the window where a client has
 written but not recorded: what exactly-once delivery must survive.
 """
 
@@ -36,7 +37,7 @@ _HOP_BY_HOP = {
 class Rule:
     method: str
     path_prefix: str
-    action: Literal["hold", "drop"]
+    action: Literal["hold", "drop", "unavailable"]
     #: How many matching requests the rule applies to; then it is spent.
     times: int = 1
     #: Set when a matching request has been answered by the upstream and is being held.
@@ -68,6 +69,12 @@ class LosingProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 rule = proxy._take_rule(self.command, self.path)
+                if rule is not None and rule.action == "unavailable":
+                    rule.reached.set()
+                    self.send_response(503, "Service Unavailable")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 status, reason, headers, payload = proxy._forward(
                     self.command, self.path, dict(self.headers.items()), body
                 )

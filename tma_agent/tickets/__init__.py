@@ -7,6 +7,15 @@ Light on purpose (no HTTP client imported): the configuration imports the settin
 from __future__ import annotations
 
 from tma_agent.tickets._backend import BackendContext, BackendInfo, TicketBackend
+from tma_agent.tickets._time import (
+    TIME_DELIVERY_PREFIX,
+    NoTicketToLogOn,
+    RemoteTimeEntry,
+    TimeEntry,
+    TimeKeeper,
+    intervention_of,
+    time_comment,
+)
 from tma_agent.tickets._types import (
     MARKER_PREFIX,
     Meaning,
@@ -22,11 +31,14 @@ from tma_agent.tickets.settings import StatusMap, TicketSettings
 
 __all__ = [
     "MARKER_PREFIX",
+    "TIME_DELIVERY_PREFIX",
     "BackendContext",
     "BackendInfo",
     "Meaning",
+    "NoTicketToLogOn",
     "Priority",
     "RemoteTicket",
+    "RemoteTimeEntry",
     "StatusMap",
     "TicketBackend",
     "TicketDraft",
@@ -34,5 +46,9 @@ __all__ = [
     "TicketRefused",
     "TicketSettings",
     "TicketUnavailable",
+    "TimeEntry",
+    "TimeKeeper",
+    "intervention_of",
     "marker_line",
+    "time_comment",
 ]

@@ -88,3 +88,7 @@ class BackendInfo:
     #: True when the ticket system can express the client's validation (a status, a label);
     #: otherwise validations are recorded with `tma requests validate`.
     reads_validations: bool = True
+    #: True when the ticket system keeps time and the backend implements
+    #: `tma_agent.tickets.TimeKeeper` (Redmine, GitLab, Jira); time entries of the other
+    #: backends' clients are marked done with "keeps no time" (GitHub, webhook, ledger).
+    tracks_time: bool = False

@@ -13,21 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import structlog
 from sqlalchemy import select
 
 from tma_agent.ledger.database import Ledger
-from tma_agent.ledger.models import OutboxItem, OutboxState, Request, utcnow
+from tma_agent.ledger.models import OutboxItem, OutboxState, Request
 from tma_agent.tickets._backend import TicketBackend
-from tma_agent.tickets._types import TicketDraft, TicketError, TicketRefused, TicketUnavailable
+from tma_agent.tickets._types import TicketDraft, TicketRefused
+from tma_agent.tickets.delivery import PENDING, attempt, claim, sent_lately
 
 __all__ = ["PENDING", "BackendFor", "OutboxReport", "send_outbox"]
 
 log = structlog.get_logger()
 
-PENDING = (OutboxState.QUEUED, OutboxState.SENT)
 #: The backend (and a key naming its configuration) for a request's client.
 BackendFor = Callable[[Request], tuple[str, TicketBackend]]
 
@@ -75,29 +75,28 @@ def _send_one(
         target, backend = backend_for(request)
         if target in down:
             return False
-        answer_lost = item.state is OutboxState.SENT
-        sent_at = item.sent_at
-        item.state, item.sent_at, item.attempts = OutboxState.SENT, utcnow(), item.attempts + 1
+        claimed = claim(item)
         operation, payload, key = item.operation, dict(item.payload), item.idempotency_key
         fingerprint, ref = request.fingerprint, request.ticket_ref
     # Committed as `sent` before it leaves: from here a crash means "maybe delivered".
-    try:
-        result = _deliver(backend, operation, payload, key, fingerprint, ref, answer_lost, sent_at)
-    except TicketUnavailable as exc:
-        down.add(target)
-        _finish(ledger, item_id, OutboxState.SENT, str(exc))
-        report.errors.append(str(exc))
-        return False
-    except TicketRefused as exc:
-        if exc.status in (401, 403):
-            down.add(target)  # wrong credentials refuse every write: ask no more this run
-        _finish(ledger, item_id, OutboxState.PARKED, str(exc))
-        report.errors.append(f"{exc} (parked: tma requests retry)")
-        return False
-    except TicketError as exc:  # a backend's own subclass: treat as unavailable
-        down.add(target)
-        _finish(ledger, item_id, OutboxState.SENT, str(exc))
-        report.errors.append(str(exc))
+    result = attempt(
+        ledger,
+        item_id,
+        target,
+        down,
+        report.errors,
+        lambda: _deliver(
+            backend,
+            operation,
+            payload,
+            key,
+            fingerprint,
+            ref,
+            claimed.answer_lost,
+            claimed.sent_at,
+        ),
+    )
+    if result is None:
         return False
     _finish(ledger, item_id, OutboxState.DONE, result.answer, ticket=result)
     if item.request_id is not None:
@@ -131,7 +130,7 @@ def _deliver(
     if operation == "create" and draft is not None:
         # Searched before every create, not only after a lost answer: a ledger restored from
         # an old backup or lost altogether must find its tickets, never open them twice.
-        found = backend.find(fingerprint, recent=answer_lost and _sent_lately(sent_at))
+        found = backend.find(fingerprint, recent=answer_lost and sent_lately(sent_at))
         if found is not None:
             log.info(
                 "ticket found by fingerprint",
@@ -153,14 +152,6 @@ def _deliver(
     else:
         raise TicketRefused(backend.name, "-", f"unknown outbox operation {operation!r}")
     return _Result(f"{operation}d")
-
-
-#: A create whose answer was lost longer ago than this is indexed by every search by now.
-_INDEX_LAG = timedelta(minutes=15)
-
-
-def _sent_lately(sent_at: datetime | None) -> bool:
-    return sent_at is not None and utcnow() - sent_at < _INDEX_LAG
 
 
 def _draft(raw: object) -> TicketDraft | None:

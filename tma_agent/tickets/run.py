@@ -7,11 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tma_agent.billing.sender import TimeReport, send_time_entries
 from tma_agent.config import Config, Site
 from tma_agent.ledger.database import Ledger
+from tma_agent.ledger.locks import LockHeld
 from tma_agent.ledger.models import OutboxItem, OutboxState, Request
 from tma_agent.models import SiteReport
 from tma_agent.tickets.outbox import PENDING, send_outbox
@@ -22,6 +25,8 @@ from tma_agent.tickets.sync import sync_states
 from tma_agent.tickets.targets import Backends
 
 __all__ = ["SUCCESSFUL", "plan_requests", "run_requests"]
+
+log = structlog.get_logger()
 
 #: Check statuses that may change requests.
 SUCCESSFUL = frozenset({"ok", "updates"})
@@ -64,8 +69,14 @@ def run_requests(
         else:
             kept += _kept(ledger, report)
     sent = send_outbox(ledger, backends.for_request)
+    # After the requests: an intervention's time entry goes on its request's ticket.
+    try:
+        timed = send_time_entries(ledger, backends)
+    except LockHeld as exc:  # another process is sending them: they will go
+        log.info("time entries not sent by this run", reason=str(exc))
+        timed = TimeReport()
     synced = sync_states(ledger, backends.target_of, sites=[r.site for r in reports])
-    summary.ticket_errors = [*dict.fromkeys([*sent.errors, *synced.errors])]
+    summary.ticket_errors = [*dict.fromkeys([*sent.errors, *timed.errors, *synced.errors])]
     with ledger.session() as session:
         for entry in decided:
             summary.requests.append(_outcome(session, entry))
@@ -118,6 +129,8 @@ def _outcome(session: Session, entry: _Decided) -> RequestOutcome:
         select(OutboxItem)
         .where(
             OutboxItem.request_id == request.id,
+            # The request's own writes: a time entry waiting does not make its ticket queued.
+            OutboxItem.intervention_id.is_(None),
             OutboxItem.state.in_([*PENDING, OutboxState.PARKED]),
         )
         .order_by(OutboxItem.id)

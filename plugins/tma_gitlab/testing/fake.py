@@ -1,5 +1,6 @@
 """A stateful GitLab REST v4 on 127.0.0.1, as documented: `PRIVATE-TOKEN` auth, projects by id
-or URL-encoded path, issues with labels (created on first use), notes, `time_estimate`, offset
+or URL-encoded path, issues with labels (created on first use), notes (running `/spend` into
+`time_stats.total_time_spent`), `time_estimate`, offset
 pagination with `X-*-Page` and `Link` headers, and GitLab's error bodies (`{"message": ...}`,
 `{"error": ...}`). Failures are queued with `fail()` (see `tma_agent.testing.fake_api`).
 """
@@ -113,7 +114,7 @@ class FakeGitLab(FakeAPI):
             body = _one(params, "body")
             if not body:
                 return json_reply({"error": "body is missing"}, 400)
-            return json_reply(project.add_note(issue, body), 201)
+            return self._note(project, issue, body)
         if sub == "resource_label_events" and request.method == "GET":
             return self._page(request, params, project.label_events[issue["iid"]])
         if sub == "time_estimate" and request.method == "POST":
@@ -124,6 +125,30 @@ class FakeGitLab(FakeAPI):
             issue["time_stats"]["human_time_estimate"] = _one(params, "duration")
             return json_reply(issue["time_stats"])
         return json_reply({"error": "404 Not Found"}, 404)
+
+    def _note(self, project: Project, issue: dict[str, Any], body: str) -> Reply:
+        """A note; its quick actions run and leave it, as GitLab's do (`/spend` only here:
+        `/spend 1h30m [YYYY-MM-DD]`, negative to subtract; the total never goes below 0)."""
+        kept, changes = [], {}
+        for line in body.split("\n"):
+            command = re.fullmatch(r"/spend\s+(-?)(\S+)(?:\s+\d{4}-\d{2}-\d{2})?\s*", line)
+            if command is None:
+                kept.append(line)
+                continue
+            seconds = _seconds(command.group(2))
+            if seconds is None:
+                kept.append(line)  # not a valid command: GitLab leaves the text
+                continue
+            stats = issue["time_stats"]
+            change = -seconds if command.group(1) else seconds
+            stats["total_time_spent"] = max(0, stats["total_time_spent"] + change)
+            changes["spend_time"] = {"duration": change}
+            verb = "subtracted" if change < 0 else "added"
+            project.add_note(issue, f"{verb} {command.group(2)} of time spent", system=True)
+        text = "\n".join(kept).strip()
+        if not text:
+            return json_reply({"commands_changes": changes, "summary": ["Added time spent."]}, 202)
+        return json_reply(project.add_note(issue, text), 201)
 
     def _project(self, key: str) -> Project | None:
         for project in self.projects.values():

@@ -1,6 +1,6 @@
 """A local Jira Cloud (REST API v3) on 127.0.0.1 for tests: Basic auth, Jira's error bodies,
 ADF validation, `search/jql` paged by `nextPageToken` over an index that lags behind writes,
-`startAt` paging for comments, priorities and create metadata, a workflow with transitions,
+`startAt` paging for comments and worklogs, priorities and create metadata, a workflow with transitions,
 and failure injection (`fail_next`).
 
     with FakeJira() as jira:
@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tma_jira.testing.jira_search import issue_json, search
 from tma_jira.testing.jira_state import Answer, FakeIssue, JiraState, jira_error
+from tma_jira.testing.jira_worklogs import FakeWorklogs
 
 __all__ = ["FakeJira", "Fault", "Seen"]
 
@@ -64,6 +65,7 @@ class FakeJira:
         token: str = "jira-test-token-5e3f",  # noqa: S107 (a test server's)
     ) -> None:
         self.state = JiraState(project)
+        self.worklogs = FakeWorklogs(self.state.display_name)
         self.email = self.state.user
         self.token = token
         #: Items a search page, a comment page or a paged list holds at most.
@@ -213,6 +215,10 @@ class FakeJira:
             ("POST", r"/issue/([^/]+)/comment", lambda key: self._with_issue(key, lambda i: state.comment(i, body))),
             ("GET", r"/issue/([^/]+)/transitions", lambda key: self._with_issue(key, lambda i: (200, self._transitions(i)))),
             ("POST", r"/issue/([^/]+)/transitions", lambda key: self._with_issue(key, lambda i: state.transition(i, body))),
+            ("GET", r"/issue/([^/]+)/worklog", lambda key: self._with_issue(key, lambda i: self.worklogs.page(i, arg, self.page_size))),
+            ("POST", r"/issue/([^/]+)/worklog", lambda key: self._with_issue(key, lambda i: self.worklogs.add(i, body))),
+            ("PUT", r"/issue/([^/]+)/worklog/([^/]+)", lambda key, w: self._with_issue(key, lambda i: self.worklogs.edit(i, w, body))),
+            ("DELETE", r"/issue/([^/]+)/worklog/([^/]+)", lambda key, w: self._with_issue(key, lambda i: self.worklogs.delete(i, w))),
         ]  # fmt: skip
         for verb, pattern, answer in routes:
             match = re.fullmatch(pattern, path)
