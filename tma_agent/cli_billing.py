@@ -236,6 +236,7 @@ def time_list(
 
 def _entries_table(listing: dict[str, Any]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table()
@@ -249,10 +250,11 @@ def _entries_table(listing: dict[str, Any]) -> None:
             e["date"],
             e["site"],
             e["kind"],
-            e["by"],
+            escape(e["by"]),
             _hm(e["billed_minutes"]),
             _hm(e["measured_minutes"]),
-            note + e["description"],
+            # Typed by people: `[b]` in a description is text, not rich markup.
+            escape(note + e["description"]),
         )
     Console(width=None if sys.stdout.isatty() else 200).print(table)
     t = listing["totals"]
