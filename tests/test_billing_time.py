@@ -265,7 +265,9 @@ def test_contract_status_shows_overage_and_raises_each_alert_once(config: Path) 
     # Past 100 %: recorded, shown as overage, alerted once.
     result = run_tma(*log, "2026-11-05", "--hours", "3", "big fix", config=config)
     assert result.returncode == 0, result.stderr
-    assert "threshold 100 %, 3:00 h of overage" in result.stderr
+    assert "128 % of the bucket used since 2026-11-01 (threshold 100 %, 2:00 h of overage)" in (
+        result.stderr
+    )
     assert "threshold 80 %" not in result.stderr
     # The next month is another period.
     result = run_tma(*log, "2026-12-01", "--hours", "6", "december", config=config)
@@ -280,14 +282,14 @@ def test_contract_status_shows_overage_and_raises_each_alert_once(config: Path) 
                             "2026-11-30", "--format", "json"))  # fmt: skip
     assert_valid(status, "contract-status.schema.json")
     (acme,) = status["clients"]
-    assert acme["consumed_minutes"] == 600
+    assert acme["consumed_minutes"] == 330 + 15 + 15 + 180
     assert (acme["overage_minutes"], acme["overage_amount"], acme["used_percent"]) == (
-        180,
-        "285.00",
-        142,
+        120,
+        "190.00",
+        128,
     )
     table = tma(config, "contract", "status", "--date", "2026-11-30", "--format", "table")
-    assert "3:00 = 285.00 EUR" in table
+    assert "2:00 = 190.00 EUR" in table
     assert "no contract" in table
 
 
@@ -322,3 +324,35 @@ def test_a_request_reference_links_the_entry(config: Path) -> None:
     assert [(r["request"], r["request_id"]) for r in rows] == [("RM-42", 1), ("RM-42", 1)]
     with ledger_of(config) as ledger, ledger.session() as session:
         assert {o.request_id for o in session.scalars(select(OutboxItem))} == {1}
+
+
+LOG = ("time", "log", "--site", "acme-www", "--kind", "corrective")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((*LOG, "--hours", "0", "x"), "error: --hours 0: an entry needs some time"),
+        ((*LOG, "--hours", "500", "x"), "error: --hours 500: more than 24 h in one entry"),
+        ((*LOG, "--hours", "1h30", "x"), "error: --hours '1h30': not a number of hours (1.5 is 1 h 30)"),
+        ((*LOG, "--hours", "1", "--date", "2026-02-30", "x"), "error: --date '2026-02-30': not a date (YYYY-MM-DD)"),
+        ((*LOG, "--hours", "1", "  "), "error: say what was done (the entry's description)"),
+        (("time", "log", "--site", "nope", "--kind", "corrective", "--hours", "1", "x"), "error: --site 'nope': no such site in the configuration"),
+        (("time", "list", "--month", "2026-13"), "error: --month '2026-13': not a month (YYYY-MM)"),
+        (("time", "list", "--month", "2026-1"), "error: --month '2026-1': not a month (YYYY-MM)"),
+        (("time", "list", "--client", "nope"), "error: --client 'nope': no such client in the configuration"),
+        (("time", "list", "--format", "csv", "--delimiter", ";;"), "error: --delimiter ';;': one character (, or ;)"),
+        (("time", "edit", "99", "--hours", "1"), "error: no time entry #99 (tma time list shows them)"),
+        (("time", "edit", "1"), "error: nothing to change: give --hours, --kind, --date, --description or --by"),
+        (("time", "delete", "7"), "error: no time entry #7 (tma time list shows them)"),
+        (("contract", "status", "--client", "nope"), "error: --client 'nope': no such client (acme, globex)"),
+        (("contract", "status", "--date", "02/11/2026"), "error: --date '02/11/2026': not a date (YYYY-MM-DD)"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    path = tmp_path / "tma.yaml"
+    path.write_text(CONFIG.format(state=tmp_path / "state", url=f"sqlite:///{tmp_path / 'l.db'}"))
+    result = run_tma(*args, config=path)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", message + "\n")

@@ -12,7 +12,7 @@ import pytest
 import structlog
 from sqlalchemy import select
 
-from tma_agent.billing.alerts import check_alerts
+from tma_agent.billing.alerts import check_alerts, check_all_alerts
 from tma_agent.billing.bucket import bucket_status
 from tma_agent.billing.record import MonthLocked, record_intervention
 from tma_agent.config import Config, load_config
@@ -165,9 +165,16 @@ def test_each_threshold_is_raised_once_per_period(
     assert total == 299 + 1 + 10 + 400 + 60 + 300
 
 
-def test_a_client_without_contract_raises_nothing(
+def test_a_client_without_contract_raises_nothing_and_all_clients_are_checked(
     tmp_path: Path, ledger: Ledger, database_url: str
 ) -> None:
     config = _config(tmp_path, database_url, "UTC")
     with ledger.session() as session:
         assert check_alerts(session, config, "nobody", dt.date(2026, 5, 1)) == []
+    _ended(config, ledger, dt.datetime(2026, 5, 2, 12, tzinfo=UTC), 480)
+    with ledger.session() as session:
+        assert [a.threshold for a in check_all_alerts(session, config, dt.date(2026, 5, 3))] == [
+            50,
+            80,
+        ]
+        assert check_all_alerts(session, config, dt.date(2026, 5, 3)) == []

@@ -152,6 +152,7 @@ def time_edit(
     actor: str | None,
 ) -> None:
     """Change an entry while its month (and the month it moves to) is open."""
+    from tma_agent.billing.alerts import check_alerts
     from tma_agent.billing.entries import EntryError, edit_time, parse_day, parse_hours
     from tma_agent.ledger import open_ledger
 
@@ -169,8 +170,11 @@ def time_edit(
             description=description,
             actor=actor,
         )
+        alerts = check_alerts(session, config, entry.client, entry.spent_on)
         said = _said(entry, f"edited (revision {entry.revision})")
     click.echo(said)
+    for alert in alerts:
+        click.echo(f"bucket alert: {alert.message}", err=True)
 
 
 @time_group.command("delete")

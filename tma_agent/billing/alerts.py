@@ -17,7 +17,7 @@ from tma_agent.billing.bucket import BucketStatus, bucket_status
 from tma_agent.config import Config
 from tma_agent.ledger.models import BucketAlert
 
-__all__ = ["Alert", "check_alerts"]
+__all__ = ["Alert", "check_alerts", "check_all_alerts"]
 
 log = structlog.get_logger(__name__)
 
@@ -85,4 +85,13 @@ def check_alerts(session: Session, config: Config, client: str, today: dt.date) 
         alert = Alert(client, threshold, used, status.period_start, status)
         log.warning("bucket alert", client=client, threshold=threshold, used_percent=used)
         alerts.append(alert)
+    return alerts
+
+
+def check_all_alerts(session: Session, config: Config, today: dt.date) -> list[Alert]:
+    """`check_alerts` for every client with a contract (the end of `tma run`)."""
+    alerts = []
+    for client in config.clients:
+        if client.contract is not None:
+            alerts.extend(check_alerts(session, config, client.id, today))
     return alerts
