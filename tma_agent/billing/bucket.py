@@ -1,10 +1,15 @@
 """The bucket of a contract period: bought, carried over, consumed, remaining, overage, and
 when it runs out at the current burn rate. All in integer minutes; money in Decimal, rounded
-to the cent once, on the total."""
+to the cent once, on the total.
+
+Periods are whole months (`periods.period_of`), so a client's billed minutes summed per
+`month` are all the arithmetic needs: one grouped query serves every period and every client
+(`monthly_consumption`), instead of one query per period walked for the carry-over."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -12,11 +17,19 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tma_agent.billing.periods import month_of, period_of
+from tma_agent.billing.periods import add_months, month_of, period_of
 from tma_agent.billing.settings import Contract
 from tma_agent.ledger.models import Intervention
 
-__all__ = ["BucketStatus", "bought_minutes", "bucket_status", "consumed_minutes", "money"]
+__all__ = [
+    "BucketStatus",
+    "bought_minutes",
+    "bucket_from_months",
+    "bucket_status",
+    "consumed_minutes",
+    "money",
+    "monthly_consumption",
+]
 
 _CENT = Decimal("0.01")
 
@@ -25,8 +38,12 @@ def money(amount: Decimal) -> Decimal:
     return amount.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
+def _day_minutes(days: Decimal, contract: Contract) -> int:
+    return int((days * contract.minutes_per_day).to_integral_value(ROUND_HALF_UP))
+
+
 def bought_minutes(contract: Contract) -> int:
-    return int((contract.days * contract.minutes_per_day).to_integral_value(ROUND_HALF_UP))
+    return _day_minutes(contract.days, contract)
 
 
 def consumed_minutes(session: Session, client: str, start: dt.date, end: dt.date) -> int:
@@ -38,6 +55,23 @@ def consumed_minutes(session: Session, client: str, start: dt.date, end: dt.date
         Intervention.spent_on < end,
     )
     return int(session.scalar(query) or 0)
+
+
+def monthly_consumption(
+    session: Session, clients: Iterable[str] | None = None
+) -> dict[str, dict[str, int]]:
+    """{client: {"YYYY-MM": billed minutes}} of the live interventions, in one grouped query."""
+    query = (
+        select(Intervention.client, Intervention.month, func.sum(Intervention.billed_minutes))
+        .where(Intervention.deleted_at.is_(None))
+        .group_by(Intervention.client, Intervention.month)
+    )
+    if clients is not None:
+        query = query.where(Intervention.client.in_(list(clients)))
+    result: dict[str, dict[str, int]] = {}
+    for client, month, minutes in session.execute(query):
+        result.setdefault(client, {})[month] = int(minutes or 0)
+    return result
 
 
 @dataclass(frozen=True)
@@ -67,8 +101,8 @@ class BucketStatus:
     def used_percent(self) -> int:
         """Whole percent of the available bucket consumed (rounded down: 79.9 % is 79)."""
         if self.available_minutes <= 0:
-            return 100 if self.consumed_minutes else 0
-        return self.consumed_minutes * 100 // self.available_minutes
+            return 100 if self.consumed_minutes > 0 else 0
+        return max(0, self.consumed_minutes) * 100 // self.available_minutes
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,51 +123,55 @@ class BucketStatus:
         }
 
 
-def _carried_into(session: Session, client: str, contract: Contract, start: dt.date) -> int:
-    """What the periods before `start` leave to it, under the carry-over rule, walking from
-    the contract's first period (or the client's first live intervention) forward."""
+def _period_minutes(months: Mapping[str, int], start: dt.date, end: dt.date) -> int:
+    total, day = 0, start
+    while day < end:
+        total += months.get(month_of(day), 0)
+        day = add_months(day, 1)
+    return total
+
+
+def _carried_into(months: Mapping[str, int], contract: Contract, start: dt.date) -> int:
+    """What the periods before `start` leave to it under the carry-over rule, walking from
+    the contract's first period (or the client's first month of work) forward. A period that
+    overdrew leaves 0, never a debt: its overage was billed as such."""
     if contract.carry_over.mode == "none":
         return 0
-    live = (Intervention.client == client, Intervention.deleted_at.is_(None))
-    first_day = contract.start or session.scalar(
-        select(func.min(Intervention.spent_on)).where(*live)
-    )
-    if first_day is None or first_day >= start:
+    if contract.start is not None:
+        first_day = contract.start
+    elif months:
+        first_day = dt.date.fromisoformat(min(months) + "-01")
+    else:
+        return 0
+    if first_day >= start:
         return 0
     cap = None
     if contract.carry_over.mode == "capped" and contract.carry_over.max_days is not None:
-        cap = int((contract.carry_over.max_days * contract.minutes_per_day).to_integral_value())
-    # One query for every earlier period (periods start on the first of a month, so they are
-    # made of whole months): a report late in a long contract stays one round trip.
-    query = (
-        select(Intervention.month, func.sum(Intervention.billed_minutes))
-        .where(*live, Intervention.spent_on < start)
-        .group_by(Intervention.month)
-    )
-    by_month = {month: int(minutes or 0) for month, minutes in session.execute(query)}
+        cap = _day_minutes(contract.carry_over.max_days, contract)
+    bought = bought_minutes(contract)
     carried = 0
     period_start, period_end = period_of(contract, first_day)
     while period_start < start:
-        first, end = month_of(period_start), month_of(period_end)
-        consumed = sum(m for month, m in by_month.items() if first <= month < end)
-        left = bought_minutes(contract) + carried - consumed
-        carried = max(0, left) if cap is None else min(max(0, left), cap)
+        left = max(0, bought + carried - _period_minutes(months, period_start, period_end))
+        carried = left if cap is None else min(left, cap)
         period_start, period_end = period_of(contract, period_end)
     return carried
 
 
-def bucket_status(
-    session: Session, client: str, contract: Contract, today: dt.date
+def bucket_from_months(
+    client: str, contract: Contract, today: dt.date, months: Mapping[str, int]
 ) -> BucketStatus:
+    """The bucket of the period containing `today`, from the client's minutes per month."""
     start, end = period_of(contract, today)
     bought = bought_minutes(contract)
-    carried = _carried_into(session, client, contract, start)
-    consumed = consumed_minutes(session, client, start, end)
+    carried = _carried_into(months, contract, start)
+    consumed = _period_minutes(months, start, end)
     left = bought + carried - consumed
     overage = max(0, -left)
     amount = None
     if contract.overage_rate is not None:
-        amount = money(Decimal(overage) / 60 * contract.overage_rate)
+        # Exact until here (minutes / 60 * rate), rounded to the cent once, on the total.
+        amount = money(Decimal(overage) * contract.overage_rate / 60)
     return BucketStatus(
         client,
         start,
@@ -149,6 +187,13 @@ def bucket_status(
     )
 
 
+def bucket_status(
+    session: Session, client: str, contract: Contract, today: dt.date
+) -> BucketStatus:
+    months = monthly_consumption(session, [client]).get(client, {})
+    return bucket_from_months(client, contract, today, months)
+
+
 def _exhaustion(
     start: dt.date, end: dt.date, today: dt.date, consumed: int, remaining: int
 ) -> dt.date | None:
@@ -157,7 +202,7 @@ def _exhaustion(
         return None
     if remaining == 0:
         return today
-    # Days left at the burn rate so far, counted in whole days (exact integer arithmetic).
+    # Days left at the burn rate so far, rounded up to whole days (exact integer arithmetic).
     days_left = -(-remaining * elapsed // consumed)
     day = today + dt.timedelta(days=days_left)
     return day if day < end else None

@@ -40,6 +40,21 @@ def check_month_open(session: Session, client: str, month: str) -> None:
         )
 
 
+def _adjustment_minutes(session: Session, client: str, adjusts_id: int, measured: int) -> int:
+    """An adjustment corrects billed time by exactly what it says (+ or -): the rules
+    (increment, minimum) already shaped the entry it corrects."""
+    original = session.get(Intervention, adjusts_id)
+    if original is None or original.deleted_at is not None:
+        raise TmaError(f"no time entry #{adjusts_id} to adjust (tma time list shows them)")
+    if original.client != client:
+        raise TmaError(
+            f"time entry #{adjusts_id} is {original.client}'s: an adjustment stays with its client"
+        )
+    if measured == 0:
+        raise TmaError("an adjustment of 0 hours changes nothing")
+    return measured
+
+
 def record_intervention(
     session: Session,
     config: Config,
@@ -61,7 +76,8 @@ def record_intervention(
     """Record one intervention in the caller's unit of work. The measured time is given, or
     the span from `started_at` to `ended_at` rounded up to the minute; the billed time follows
     `billing:`; `spent_on` (default: the day it ended, in `timezone`) picks its month, which
-    must not be validated (`MonthLocked`)."""
+    must not be validated (`MonthLocked`). An adjustment (`adjusts_id`) bills exactly its
+    measured minutes, which may be negative."""
     site_config = next((s for s in config.sites if s.id == site), None)
     if site_config is None:
         raise TmaError(f"no site {site!r} in the configuration")
@@ -73,14 +89,17 @@ def record_intervention(
     day = spent_on or local_day(ended_at or started_at or utcnow(), zone(config.timezone))
     month = month_of(day)
     check_month_open(session, site_config.client, month)
-    billed = billed_minutes(
-        measured_minutes,
-        config.billing,
-        kind=kind.value,
-        action=action,
-        stack=stack,
-        update_kind=update_kind,
-    )
+    if adjusts_id is not None:
+        billed = _adjustment_minutes(session, site_config.client, adjusts_id, measured_minutes)
+    else:
+        billed = billed_minutes(
+            measured_minutes,
+            config.billing,
+            kind=kind.value,
+            action=action,
+            stack=stack,
+            update_kind=update_kind,
+        )
     intervention = Intervention(
         client=site_config.client,
         site=site,
