@@ -281,3 +281,28 @@ def test_a_request_typed_by_a_person_goes_through_and_no_check_closes_it(fleet: 
         refused = fleet.tma("requests", "add", "--site", "www", "--hours", bad, "x")
         assert refused.returncode == 2 and "--hours" in refused.stderr, (bad, refused.stderr)
         assert "Traceback" not in refused.stderr
+
+
+def test_a_run_raises_each_bucket_alert_once(fleet: Fleet) -> None:
+    logged = fleet.tma(
+        "time",
+        "log",
+        "--site",
+        "www",
+        "--hours",
+        "1",
+        "--kind",
+        "corrective",
+        "--by",
+        "Jane Dev",
+        "Fixed the contact form",
+    )
+    assert logged.returncode == 0, logged.stderr
+    assert "bucket alert" not in logged.stderr  # no contract yet: nothing to alert about
+    fleet.write(
+        clients=[{"id": "acme", "name": "ACME", "contract": {"days": "0.125", "hours_per_day": 8}}]
+    )  # one hour
+    first = fleet.run()
+    assert [(a["client"], a["threshold"]) for a in first["alerts"]] == [("acme", 80), ("acme", 100)]
+    assert first["alerts"][1]["bucket"]["consumed_minutes"] == 60
+    assert fleet.run()["alerts"] == []  # once per period

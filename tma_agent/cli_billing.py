@@ -132,6 +132,19 @@ def time_log(
     click.echo(said)
     for alert in alerts:
         click.echo(f"bucket alert: {alert.message}", err=True)
+    _send_entries(state)
+
+
+def _send_entries(state: _State) -> None:
+    """The change is recorded: its time entry goes to the ticket system now, or stays queued
+    for the next run (exit 3, as every command that leaves ticket work queued)."""
+    from tma_agent.cli_time_sync import send_after_change
+
+    errors = send_after_change(state)
+    for error in errors:
+        click.echo(f"ticket system: {error}", err=True)
+    if errors:
+        sys.exit(3)
 
 
 @time_group.command("edit")
@@ -175,6 +188,7 @@ def time_edit(
     click.echo(said)
     for alert in alerts:
         click.echo(f"bucket alert: {alert.message}", err=True)
+    _send_entries(state)
 
 
 @time_group.command("delete")
@@ -189,6 +203,7 @@ def time_delete(state: _State, entry_id: int) -> None:
         entry = delete_time(session, entry_id)
         said = f"time entry #{entry.id} deleted ({_hm(entry.billed_minutes)} h no longer billed)"
     click.echo(said)
+    _send_entries(state)
 
 
 @time_group.command("list")

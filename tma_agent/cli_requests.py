@@ -100,6 +100,8 @@ def _print_summary(summary: RunSummary, fmt: str, *, dry_run: bool) -> None:
         counts[r.action] = counts.get(r.action, 0) + 1
     said = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "no requests"
     click.echo(f"{said}; outbox: {summary.queued} queued, {summary.parked} parked")
+    for alert in summary.alerts:
+        click.echo(f"bucket alert: {alert['message']}", err=True)
     for error in summary.ticket_errors:
         click.echo(f"ticket system: {error}", err=True)
 

@@ -9,6 +9,7 @@ import pluggy
 import structlog
 
 from tma_agent.config import Config
+from tma_agent.ledger.database import Ledger
 from tma_agent.ledger.models import Run, utcnow
 from tma_agent.models import SiteReport
 from tma_agent.tickets.summary import RequestOutcome, RunInfo, RunSummary
@@ -44,6 +45,7 @@ def execute_run(
             session.add(run)
         reports = check()
         summary = run_requests(config, ledger, backends, reports)
+        summary.alerts = _bucket_alerts(config, ledger)
         finished = utcnow()
         with ledger.session() as session:
             record = session.get(Run, run.id)
@@ -87,6 +89,17 @@ def _dry_run(config: Config, reports: list[SiteReport]) -> RunSummary:
         if ledger is not None:
             ledger.close()
     return summary
+
+
+def _bucket_alerts(config: Config, ledger: Ledger) -> list[dict[str, object]]:
+    """Thresholds of the clients' buckets reached since the last run, each raised once per
+    period (logged by `check_alerts`)."""
+    from tma_agent.billing.alerts import check_all_alerts
+    from tma_agent.billing.periods import zone
+
+    today = utcnow().astimezone(zone(config.timezone)).date()
+    with ledger.session() as session:
+        return [alert.to_dict() for alert in check_all_alerts(session, config, today)]
 
 
 def _sites(reports: Sequence[SiteReport]) -> tuple[str, ...]:

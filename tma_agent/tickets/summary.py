@@ -57,6 +57,8 @@ class RunSummary:
     reports: list[SiteReport] = field(default_factory=list)
     #: One line per problem the run met with the ticket systems (backend and URL named).
     ticket_errors: list[str] = field(default_factory=list)
+    #: Bucket thresholds (`billing.alerts`) reached for the first time in their period.
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,5 +66,6 @@ class RunSummary:
             "queued": self.queued,
             "parked": self.parked,
             "ticket_errors": list(self.ticket_errors),
+            "alerts": list(self.alerts),
             "sites": [r.to_dict() for r in self.reports],
         }
