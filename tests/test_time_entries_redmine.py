@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,7 @@ from check_schema import assert_valid_output
 from time_ledger import DAY, Agency
 from tma_redmine.testing import tickets_block
 
-from tma_agent.testing.cli import TMA
+from tma_agent.testing.cli import background_tma, sigkill
 from tma_agent.testing.fixtures_redmine import RedmineProject
 from tma_agent.testing.proxy import LosingProxy, Rule
 from tma_agent.testing.redmine import Redmine
@@ -189,23 +187,15 @@ def test_sigkill_while_redmine_holds_the_answer_logs_nothing_twice(
         issue = _issue(redmine, redmine_project)
         first = agency.log(60, request_id=agency.request(issue))
         second = agency.log(30, site="intranet")
-        env = {k: v for k, v in os.environ.items() if k != "TMA_CONFIG"}
-        sync = subprocess.Popen(
-            [*TMA, "--config", str(agency.config_path), "time", "sync"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        try:
-            # Redmine has created the entry; its answer is held: the agent has not recorded it.
-            assert held.reached.wait(timeout=120), "the sync never sent its create"
-            assert len(entries(redmine, redmine_project)) == 1
-            sync.send_signal(signal.SIGKILL)
-            sync.wait(timeout=10)
-        finally:
-            if sync.poll() is None:
-                sync.kill()
-            held.release.set()
+        with background_tma("time", "sync", config=agency.config_path) as sync:
+            try:
+                # Redmine has created the entry; its answer is held: the agent has not
+                # recorded it.
+                assert held.reached.wait(timeout=120), "the sync never sent its create"
+                assert len(entries(redmine, redmine_project)) == 1
+                sigkill(sync)
+            finally:
+                held.release.set()
         assert agency.outbox()[0][1] == "sent" and agency.intervention(first).time_entry_ref is None
         for _ in range(2):
             done = agency.tma("time", "sync")

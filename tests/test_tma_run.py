@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
-import subprocess
 import time
 
 import pytest
@@ -19,7 +17,7 @@ from sqlalchemy import text
 from tma_drupal.testing.trees import build_drupal10
 
 from tma_agent.ledger import ledger_status, make_engine, upgrade_ledger
-from tma_agent.testing.cli import TMA
+from tma_agent.testing.cli import background_tma, sigkill
 from tma_agent.testing.feeds import Reply
 
 
@@ -196,14 +194,7 @@ def test_an_overlapping_run_exits_5_and_a_killed_runs_lock_is_recovered(
     fleet.write(database={"url": database_url})
     fleet.run()  # the ledger exists, so the slow run below holds the lock while it checks
     fleet.server.routes["/release-history/drupal/current"] = Reply("", status=503, delay=30)
-    env = {k: v for k, v in os.environ.items() if k != "TMA_CONFIG"}
-    slow = subprocess.Popen(
-        [*TMA, "--config", str(fleet.config), "run", "--format", "json"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    try:
+    with background_tma("run", "--format", "json", config=fleet.config) as slow:
         deadline = time.monotonic() + 30
         while not _lock_taken(database_url):
             if time.monotonic() > deadline:
@@ -214,11 +205,7 @@ def test_an_overlapping_run_exits_5_and_a_killed_runs_lock_is_recovered(
         assert "run is held by" in second.stderr and "Traceback" not in second.stderr
         if database_url.startswith("sqlite"):
             assert f"{os.uname().nodename}:{slow.pid}" in second.stderr
-        slow.send_signal(signal.SIGKILL)
-        slow.wait(timeout=10)
-    finally:
-        if slow.poll() is None:
-            slow.kill()
+        sigkill(slow)
     # On SQLite the killed run's lease row is still there; it is taken over at once.
     assert _lock_taken(database_url) == database_url.startswith("sqlite")
     fleet.feeds(CORE_NOW)

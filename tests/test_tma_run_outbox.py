@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from run_fleet import fleet as fleet  # the fixture
 from tma_webhook.testing.fixtures import WEBHOOK_PATH, WEBHOOK_SECRET
 from tma_webhook.testing.receiver import WebhookReceiver
 
-from tma_agent.testing.cli import TMA
+from tma_agent.testing.cli import background_tma, sigkill
 
 SECRET_ENV = "TMA_TEST_WEBHOOK_SECRET"
 
@@ -154,25 +152,14 @@ def test_sigkill_while_the_answer_is_on_its_way_duplicates_nothing(
 ) -> None:
     _use_webhook(fleet, receiver)
     receiver.hang_next(1, seconds=30)  # the first create is applied, its answer never comes
-    env = {**{k: v for k, v in os.environ.items() if k != "TMA_CONFIG"}}
-    run = subprocess.Popen(
-        [*TMA, "--config", str(fleet.config), "run", "--format", "json"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    try:
+    with background_tma("run", "--format", "json", config=fleet.config) as run:
         deadline = time.monotonic() + 60
         while not receiver.hits:
             if time.monotonic() > deadline:
                 pytest.fail("the run never sent its first write")
             time.sleep(0.02)
         time.sleep(0.2)
-        run.send_signal(signal.SIGKILL)
-        run.wait(timeout=10)
-    finally:
-        if run.poll() is None:
-            run.kill()
+        sigkill(run)
     outbox = fleet.requests("--queued")
     assert [r["outbox"] for r in outbox] == ["queued", "queued"]  # recorded, not lost
     fleet.run()

@@ -6,8 +6,6 @@ issue" and "the agent recorded it" that duplicates nothing (a proxy holds Redmin
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 from typing import Any
 
 import pytest
@@ -16,7 +14,7 @@ from run_fleet import fleet as fleet  # the fixture
 from tma_drupal.testing.trees import build_drupal10
 from tma_redmine.testing import tickets_block
 
-from tma_agent.testing.cli import TMA
+from tma_agent.testing.cli import background_tma, sigkill
 from tma_agent.testing.fixtures_redmine import RedmineProject
 from tma_agent.testing.proxy import LosingProxy, Rule
 from tma_agent.testing.redmine import Redmine
@@ -114,23 +112,15 @@ def test_sigkill_between_sent_and_recorded_does_not_duplicate(
     with LosingProxy(redmine.url) as proxy:
         held = proxy.add(Rule("POST", "/issues.json", "hold"))
         _use_redmine(fleet, redmine, redmine_project, url=proxy.url)
-        env = {k: v for k, v in os.environ.items() if k != "TMA_CONFIG"}
-        run = subprocess.Popen(
-            [*TMA, "--config", str(fleet.config), "run", "--format", "json"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        try:
-            # Redmine has created the issue; its answer is held: the agent has not recorded it.
-            assert held.reached.wait(timeout=120), "the run never sent its create"
-            assert len(issues(redmine, redmine_project)) == 1
-            run.send_signal(signal.SIGKILL)
-            run.wait(timeout=10)
-        finally:
-            if run.poll() is None:
-                run.kill()
-            held.release.set()
+        with background_tma("run", "--format", "json", config=fleet.config) as run:
+            try:
+                # Redmine has created the issue; its answer is held: the agent has not
+                # recorded it.
+                assert held.reached.wait(timeout=120), "the run never sent its create"
+                assert len(issues(redmine, redmine_project)) == 1
+                sigkill(run)
+            finally:
+                held.release.set()
         queued = fleet.requests("--queued")
         assert len(queued) == 2 and all(r["ticket"] is None for r in queued)
         for _ in range(2):
