@@ -6,14 +6,15 @@ builds one from the request; tests change routes while the server runs.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from tma_agent.testing.local_server import LocalServer
 
 __all__ = ["FeedServer", "Reply", "Request"]
 
@@ -51,15 +52,7 @@ class Reply:
 Route = Reply | Callable[[Request], Reply]
 
 
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: object, client_address: object) -> None:
-        # Clients that give up (timeout tests) reset their connection: not a server fault.
-        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            return
-        super().handle_error(request, client_address)  # type: ignore[arg-type]
-
-
-class FeedServer:
+class FeedServer(LocalServer):
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
@@ -126,17 +119,7 @@ class FeedServer:
 
             do_GET = do_POST = do_HEAD = do_PUT = do_PATCH = do_DELETE = _serve
 
-        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        # A short poll interval makes stop() (which waits for the serving loop) near-instant.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        self._serve_with(Handler)
 
     def _answer(self, request: Request) -> Reply:
         with self._lock:
@@ -147,17 +130,3 @@ class FeedServer:
         if route is None:
             return Reply(b"not found", status=404)
         return route(request) if callable(route) else route
-
-    def start(self) -> FeedServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> FeedServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

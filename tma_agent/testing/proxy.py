@@ -14,9 +14,11 @@ from __future__ import annotations
 import http.client
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Literal
 from urllib.parse import urlsplit
+
+from tma_agent.testing.local_server import LocalServer
 
 __all__ = ["LosingProxy", "Rule"]
 
@@ -48,7 +50,7 @@ class Rule:
         return self.times > 0 and method == self.method and path.startswith(self.path_prefix)
 
 
-class LosingProxy:
+class LosingProxy(LocalServer):
     def __init__(self, upstream: str) -> None:
         parts = urlsplit(upstream)
         self.upstream_host = parts.hostname or "127.0.0.1"
@@ -94,16 +96,7 @@ class LosingProxy:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _relay
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        self._serve_with(Handler)
 
     def add(self, rule: Rule) -> Rule:
         with self._lock:
@@ -131,18 +124,7 @@ class LosingProxy:
         finally:
             connection.close()
 
-    def start(self) -> LosingProxy:
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
         for rule in self.rules:
             rule.release.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> LosingProxy:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop()

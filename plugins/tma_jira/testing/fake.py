@@ -16,10 +16,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tma_agent.testing.local_server import LocalServer
 from tma_jira.testing.jira_search import issue_json, search
 from tma_jira.testing.jira_state import Answer, FakeIssue, JiraState, jira_error
 from tma_jira.testing.jira_worklogs import FakeWorklogs
@@ -57,7 +58,7 @@ class Seen:
     body: Any
 
 
-class FakeJira:
+class FakeJira(LocalServer):
     def __init__(
         self,
         project: str = "TMA",
@@ -89,16 +90,7 @@ class FakeJira:
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        self._serve_with(Handler)
 
     def fail_next(self, fault: Fault, times: int = 1) -> None:
         with self._lock:
@@ -106,20 +98,6 @@ class FakeJira:
 
     def calls(self, method: str, pattern: str) -> list[Seen]:
         return [s for s in self.seen if s.method == method and re.fullmatch(pattern, s.path)]
-
-    def start(self) -> FakeJira:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> FakeJira:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- HTTP
 

@@ -20,9 +20,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 
+from tma_agent.testing.local_server import LocalServer
 from tma_webhook.signing import DELIVERY_HEADER, EVENT_HEADER, TOLERANCE_SECONDS, verify
 
 __all__ = ["Delivery", "Fault", "Ticket", "WebhookReceiver", "main"]
@@ -67,19 +68,11 @@ class _Answer:
     content_type: str = "application/json"
 
 
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: object, client_address: object) -> None:
-        # An agent that gave up waiting (timeout tests) resets its connection: no fault here.
-        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            return
-        super().handle_error(request, client_address)  # type: ignore[arg-type]
-
-
 def _json(status: int, data: object) -> _Answer:
     return _Answer(status, json.dumps(data).encode())
 
 
-class WebhookReceiver:
+class WebhookReceiver(LocalServer):
     def __init__(
         self,
         secret: str,
@@ -106,16 +99,7 @@ class WebhookReceiver:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = _QuietServer(("127.0.0.1", port), self._handler())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        self._serve_with(self._handler(), port)
 
     def fail_next(self, times: int = 1, status: int = 503, body: bytes = b"") -> None:
         self._add(times, Fault("status", status, body or b'{"error": "busy"}'))
@@ -248,20 +232,9 @@ class WebhookReceiver:
 
         return Handler
 
-    def start(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
         self._stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> WebhookReceiver:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop()
 
 
 def main() -> None:
