@@ -118,3 +118,37 @@ def test_wrong_credentials_name_the_backend_and_url(fleet: Fleet, fake_gitlab: F
     (error,) = [e for e in summary["ticket_errors"] if "parked" in e]
     assert error.startswith(f"gitlab {fake_gitlab.url}/api/v4/projects/") and "HTTP 401" in error
     assert "glpat-wrong-token-000000" not in str(summary)
+
+
+def test_a_bucket_alert_is_one_notice_on_the_clients_project(
+    fleet: Fleet, fake_gitlab: FakeGitLab
+) -> None:
+    _use_gitlab(fleet, fake_gitlab)
+    fleet.write(
+        clients=[{"id": "acme", "name": "ACME", "contract": {"days": "0.125", "hours_per_day": 8}}]
+    )
+    logged = fleet.tma(
+        "time",
+        "log",
+        "--site",
+        "www",
+        "--hours",
+        "1",
+        "--kind",
+        "corrective",
+        "--by",
+        "Jane Dev",
+        "Fixed the contact form",
+    )
+    assert logged.returncode == 0, logged.stderr
+    assert logged.stderr.count("bucket alert:") == 2  # 80 % and 100 %
+    notices = [i for i in fake_gitlab.project.issues.values() if "bucket-alert" in i["labels"]]
+    assert sorted(i["title"] for i in notices) == [
+        "[TMA] acme: 100 % of the bucket used",
+        "[TMA] acme: 80 % of the bucket used",
+    ]
+    assert "consumed: 1 h 00" in str(notices[0]["description"])
+    fleet.run()
+    fleet.run()
+    again = [i for i in fake_gitlab.project.issues.values() if "bucket-alert" in i["labels"]]
+    assert len(again) == 2  # once per threshold and period, whatever runs follow

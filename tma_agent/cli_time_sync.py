@@ -29,6 +29,7 @@ def _backends(state: _State) -> Backends:
 def send_after_change(state: _State) -> list[str]:
     """For `tma time log/edit/delete`: send the queued time entries now (the change itself is
     committed already; what cannot be sent stays queued for the next run). The errors."""
+    from tma_agent.billing.notices import send_notices
     from tma_agent.billing.sender import send_time_entries
     from tma_agent.ledger import open_ledger
     from tma_agent.ledger.locks import LockHeld
@@ -36,7 +37,9 @@ def send_after_change(state: _State) -> list[str]:
     backends = _backends(state)
     try:
         with open_ledger(state.config) as ledger:
-            return send_time_entries(ledger, backends).errors
+            # A bucket alert the change raised goes to the client's project now, too.
+            errors = send_notices(ledger, backends).errors
+            return errors + send_time_entries(ledger, backends).errors
     except LockHeld:
         return []  # another process is sending them right now: this one goes too
     finally:

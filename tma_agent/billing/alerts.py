@@ -83,6 +83,9 @@ def check_alerts(session: Session, config: Config, client: str, today: dt.date) 
         except IntegrityError:
             continue
         alert = Alert(client, threshold, used, status.period_start, status)
+        from tma_agent.billing.notices import queue_notice
+
+        queue_notice(session, config, alert)
         log.warning("bucket alert", client=client, threshold=threshold, used_percent=used)
         alerts.append(alert)
     return alerts

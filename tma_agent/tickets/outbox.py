@@ -46,7 +46,9 @@ def send_outbox(
     with ledger.session() as session:
         # Time entries (`time_*`, about an intervention) are sent by the billing package.
         query = select(OutboxItem.id, OutboxItem.request_id).where(
-            OutboxItem.state.in_(PENDING), OutboxItem.intervention_id.is_(None)
+            OutboxItem.state.in_(PENDING),
+            OutboxItem.intervention_id.is_(None),
+            OutboxItem.request_id.is_not(None),  # bucket notices: tma_agent.billing.notices
         )
         if request_ids is not None:
             query = query.where(OutboxItem.request_id.in_(list(request_ids)))

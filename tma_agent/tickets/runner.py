@@ -46,6 +46,7 @@ def execute_run(
         reports = check()
         summary = run_requests(config, ledger, backends, reports)
         summary.alerts = _bucket_alerts(config, ledger)
+        summary.ticket_errors += _send_notices(ledger, backends)
         finished = utcnow()
         with ledger.session() as session:
             record = session.get(Run, run.id)
@@ -100,6 +101,12 @@ def _bucket_alerts(config: Config, ledger: Ledger) -> list[dict[str, object]]:
     today = utcnow().astimezone(zone(config.timezone)).date()
     with ledger.session() as session:
         return [alert.to_dict() for alert in check_all_alerts(session, config, today)]
+
+
+def _send_notices(ledger: Ledger, backends: Backends) -> list[str]:
+    from tma_agent.billing.notices import send_notices
+
+    return send_notices(ledger, backends).errors
 
 
 def _sites(reports: Sequence[SiteReport]) -> tuple[str, ...]:
