@@ -87,7 +87,9 @@ def test_csv_totals_equal_the_ledger_sums_to_the_minute(tmp_path: Path, database
                 spent_on=dt.date(2026, 3, 25), request_id=request.id,
             )  # fmt: skip
     total, kinds, sites = _ledger_sums(config, "acme", "2026-03")
-    assert total == 60 + 30 + 90 + 30 + 15 + 15  # the evolutive 435 minutes are deleted
+    # The evolutive 435 minutes are deleted; an adjustment bills exactly its 25 minutes (no
+    # increment, no minimum: it corrects a billed amount).
+    assert total == 60 + 30 + 90 + 25 + 15 + 15
 
     for lang, delimiter in (("fr", ";"), ("en", ",")):
         rows = _csv_rows(_report(config, "--format", "csv", "--lang", lang), delimiter)
