@@ -13,6 +13,7 @@ from tma_agent.errors import ConfigError
 
 if TYPE_CHECKING:
     from tma_agent.cli import _State
+    from tma_agent.service.systemd import Mode
 
 __all__ = ["register_commands", "systemd_group"]
 
@@ -74,12 +75,8 @@ def systemd_install(
         except ValueError as exc:
             raise ConfigError(f"--on-calendar/--randomized-delay: {exc}") from None
     _check_calendar(config.schedule.on_calendar)
-    units = build_units(
-        config,
-        find_config_path(state.config_path),
-        mode,
-        run_as=run_as,  # type: ignore[arg-type]
-    )
+    chosen: Mode = "user" if mode == "user" else "system"
+    units = build_units(config, find_config_path(state.config_path), chosen, run_as=run_as)
     if print_only:
         click.echo(f"# {SERVICE}\n{units.service}\n# {TIMER}\n{units.timer}", nl=False)
         return

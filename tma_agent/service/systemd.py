@@ -19,7 +19,16 @@ from tma_agent.errors import ConfigError
 if TYPE_CHECKING:
     from tma_agent.config import Config
 
-__all__ = ["SERVICE", "TIMER", "Units", "build_units", "installed_tma", "unit_dir", "write_units"]
+__all__ = [
+    "SERVICE",
+    "TIMER",
+    "Mode",
+    "Units",
+    "build_units",
+    "installed_tma",
+    "unit_dir",
+    "write_units",
+]
 
 SERVICE = "tma-agent.service"
 TIMER = "tma-agent.timer"
