@@ -62,6 +62,8 @@ class EmailSettings(Strict):
     #: Send only when a run found, opened, applied or failed something.
     only_changes: bool = True
     timeout: float = Field(30.0, gt=0)
+    #: A CA bundle to verify the server with (an agency's own CA); default: the system's.
+    ca_file: str | None = None
 
 
 class WebhookNotify(Strict):
