@@ -17,6 +17,8 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
+    from tma_agent.apply import StepContext
+
     from tma_agent.context import SiteContext
     from tma_agent.hosts import GlobRequest
     from tma_agent.models import Component, Detection, Finding, SiteReport, SourceInfo, StackInfo
@@ -165,4 +167,20 @@ def tma_run_finished(run: RunInfo, summary: RunSummary) -> None:
 
     Called after every run, dry runs included (``run.dry_run``), all implementations run. Must
     not raise: an exception is logged and ignored.
+    """
+
+
+# --- Apply: called while a playbook runs on a site's environment -----------------------------
+
+
+@hookspec(firstresult=True)
+def tma_maintenance_commands(ctx: StepContext, enable: bool) -> list[list[str]] | None:
+    """Return the commands that turn maintenance mode on (``enable``) or off for the site of
+    ``ctx`` (``ctx.stack``, ``ctx.path``), each an argv run in order on the site's host.
+
+    Called by the ``maintenance`` step; read the site only through ``ctx.probe`` or
+    ``ctx.host`` reads, never change it here (the step runs the commands, so a dry run shows
+    them). Every argv item is data: put nothing read from the site into a shell's program
+    text. Return None when the site is not of your stack (the step then notes that the stack
+    has no maintenance mode and does nothing). firstresult.
     """
