@@ -13,7 +13,15 @@ from PIL import Image
 
 from tma_agent.apply.smoke import check_page, smoke_client
 from tma_agent.apply.visual import Rect, compare_images, screenshot
+from tma_agent.hosts import SSHHost
 from tma_agent.testing.pages import DRIP_PATH, ENDLESS_PATH, Page, PageServer
+from tma_agent.testing.sshd import SSHServer
+from tma_agent.testing.standins import give_tree_to, install_standin
+from tma_drupal.maintenance import maintenance_commands as drupal_maintenance
+from tma_drupal.testing.trees import build_drupal7, build_drupal10
+from tma_prestashop.maintenance import maintenance_commands as prestashop_maintenance
+from tma_wordpress.maintenance import maintenance_commands as wordpress_maintenance
+from tma_wordpress.testing.trees import build_wordpress
 
 
 def _php_output(code: str) -> str:
@@ -183,3 +191,70 @@ def test_images_of_different_sizes_count_the_rest_as_changed(tmp_path: Path) -> 
     result = compare_images(tmp_path / "a.png", tmp_path / "b.png")
     assert result.changed == 100 * 50
     assert result.compared == 100 * 150
+
+
+# -- maintenance: what each stack answers, read over the real sshd ---------------------------------
+
+
+def test_drupal_uses_the_sites_own_drush(sshd: SSHServer, ssh_host: SSHHost) -> None:
+    root = sshd.make_shared_dir()
+    tree = build_drupal10(root, web_dir=True)
+    install_standin(tree.project_root / "vendor/bin/drush", name="drush")
+    on = drupal_maintenance(ssh_host, str(root), True)
+    assert on == [
+        ["vendor/bin/drush", "state:set", "system.maintenance_mode", "1", "--input-format=integer"],
+        ["vendor/bin/drush", "cache:rebuild"],
+    ]
+    off = drupal_maintenance(ssh_host, str(root), False)
+    assert off[0][3] == "0"
+
+
+def test_drupal_7_without_its_own_drush_uses_drush_on_path(
+    sshd: SSHServer, ssh_host: SSHHost
+) -> None:
+    root = sshd.make_shared_dir()
+    build_drupal7(root)
+    assert drupal_maintenance(ssh_host, str(root), True) == [
+        ["drush", f"--root={root}", "variable-set", "--exact", "--yes", "maintenance_mode", "1"],
+        ["drush", f"--root={root}", "cache-clear", "all"],
+    ]
+
+
+def test_wordpress_maintenance_file_is_written_then_removed(
+    sshd: SSHServer, ssh_host: SSHHost
+) -> None:
+    root = sshd.make_shared_dir()
+    docroot = build_wordpress(root / "public")
+    give_tree_to(root, sshd.user)
+    for argv in wordpress_maintenance(ssh_host, str(root), True):
+        ssh_host.run(argv)
+    flag = docroot / ".maintenance"
+    assert flag.read_text() == "<?php $upgrading = time(); ?>\n"
+    # Real PHP reads it as WordPress does: $upgrading is now, so maintenance holds.
+    php = f"include {str(flag)!r}; echo time() - $upgrading < 5 ? 'on' : 'off';"
+    assert subprocess.run(["php", "-r", php], capture_output=True, text=True).stdout == "on"
+    for argv in wordpress_maintenance(ssh_host, str(root), False):
+        ssh_host.run(argv)
+    assert not flag.exists()
+    assert sorted(p.name for p in docroot.iterdir() if p.name.startswith(".")) == []
+
+
+def test_prestashop_switches_the_shop_off_and_on(sshd: SSHServer, ssh_host: SSHHost) -> None:
+    root = sshd.make_shared_dir()
+    _prestashop_tree(root, "8.1.7")
+    assert prestashop_maintenance(ssh_host, str(root), True) == [
+        ["bin/console", "prestashop:config", "set", "PS_SHOP_ENABLE", "--value", "0"]
+    ]
+    assert prestashop_maintenance(ssh_host, str(root), False)[0][-1] == "1"
+    old = sshd.make_shared_dir()
+    _prestashop_tree(old, "1.7.7.8")
+    assert prestashop_maintenance(ssh_host, str(old), True) == []
+
+
+def _prestashop_tree(root: Path, version: str) -> None:
+    (root / "app").mkdir()
+    (root / "config").mkdir()
+    (root / "app/AppKernel.php").write_text(
+        f"<?php\nclass AppKernel extends Kernel\n{{\n    const VERSION = '{version}';\n}}\n"
+    )
+    (root / "config/defines.inc.php").write_text("<?php\ndefine('_PS_MODE_DEV_', false);\n")
