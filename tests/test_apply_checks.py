@@ -10,6 +10,11 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from tma_drupal.maintenance import maintenance_commands as drupal_maintenance
+from tma_drupal.testing.trees import build_drupal7, build_drupal10
+from tma_prestashop.maintenance import maintenance_commands as prestashop_maintenance
+from tma_wordpress.maintenance import maintenance_commands as wordpress_maintenance
+from tma_wordpress.testing.trees import build_wordpress
 
 from tma_agent.apply.smoke import check_page, smoke_client
 from tma_agent.apply.visual import Rect, compare_images, screenshot
@@ -17,11 +22,6 @@ from tma_agent.hosts import SSHHost
 from tma_agent.testing.pages import DRIP_PATH, ENDLESS_PATH, Page, PageServer
 from tma_agent.testing.sshd import SSHServer
 from tma_agent.testing.standins import give_tree_to, install_standin
-from tma_drupal.maintenance import maintenance_commands as drupal_maintenance
-from tma_drupal.testing.trees import build_drupal7, build_drupal10
-from tma_prestashop.maintenance import maintenance_commands as prestashop_maintenance
-from tma_wordpress.maintenance import maintenance_commands as wordpress_maintenance
-from tma_wordpress.testing.trees import build_wordpress
 
 
 def _php_output(code: str) -> str:
