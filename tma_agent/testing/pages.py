@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 from tma_agent.testing.local_server import LocalServer
 
@@ -21,9 +22,14 @@ ENDLESS_PATH = "/endless"
 
 @dataclass(frozen=True)
 class Page:
-    body: str
+    body: str = ""
     status: int = 200
     content_type: str = "text/html; charset=utf-8"
+    #: Read at each request instead of `body`: a page a playbook's command can change.
+    file: Path | None = None
+
+    def content(self) -> bytes:
+        return self.file.read_bytes() if self.file is not None else self.body.encode()
 
 
 class PageServer(LocalServer):
@@ -33,6 +39,8 @@ class PageServer(LocalServer):
         self.drip_interval = drip_interval
         #: Bytes the endless page managed to send before the client hung up.
         self.endless_sent = 0
+        #: Paths requested, in order.
+        self.requested: list[str] = []
         self._serve_with(self._handler())
 
     def set(self, path: str, page: Page | str) -> None:
@@ -57,6 +65,7 @@ class PageServer(LocalServer):
 
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
+                server.requested.append(path)
                 if path == DRIP_PATH:
                     self._drip()
                 elif path == ENDLESS_PATH:
@@ -66,7 +75,7 @@ class PageServer(LocalServer):
                     self._send(page)
 
             def _send(self, page: Page) -> None:
-                body = page.body.encode()
+                body = page.content()
                 self.send_response(page.status)
                 self.send_header("Content-Type", page.content_type)
                 self.send_header("Content-Length", str(len(body)))

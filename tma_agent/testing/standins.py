@@ -18,8 +18,10 @@ _SCRIPT = """#!/bin/sh
 state={state}
 {{ printf '%s' "$PWD"; for arg in "$@"; do printf '\\037%s' "$arg"; done; printf '\\n'; }} >> "$state/calls"
 if [ -f "$state/exit" ]; then
-    cat "$state/stderr" >&2
-    exit "$(cat "$state/exit")"
+    if [ ! -f "$state/only" ] || printf '%s\n' "$@" | grep -qxF -f "$state/only"; then
+        cat "$state/stderr" >&2
+        exit "$(cat "$state/exit")"
+    fi
 fi
 echo "{name}: ok"
 """
@@ -46,9 +48,16 @@ class StandIn:
             calls.append(Call(cwd, tuple(argv)))
         return calls
 
-    def fail(self, exit_code: int, stderr: str = "stand-in failure") -> None:
-        """Every later call exits with `exit_code`, printing `stderr`."""
+    def fail(
+        self, exit_code: int, stderr: str = "stand-in failure", *, only_with: str | None = None
+    ) -> None:
+        """Every later call exits with `exit_code`, printing `stderr`; with `only_with`, only
+        the calls having that exact argument."""
         (self.state / "stderr").write_text(stderr + "\n")
+        if only_with is None:
+            (self.state / "only").unlink(missing_ok=True)
+        else:
+            (self.state / "only").write_text(only_with + "\n")
         (self.state / "exit").write_text(f"{exit_code}\n")
 
     def succeed(self) -> None:

@@ -14,12 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from tma_agent.apply import StepContext, StepFailed, StepInfo, StepResult
 from tma_agent.apply.smoke import DEFAULT_MAX_BODY_BYTES, check_page, smoke_client
 from tma_agent.apply.visual import Rect, VisualError, compare_images, find_chromium, screenshot
 from tma_agent.hookspecs import hookimpl
+from tma_agent.settings import Strict
 
 __all__ = ["HttpCheckArgs", "MaintenanceArgs", "VisualCheckArgs", "tma_register_steps"]
 
@@ -28,9 +29,7 @@ VISUAL_FACT = "visual.before"
 MAINTENANCE_FACT = "maintenance"
 
 
-class _Pages(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _Pages(Strict):
     #: One page (a path below the environment's `url`), or several with `paths`.
     path: str | None = None
     paths: list[str] | None = None
@@ -67,9 +66,7 @@ class HttpCheckArgs(_Pages):
     max_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, gt=0, le=64 * 1024 * 1024)
 
 
-class Mask(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Mask(Strict):
     x: int = Field(ge=0)
     y: int = Field(ge=0)
     width: int = Field(gt=0)
@@ -90,9 +87,7 @@ class VisualCheckArgs(_Pages):
     chromium: str | None = None
 
 
-class MaintenanceArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MaintenanceArgs(Strict):
     enable: bool
     #: Turn it off even when this apply did not turn it on (a mode left by someone else).
     force: bool = False
@@ -152,9 +147,7 @@ def visual_check(ctx: StepContext, args: VisualCheckArgs) -> StepResult:
         if before is None:
             raise StepFailed(f"{url}: no before screenshot (a visual.check phase: before first)")
         after = _shoot(ctx, args, url, _image_name(index, url, "after"))
-        comparison = compare_images(
-            Path(before), after, tolerance=args.tolerance, masks=masks
-        )
+        comparison = compare_images(Path(before), after, tolerance=args.tolerance, masks=masks)
         diff = ctx.workdir / _image_name(index, url, "changes")
         comparison.diff.save(diff)
         ctx.attach(Path(before), label=f"before: {url}")
