@@ -65,11 +65,11 @@ def body_problem(body: str) -> str | None:
 
 
 @contextmanager
-def smoke_client(*, verify: bool = True) -> Iterator[httpx.Client]:
-    """A client for smoke checks: never follows redirects on its own (a redirect to a login or
-    maintenance page must show as its status), bounded by per-request deadlines."""
+def smoke_client(*, verify: bool = True, follow_redirects: bool = False) -> Iterator[httpx.Client]:
+    """A client for smoke checks, bounded by per-request deadlines. By default it follows no
+    redirect: a redirect to a login or maintenance page shows as its status."""
     with httpx.Client(
-        follow_redirects=False,
+        follow_redirects=follow_redirects,
         verify=verify,
         headers={"User-Agent": f"tma-agent/{__version__} (smoke check)"},
     ) as client:

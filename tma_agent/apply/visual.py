@@ -174,5 +174,9 @@ def _diff_image(after: Image.Image, changed: Image.Image, masked: Image.Image) -
 
 def _last_line(stderr: bytes) -> str:
     lines = [line for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-    # Chromium logs D-Bus noise on machines without a session bus; the last line is its verdict.
+    # Chromium exits 0 without a screenshot when the page does not load, saying why among
+    # D-Bus and IPC noise: that line is the reason.
+    for line in lines:
+        if "Page load failed:" in line:
+            return "page load failed:" + line.split("Page load failed:", 1)[1]
     return " ".join(lines[-1].split())[:200] if lines else "no output"

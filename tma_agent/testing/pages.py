@@ -27,6 +27,7 @@ class Page:
     content_type: str = "text/html; charset=utf-8"
     #: Read at each request instead of `body`: a page a playbook's command can change.
     file: Path | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
     def content(self) -> bytes:
         return self.file.read_bytes() if self.file is not None else self.body.encode()
@@ -79,6 +80,8 @@ class PageServer(LocalServer):
                 self.send_response(page.status)
                 self.send_header("Content-Type", page.content_type)
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in page.headers:
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
 

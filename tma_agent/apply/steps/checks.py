@@ -1,10 +1,8 @@
-"""The check steps: `http.check` (smoke), `visual.check` (screenshots before and after) and
-`maintenance` (the stack's maintenance mode on or off, through `tma_maintenance_commands`).
+"""The check steps, `http.check` (smoke) and `visual.check` (screenshots before and after),
+registered with `maintenance` (tma_agent.apply.steps.maintenance) under one entry point.
 
 The checks talk to the environment's `url` from the agent's machine; they change nothing, so a
-dry run only says what it would check. `maintenance` records `facts["maintenance"]` before it
-turns the mode on and clears it once it is off, so whatever ends the apply (a failed step, a
-SIGKILL and the next run's recovery), the journal says whether the site is left in it.
+dry run only says what it would check.
 """
 
 from __future__ import annotations
@@ -18,15 +16,15 @@ from pydantic import Field, model_validator
 
 from tma_agent.apply import StepContext, StepFailed, StepInfo, StepResult
 from tma_agent.apply.smoke import DEFAULT_MAX_BODY_BYTES, check_page, smoke_client
+from tma_agent.apply.steps.maintenance import MAINTENANCE_STEP
 from tma_agent.apply.visual import Rect, VisualError, compare_images, find_chromium, screenshot
 from tma_agent.hookspecs import hookimpl
 from tma_agent.settings import Strict
 
-__all__ = ["HttpCheckArgs", "MaintenanceArgs", "VisualCheckArgs", "tma_register_steps"]
+__all__ = ["VISUAL_FACT", "HttpCheckArgs", "VisualCheckArgs", "tma_register_steps"]
 
 #: Where `visual.check` keeps the before shots: {url: local image path}.
 VISUAL_FACT = "visual.before"
-MAINTENANCE_FACT = "maintenance"
 
 
 class _Pages(Strict):
@@ -63,6 +61,8 @@ class HttpCheckArgs(_Pages):
     expect_text: str | None = None
     #: False for a staging site behind a self-signed certificate.
     verify_tls: bool = True
+    #: Follow redirects and judge the page they end on (by default a redirect is its status).
+    follow_redirects: bool = False
     max_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, gt=0, le=64 * 1024 * 1024)
 
 
@@ -87,12 +87,6 @@ class VisualCheckArgs(_Pages):
     chromium: str | None = None
 
 
-class MaintenanceArgs(Strict):
-    enable: bool
-    #: Turn it off even when this apply did not turn it on (a mode left by someone else).
-    force: bool = False
-
-
 def http_check(ctx: StepContext, args: HttpCheckArgs) -> StepResult:
     urls = args.urls(ctx)
     if ctx.dry_run:
@@ -100,12 +94,14 @@ def http_check(ctx: StepContext, args: HttpCheckArgs) -> StepResult:
             ctx.note(f"would check {url} (HTTP {args.expect_status})")
         return StepResult(changed=False, data={"checks": []})
     results = []
-    with smoke_client(verify=args.verify_tls) as client:
+    # The step's own `timeout:` wins over the configuration's `http.timeout`.
+    timeout = ctx.timeout or ctx.config.http.timeout
+    with smoke_client(verify=args.verify_tls, follow_redirects=args.follow_redirects) as client:
         for url in urls:
             result = check_page(
                 client,
                 url,
-                timeout=ctx.config.http.timeout,
+                timeout=timeout,
                 expect_status=args.expect_status,
                 expect_text=args.expect_text,
                 max_bytes=args.max_bytes,
@@ -174,29 +170,6 @@ def visual_check(ctx: StepContext, args: VisualCheckArgs) -> StepResult:
     return StepResult(changed=False, data={"pages": compared})
 
 
-def maintenance(ctx: StepContext, args: MaintenanceArgs) -> StepResult:
-    state = "on" if args.enable else "off"
-    if not args.enable and not args.force and ctx.facts.get(MAINTENANCE_FACT) is not True:
-        ctx.note("maintenance mode was not turned on by this apply: left as it is")
-        return StepResult(changed=False, data={"enabled": False, "commands": []})
-    commands = ctx.pm.hook.tma_maintenance_commands(ctx=ctx, enable=args.enable)
-    if commands is None:
-        ctx.note(f"no maintenance mode for stack {ctx.stack or 'unknown'}")
-        return StepResult(changed=False, data={"enabled": False, "commands": []})
-    if not commands:
-        ctx.note(f"stack {ctx.stack}: no maintenance command for this site")
-        return StepResult(changed=False, data={"enabled": False, "commands": []})
-    if args.enable:
-        # Recorded first: a run dying between the commands still turns it off on recovery.
-        ctx.facts[MAINTENANCE_FACT] = True
-    for argv in commands:
-        ctx.run(argv)
-    if not args.enable:
-        ctx.facts[MAINTENANCE_FACT] = False
-    ctx.note(f"maintenance mode {state}")
-    return StepResult(changed=True, data={"enabled": args.enable, "commands": commands})
-
-
 def _shoot(ctx: StepContext, args: VisualCheckArgs, url: str, name: str) -> Path:
     try:
         return screenshot(
@@ -206,6 +179,7 @@ def _shoot(ctx: StepContext, args: VisualCheckArgs, url: str, name: str) -> Path
             height=args.height,
             chromium=args.chromium,
             budget_ms=args.wait_ms,
+            timeout=ctx.timeout or 60.0,
         )
     except VisualError as exc:
         raise StepFailed(str(exc)) from None
@@ -235,11 +209,4 @@ def tma_register_steps(register: Callable[[StepInfo], None]) -> None:
             preflight=visual_preflight,
         )
     )
-    register(
-        StepInfo(
-            name="maintenance",
-            run=maintenance,
-            args_model=MaintenanceArgs,
-            description="Turn the stack's maintenance mode on or off",
-        )
-    )
+    register(MAINTENANCE_STEP)
