@@ -246,12 +246,17 @@ def test_http_check_dry_run_requests_nothing(
     assert f"would check {site.url}/broken (HTTP 200)" in applied.ctx.notes
 
 
-def test_http_check_without_url_fails_in_one_line(tmp_path: Path, pm: pluggy.PluginManager) -> None:
-    applied = apply_playbook_text(tmp_path, pm, HTTP_PLAYBOOK % {"status": 200}, site_path=tmp_path)
-    assert applied.outcome.error == (
-        "step 1 (http.check): site shop: environments.staging.url is not set "
-        "(the checks need the address of the site)"
-    )
+def test_checks_without_url_are_refused_before_anything_runs(
+    tmp_path: Path, pm: pluggy.PluginManager
+) -> None:
+    playbook = "name: smoke\nsteps:\n  - shell: [touch, ran]\n  - %s\n"
+    for step in ("http.check: {}", "visual.check: {phase: before}"):
+        applied = apply_playbook_text(tmp_path, pm, playbook % step, site_path=tmp_path)
+        assert applied.outcome.status == "refused"
+        assert applied.outcome.error == (
+            "site shop: environments.staging.url is not set (the checks need the address of the site)"
+        )
+        assert not (tmp_path / "ran").exists()
 
 
 VISUAL_PLAYBOOK = """\

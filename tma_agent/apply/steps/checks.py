@@ -7,6 +7,7 @@ dry run only says what it would check.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -117,7 +118,13 @@ def http_check(ctx: StepContext, args: HttpCheckArgs) -> StepResult:
     return StepResult(changed=False, data={"checks": checks})
 
 
+def pages_preflight(ctx: StepContext, args: _Pages) -> None:
+    """Before anything runs: the environment has a `url` to check."""
+    args.urls(ctx)
+
+
 def visual_preflight(ctx: StepContext, args: VisualCheckArgs) -> None:
+    pages_preflight(ctx, args)
     try:
         find_chromium(args.chromium)
     except VisualError as exc:
@@ -132,19 +139,19 @@ def visual_check(ctx: StepContext, args: VisualCheckArgs) -> StepResult:
         return StepResult(changed=False)
     shots: dict[str, str] = dict(ctx.facts.get(VISUAL_FACT) or {})
     if args.phase == "before":
-        for index, url in enumerate(urls):
-            shots[url] = str(_shoot(ctx, args, url, _image_name(index, url, "before")))
+        for url in urls:
+            shots[url] = str(_shoot(ctx, args, url, _image_name(url, "before")))
         ctx.facts[VISUAL_FACT] = shots
         return StepResult(changed=False, data={"images": [shots[url] for url in urls]})
     masks = [Rect(m.x, m.y, m.width, m.height) for m in args.masks]
     compared: list[dict[str, Any]] = []
-    for index, url in enumerate(urls):
+    for url in urls:
         before = shots.get(url)
         if before is None:
             raise StepFailed(f"{url}: no before screenshot (a visual.check phase: before first)")
-        after = _shoot(ctx, args, url, _image_name(index, url, "after"))
+        after = _shoot(ctx, args, url, _image_name(url, "after"))
         comparison = compare_images(Path(before), after, tolerance=args.tolerance, masks=masks)
-        diff = ctx.workdir / _image_name(index, url, "changes")
+        diff = ctx.workdir / _image_name(url, "changes")
         comparison.diff.save(diff)
         ctx.attach(Path(before), label=f"before: {url}")
         ctx.attach(after, label=f"after: {url}")
@@ -185,9 +192,11 @@ def _shoot(ctx: StepContext, args: VisualCheckArgs, url: str, name: str) -> Path
         raise StepFailed(str(exc)) from None
 
 
-def _image_name(index: int, url: str, kind: str) -> str:
+def _image_name(url: str, kind: str) -> str:
+    """One name per URL and kind: readable, and unique however long the URL (its hash)."""
     slug = re.sub(r"[^a-z0-9]+", "-", url.split("://", 1)[-1].lower()).strip("-")[:60]
-    return f"visual-{index:02d}-{slug}-{kind}.png"
+    digest = hashlib.sha256(url.encode()).hexdigest()[:8]
+    return f"visual-{slug}-{digest}-{kind}.png"
 
 
 @hookimpl
@@ -198,6 +207,7 @@ def tma_register_steps(register: Callable[[StepInfo], None]) -> None:
             run=http_check,
             args_model=HttpCheckArgs,
             description="GET pages of the site: status, expected text, no PHP or WordPress error",
+            preflight=pages_preflight,
         )
     )
     register(
