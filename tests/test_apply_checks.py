@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pluggy
 import pytest
+import yaml
 from PIL import Image, ImageDraw
 
 from tma_agent.apply.smoke import body_problem, check_page, smoke_client
 from tma_agent.apply.visual import Rect, VisualError, compare_images, screenshot
 from tma_agent.plugins import get_plugin_manager
+from tma_agent.testing.cli import run_tma
 from tma_agent.testing.pages import DRIP_PATH, ENDLESS_PATH, Page, PageServer
 from tma_agent.testing.playbook_run import Applied, apply_playbook_text
 
@@ -387,3 +389,34 @@ def test_a_page_that_does_not_load_gives_chromiums_reason(tmp_path: Path) -> Non
     assert str(caught.value) == (
         f"{url}: Chromium made no screenshot (page load failed: net::ERR_CONNECTION_REFUSED)"
     )
+
+
+def test_tma_playbook_run_reports_a_failed_check_in_one_line(
+    site: PageServer, tmp_path: Path
+) -> None:
+    playbooks = tmp_path / "playbooks"
+    playbooks.mkdir()
+    (playbooks / "smoke.yaml").write_text(HTTP_PLAYBOOK % {"status": 200})
+    config = {
+        "state_dir": str(tmp_path / "state"),
+        "apply": {"playbook_dirs": [str(playbooks)], "backup_dir": str(tmp_path / "bk")},
+        "clients": [{"id": "acme", "name": "Acme"}],
+        "sites": [
+            {
+                "id": "shop",
+                "client": "acme",
+                "environments": {"staging": {"path": str(tmp_path), "url": site.url}},
+            }
+        ],
+    }
+    (tmp_path / "tma.yaml").write_text(yaml.safe_dump(config))
+    done = run_tma(
+        "playbook", "run", "smoke", "--site", "shop", "--format", "table",
+        config=tmp_path / "tma.yaml",
+    )  # fmt: skip
+    assert done.returncode == 4
+    assert "undo 1. shell [changed]" in done.stdout
+    assert done.stderr.strip() == (
+        f"error: step 1 (http.check): {site.url}/broken: HTTP 500, expected 200"
+    )
+    assert "Traceback" not in done.stdout + done.stderr
