@@ -32,7 +32,10 @@ BUILTIN_TICKET_PLUGINS = {
     "webhook-tickets": ["webhook"],
 }
 #: The core's step families, registered as plugins like any other (docs/apply.md).
-BUILTIN_STEP_PLUGINS = {"shell-steps": ["shell"]}
+BUILTIN_STEP_PLUGINS = {
+    "shell-steps": ["shell"],
+    "check-steps": ["http.check", "visual.check", "maintenance"],
+}
 BUILTIN_PLUGINS = sorted([*BUILTIN_STACKS, *BUILTIN_TICKET_PLUGINS, *BUILTIN_STEP_PLUGINS])
 
 
