@@ -9,7 +9,7 @@ import posixpath
 from tma_agent.hosts import Host
 from tma_drupal import detect
 
-__all__ = ["drush_program", "maintenance_commands"]
+__all__ = ["SITE_DRUSH", "drupal7_docroot", "drush_program", "maintenance_commands"]
 
 #: Composer-built sites ship their own Drush; it matches the site's core, a global one may not.
 SITE_DRUSH = "vendor/bin/drush"
@@ -21,16 +21,28 @@ def drush_program(host: Host, path: str) -> str:
     return SITE_DRUSH if host.exists(posixpath.join(path, SITE_DRUSH)) else "drush"
 
 
+def drupal7_docroot(host: Host, path: str) -> str | None:
+    """The docroot when the site is Drupal 7, else None: the markers' presence only, read in
+    one round trip, in detection's order (a Drupal 8+ marker first wins)."""
+    candidates = []
+    for docroot in detect.DOCROOT_CANDIDATES:
+        root = posixpath.normpath(posixpath.join(path, docroot))
+        candidates.append((root, False, posixpath.join(root, detect.DRUPAL8_MARKER)))
+        candidates.append((root, True, posixpath.join(root, detect.DRUPAL7_MARKER)))
+    found = host.read_many([marker for _, _, marker in candidates], max_bytes=1)
+    for root, drupal7, marker in candidates:
+        if found[marker] is not None:
+            return root if drupal7 else None
+    return None
+
+
 def maintenance_commands(host: Host, path: str, enable: bool) -> list[list[str]]:
-    names = detect.detect_paths()
-    read = host.read_many([posixpath.join(path, name) for name in names])
-    files = {name: read[posixpath.join(path, name)] for name in names}
-    facts = detect.core_facts(files)
     drush = drush_program(host, path)
     flag = "1" if enable else "0"
-    if facts is not None and facts.drupal7:
+    d7_root = drupal7_docroot(host, path)
+    if d7_root is not None:
         # Drush 8 finds a Drupal 7 root from the working directory only when it is inside it.
-        root = f"--root={posixpath.normpath(posixpath.join(path, facts.docroot))}"
+        root = f"--root={d7_root}"
         return [
             [drush, root, "variable-set", "--exact", "--yes", "maintenance_mode", flag],
             [drush, root, "cache-clear", "all"],
