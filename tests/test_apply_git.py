@@ -189,12 +189,13 @@ def test_dry_run_records_git_argv_and_changes_nothing(checkout: Checkout) -> Non
     g.reset_hard(start)
     w = str(work)
     assert checkout.runner.recorded == [
-        ["git", "-C", w, "fetch", "--prune", "--", "origin"],
+        ["env", "GIT_TERMINAL_PROMPT=0", "git", "-C", w, "fetch", "--prune", "--", "origin"],
         ["git", "-C", w, "checkout", "-q", "--no-track", "-b", "tma/dry", "origin/main"],
         ["git", "-C", w, "add", "-A"],
         ["git", "-C", w, "-c", "user.name=tma-agent", "-c", "user.email=tma-agent@localhost",
          "commit", "-q", "--author", "tma-agent <tma-agent@localhost>", "-m", "msg"],
-        ["git", "-C", w, "push", "--porcelain", "--", "origin", "refs/heads/tma/dry:refs/heads/tma/dry"],
+        ["env", "GIT_TERMINAL_PROMPT=0", "git", "-C", w, "push", "--porcelain", "--", "origin",
+         "refs/heads/tma/dry:refs/heads/tma/dry"],
         ["git", "-C", w, "reset", "-q", "--hard", start],
         ["git", "-C", w, "clean", "-q", "-fd"],
     ]  # fmt: skip

@@ -13,7 +13,7 @@ from typing import TypeVar
 import git
 from git.exc import BadName, GitCommandError
 
-from tma_agent.apply.git import Git, GitError, GitRunner
+from tma_agent.apply.git import NETWORK_ENV, Git, GitError, GitRunner
 
 __all__ = ["LocalGit"]
 
@@ -28,7 +28,7 @@ class LocalGit(Git):
         except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
             raise GitError(f"{path}: not a git checkout ({exc})") from None
         # A remote asking for a password must fail at once, not wait for a terminal.
-        self.repo.git.update_environment(GIT_TERMINAL_PROMPT="0")
+        self.repo.git.update_environment(**NETWORK_ENV)
 
     @contextmanager
     def _errors(self, what: str) -> Iterator[None]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from tma_agent.errors import TmaError
@@ -33,6 +33,10 @@ __all__ = [
 
 #: fetch and push talk to the remote: give them longer than a local command.
 NETWORK_TIMEOUT = 600.0
+#: ...and never let them wait for a password nobody will type (the host's own credentials
+#: are used as they are: nothing is added).
+NETWORK_ENV = {"GIT_TERMINAL_PROMPT": "0"}
+_NETWORK = ("fetch", "push")
 
 # git check-ref-format's rules, narrowed: no leading `-` (an option), no `..`, `@{`, `\`,
 # control characters, spaces or glob characters, no component starting with `.` or ending `.lock`.
@@ -75,7 +79,12 @@ class GitRunner(Protocol):
     dry_run: bool
 
     def run(
-        self, argv: Sequence[str], *, check: bool = True, timeout: float | None = None
+        self,
+        argv: Sequence[str],
+        *,
+        check: bool = True,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> CommandResult: ...
 
     def probe(
@@ -93,8 +102,15 @@ class HostRunner:
         self.recorded: list[list[str]] = []
 
     def run(
-        self, argv: Sequence[str], *, check: bool = True, timeout: float | None = None
+        self,
+        argv: Sequence[str],
+        *,
+        check: bool = True,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> CommandResult:
+        # The same form as StepContext.run: `env K=V command...`.
+        argv = [*(["env", *(f"{k}={v}" for k, v in env.items())] if env else []), *argv]
         self.recorded.append(list(argv))
         if self.dry_run:
             return CommandResult(" ".join(argv), 0, b"", b"")
@@ -151,15 +167,25 @@ class Git(ABC):
         return self.resolve(ref) is not None
 
     # -- changes --------------------------------------------------------------------------------
-    def _dry(self, args: list[str], timeout: float | None = None) -> bool:
+    def _dry(self, args: list[str]) -> bool:
         if not self.runner.dry_run:
             return False
-        self.runner.run(self.argv(*args), check=False, timeout=timeout)
+        self._send(args)
         return True
+
+    def _send(self, args: list[str]) -> CommandResult:
+        network = args[0] in _NETWORK
+        return self.runner.run(
+            self.argv(*args),
+            check=False,
+            # A step's own `timeout:` (StepContext.timeout) wins over the network default.
+            timeout=(getattr(self.runner, "timeout", None) or NETWORK_TIMEOUT) if network else None,
+            env=NETWORK_ENV if network else None,
+        )
 
     def fetch(self, remote: str) -> None:
         args = ["fetch", "--prune", "--", check_remote(remote)]
-        if not self._dry(args, NETWORK_TIMEOUT):
+        if not self._dry(args):
             self._do_fetch(remote, args)
 
     def create_branch(self, name: str, start: str) -> None:
@@ -187,7 +213,7 @@ class Git(ABC):
         """Push `branch` to the same name on `remote`, with the host's own credentials."""
         refspec = f"refs/heads/{check_branch(branch)}:refs/heads/{branch}"
         args = ["push", "--porcelain", "--", check_remote(remote), refspec]
-        if not self._dry(args, NETWORK_TIMEOUT):
+        if not self._dry(args):
             self._do_push(remote, branch, args)
 
     def reset_hard(self, sha: str, *, remove_ignored: bool = False) -> None:
@@ -317,8 +343,7 @@ class HostGit(Git):
         return self._read("diff", "diff", "--stat", _check_ref(old), _check_ref(new), "--").strip()
 
     def _do(self, args: list[str]) -> None:
-        timeout = NETWORK_TIMEOUT if args[0] in ("fetch", "push") else None
-        result = self.runner.run(self.argv(*args), check=False, timeout=timeout)
+        result = self._send(args)
         if not result.ok:
             what = next(a for a in args if not a.startswith("-") and "=" not in a)
             raise self._fail(what, result.stderr.decode("utf-8", "replace"))
