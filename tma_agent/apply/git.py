@@ -198,7 +198,8 @@ class Git(ABC):
         """Stage everything (not ignored files) and commit as `author` ("Name <email>"), who is
         also the committer; the new sha, or None when there was nothing to commit."""
         name, email = _split_author(author)
-        if not self.status():
+        # A dry run shows the commit the earlier steps' changes would need (they did not run).
+        if not self.runner.dry_run and not self.status():
             return None
         add = ["add", "-A"]
         commit = ["-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "-q"]
