@@ -116,6 +116,18 @@ def test_branch_commit_push_lands_on_origin(checkout: Checkout) -> None:
     )
     stat = g.diff_stat(start, sha)
     assert "composer.lock" in stat and "new.txt" in stat and "2 files changed" in stat
+    # Both twins account for the same changes, as the argv the CLI twin runs.
+    w = str(checkout.work)
+    assert [r[r.index(w) + 1 :] for r in checkout.runner.recorded] == [
+        ["fetch", "--prune", "--", "origin"],
+        ["checkout", "-q", "--no-track", "-b", "tma/2026-12-02-drupal-core", "origin/main"],
+        ["add", "-A"],
+        ["-c", "user.name=tma-agent", "-c", "user.email=tma-agent@localhost", "commit", "-q",
+         "--author", "tma-agent <tma-agent@localhost>", "-m", message],
+        ["push", "--porcelain", "--", "origin",
+         "refs/heads/tma/2026-12-02-drupal-core:refs/heads/tma/2026-12-02-drupal-core"],
+    ]  # fmt: skip
+    assert checkout.runner.recorded[0][:2] == ["env", "GIT_TERMINAL_PROMPT=0"]
 
 
 def test_reset_restores_head_and_removes_untracked(checkout: Checkout) -> None:

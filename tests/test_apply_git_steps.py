@@ -224,6 +224,7 @@ def test_failure_after_changes_is_reset(sites: Sites) -> None:
     start = git(sites.staging, "rev-parse", "HEAD")
     outcome, facts = apply(sites, "git-apply", variables={"fail_with": "exit 3"})
     assert outcome.status == "rolled_back", outcome.error
+    assert facts["git.start"] == start and facts["git.branch"].startswith("tma/2026-12-02-")
     assert [s.step for s in outcome.steps][-1] == "git.reset"
     assert git(sites.staging, "rev-parse", "HEAD") == start
     assert git(sites.staging, "rev-parse", "--abbrev-ref", "HEAD") == "main"

@@ -2,6 +2,8 @@
 
 Each change mirrors the argv `HostGit` would run for it (that argv is what a dry-run records);
 where GitPython has no own API for an operation, its command wrapper runs that same argv.
+Each change made is recorded as that argv in the apply's commands (the journal, the outcome),
+as the CLI twin's commands are.
 """
 
 from __future__ import annotations
@@ -13,7 +15,11 @@ from typing import TypeVar
 import git
 from git.exc import BadName, GitCommandError
 
-from tma_agent.apply.git import NETWORK_ENV, Git, GitError, GitRunner
+from tma_agent.apply._gitbase import NETWORK_ENV, Git, GitRunner
+from tma_agent.apply._githost import HostRunner
+from tma_agent.apply._gitnames import GitError
+from tma_agent.apply.context import CommandRecord, StepContext
+from tma_agent.hosts import quote_command
 
 __all__ = ["LocalGit"]
 
@@ -38,6 +44,24 @@ class LocalGit(Git):
             raise self._fail(what, str(exc.stderr or exc)) from None
         except (ValueError, IndexError, BadName) as exc:
             raise self._fail(what, str(exc)) from None
+
+    @contextmanager
+    def _change(self, what: str, *done: list[str]) -> Iterator[None]:
+        """A change GitPython makes; once made, the argv it stands for goes to the journal."""
+        with self._errors(what):
+            yield
+        for args in done:
+            self._record(args)
+
+    def _record(self, args: list[str]) -> None:
+        argv = self.shown_argv(args)
+        if isinstance(self.runner, StepContext):
+            ctx = self.runner
+            ctx.commands.append(
+                CommandRecord(ctx.host.name, self.path, quote_command(argv), False, 0)
+            )
+        elif isinstance(self.runner, HostRunner):
+            self.runner.recorded.append(argv)
 
     def _call(self, what: str, call: Callable[[], _T]) -> _T:
         with self._errors(what):
@@ -73,33 +97,33 @@ class LocalGit(Git):
 
     # -- changes ----------------------------------------------------------------------------------
     def _do(self, args: list[str]) -> None:
-        with self._errors(next(a for a in args if not a.startswith("-") and "=" not in a)):
+        with self._change(next(a for a in args if not a.startswith("-") and "=" not in a), args):
             self.repo.git.execute(["git", *args])
 
     def _do_fetch(self, remote: str, args: list[str]) -> None:
-        with self._errors("fetch"):
+        with self._change("fetch", args):
             self.repo.remote(remote).fetch(prune=True)
 
     def _do_create_branch(self, name: str, start: str, args: list[str]) -> None:
-        with self._errors("checkout"):
+        with self._change("checkout", args):
             self.repo.create_head(name, self.repo.commit(start)).checkout()
 
     def _do_commit(
         self, add: list[str], commit: list[str], msg: str, name: str, email: str
     ) -> None:
-        with self._errors("commit"):
+        with self._change("commit", add, commit):
             self.repo.git.add(A=True)
             actor = git.Actor(name, email)
             self.repo.index.commit(msg, author=actor, committer=actor)
 
     def _do_push(self, remote: str, branch: str, args: list[str]) -> None:
-        with self._errors("push"):
+        with self._change("push", args):
             self.repo.remote(remote).push(
                 f"refs/heads/{branch}:refs/heads/{branch}"
             ).raise_if_error()
 
     def _do_reset(self, sha: str, reset: list[str], clean: list[str]) -> None:
-        with self._errors("reset"):
+        with self._change("reset", reset, clean):
             self.repo.head.reset(sha, index=True, working_tree=True)
             self.repo.git.clean(*clean[1:])
 
@@ -108,9 +132,9 @@ class LocalGit(Git):
             # Only the CLI creates a local branch from its remote one (`git checkout main`).
             self._do(args)
             return
-        with self._errors("checkout"):
+        with self._change("checkout", args):
             self.repo.heads[branch].checkout(force=force)
 
     def _do_delete_branch(self, name: str, args: list[str]) -> None:
-        with self._errors("branch"):
+        with self._change("branch", args):
             self.repo.delete_head(name, force=True)
