@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tma_agent.apply.engine import PlaybookOutcome, run_playbook
+from tma_agent.apply.engine import PlaybookOutcome, roll_back, run_playbook
 from tma_agent.apply.playbook import load_playbook
 from tma_agent.apply.prepare import open_context, site_by_id
 from tma_agent.apply.registry import registered_steps
@@ -53,6 +53,18 @@ steps:
   - shell: [sh, -c, "{{ fail_with }}"]
 on_failure:
   - git.reset: {}
+"""
+
+NOOP = """\
+name: git-noop
+steps:
+  - git.branch: {slug: "nothing to do"}
+  - git.commit: {}
+  - shell: [sh, -c, "touch half-done.txt && {{ fail_with }}"]
+on_failure:
+  - git.reset: {}
+variables:
+  fail_with: {default: "true"}
 """
 
 FINDINGS = [
@@ -131,6 +143,7 @@ def sites(request: pytest.FixtureRequest, sshd: SSHServer, tmp_path: Path) -> It
     playbooks.mkdir()
     (playbooks / "git-apply.yaml").write_text(APPLY)
     (playbooks / "git-deploy.yaml").write_text(DEPLOY)
+    (playbooks / "git-noop.yaml").write_text(NOOP)
     envs = {"staging": str(staging), "production": str(production)}
     config: dict[str, Any] = {
         "state_dir": str(tmp_path / "state"),
@@ -159,6 +172,7 @@ def apply(
     variables: dict[str, Any] | None = None,
     request: str | None = None,
     dry_run: bool = False,
+    recover: dict[str, Any] | None = None,
 ) -> tuple[PlaybookOutcome, dict[str, Any]]:
     config = load_config(sites.config)
     pm = get_plugin_manager()
@@ -170,6 +184,11 @@ def apply(
         findings=FINDINGS, stamp="20261202T040000Z-1",
     )  # fmt: skip
     try:
+        if recover is not None:
+            # What a later run does after a killed one: the journal's facts, then on_failure.
+            ctx.facts.update(recover)
+            undo = roll_back(playbook, ctx, steps)
+            return PlaybookOutcome(name, "shop", env, dry_run, "recovered", steps=undo), ctx.facts
         return run_playbook(playbook, ctx, steps), ctx.facts
     finally:
         ctx.host.close()
@@ -309,6 +328,57 @@ def test_hostile_request_and_branch_names_are_never_run(sites: Sites) -> None:
     assert refused.status == "refused" and "invalid branch name" in (refused.error or "")
     assert not PWNED.exists()
     assert_clean(sites.staging)
+
+
+def test_nothing_to_commit_is_no_error_and_reset_without_start_is_a_no_op(sites: Sites) -> None:
+    start = git(sites.staging, "rev-parse", "HEAD")
+    outcome, facts = apply(sites, "git-noop")
+    assert outcome.status == "succeeded", outcome.error
+    commit = outcome.steps[1]
+    assert commit.status == "ok" and commit.data == {"sha": start, "diff_stat": ""}
+    assert facts["git.branch"] == "tma/2026-12-02-nothing-to-do"
+    git(sites.staging, "clean", "-qf")  # the playbook's own half-done.txt
+    # A rollback with no git facts (the run died before git.branch): nothing to undo.
+    git(sites.staging, "checkout", "-q", "main")
+    undone = apply(sites, "git-apply", recover={})[0]
+    assert [s.status for s in undone.steps] == ["ok"] and undone.steps[0].data == {}
+    assert git(sites.staging, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+    assert git(sites.staging, "branch", "--list", "tma/*") == "tma/2026-12-02-nothing-to-do"
+
+
+def test_a_killed_apply_is_rolled_back_from_its_facts(sites: Sites) -> None:
+    start = git(sites.staging, "rev-parse", "HEAD")
+    outcome, facts = apply(sites, "git-noop", variables={"fail_with": "kill -9 $$"})
+    assert outcome.status == "rolled_back"
+    # As if the agent died half-way: on the tma branch, a file changed, another one added.
+    git(sites.staging, "checkout", "-q", "-b", facts["git.branch"])
+    (sites.staging / "version.txt").write_text("half-updated")
+    (sites.staging / "half-done.txt").write_text("left behind")
+    for name in ("version.txt", "half-done.txt"):
+        os.chown(sites.staging / name, *_owner(sites.staging))
+    recovered, _ = apply(sites, "git-noop", recover=facts)
+    assert [s.status for s in recovered.steps] == ["changed"], recovered.steps[0].error
+    assert git(sites.staging, "rev-parse", "HEAD") == start
+    assert git(sites.staging, "branch", "--list") == "* main"
+    assert not (sites.staging / "half-done.txt").exists()
+    assert_clean(sites.staging)
+
+
+def test_deploy_refused_in_preflight_when_dirty_or_elsewhere(sites: Sites) -> None:
+    prod_start = git(sites.production, "rev-parse", "HEAD")
+    (sites.production / "hotfix.php").write_text("<?php // edited in production")
+    os.chown(sites.production / "hotfix.php", *_owner(sites.production))
+    refused, facts = apply(sites, "git-deploy", env="production", variables={"commit": prod_start})
+    assert refused.status == "refused" and "not clean" in (refused.error or "") and facts == {}
+    (sites.production / "hotfix.php").unlink()
+    git(sites.production, "checkout", "-q", "-b", "elsewhere")
+    refused, _ = apply(sites, "git-deploy", env="production", variables={"commit": prod_start})
+    assert refused.status == "refused" and "is on elsewhere, not main" in (refused.error or "")
+    git(sites.production, "checkout", "-q", "main")
+    same, _ = apply(sites, "git-deploy", env="production", variables={"commit": prod_start[:12]})
+    assert same.status == "succeeded" and same.steps[0].status == "ok"
+    assert git(sites.production, "rev-parse", "HEAD") == prod_start
+    assert_clean(sites.production)
 
 
 def test_message_and_slug() -> None:
