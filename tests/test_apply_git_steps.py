@@ -389,3 +389,7 @@ def test_message_and_slug() -> None:
     assert message == (
         "Update drupal/core (PROJ-12)\n\ndrupal/core 10.1.0 → 10.1.5\n\ndrush absent: updb skipped"
     )
+    hostile = [{"name": "a\nSigned-off-by: x", "installed": "1\n2", "recommended": None}]
+    assert commit_message(hostile, ["two\nlines"]) == (
+        "Update a Signed-off-by: x\n\na Signed-off-by: x 1 2 → ?\n\ntwo lines"
+    )

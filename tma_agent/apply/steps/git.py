@@ -84,7 +84,8 @@ def _refuse_dirty(git: Git, what: str) -> None:
 
 def _must_be_clean(git: Git, ctx: StepContext) -> None:
     if not ctx.dry_run and git.status():
-        raise StepFailed(f"{git.path}: the checkout is still not clean: {git.status()[:5]}")
+        left = ", ".join(line[3:] for line in git.status()[:5])
+        raise StepFailed(f"{git.path}: the checkout is still not clean afterwards: {left}")
 
 
 def branch_slug(request: str | None, names: Sequence[str]) -> str:
@@ -102,6 +103,8 @@ def commit_message(
     subject: str | None = None,
 ) -> str:
     """A subject, one line `name installed → recommended` per finding, then the notes."""
+    # One line each, whatever a feed put in a name: no injected body lines or trailers.
+    findings = [{k: " ".join(str(v).split()) for k, v in f.items() if v} for f in findings]
     names = [str(f.get("name", "?")) for f in findings]
     if subject is None:
         subject = "Update " + (", ".join(names) if names else "the site")
