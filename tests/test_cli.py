@@ -32,7 +32,10 @@ BUILTIN_TICKET_PLUGINS = {
     "webhook-tickets": ["webhook"],
 }
 #: The core's step families, registered as plugins like any other (docs/apply.md).
-BUILTIN_STEP_PLUGINS = {"shell-steps": ["shell"]}
+BUILTIN_STEP_PLUGINS = {
+    "shell-steps": ["shell"],
+    "git-steps": ["git.fetch", "git.branch", "git.commit", "git.push", "git.reset", "git.deploy"],
+}
 BUILTIN_PLUGINS = sorted([*BUILTIN_STACKS, *BUILTIN_TICKET_PLUGINS, *BUILTIN_STEP_PLUGINS])
 
 
