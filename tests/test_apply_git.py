@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -168,6 +169,20 @@ def test_fast_forward_and_refusal(checkout: Checkout) -> None:
     with pytest.raises(GitError, match="not found"):
         g.fast_forward("main", "0123456789abcdef0123456789abcdef01234567")
     assert g.head() == tested and g.status() == []
+
+
+def test_a_refused_push_says_why(checkout: Checkout) -> None:
+    g = checkout.git
+    start = g.head()
+    checkout.write("a.txt", "a\n")
+    g.commit_all("ahead", "tma-agent <tma-agent@localhost>")
+    g.push("origin", "main")
+    g.reset_hard(start)
+    with pytest.raises(GitError) as failed:
+        g.push("origin", "main")
+    assert "git push" in str(failed.value) and "\n" not in str(failed.value)
+    assert re.search(r"rejected|non-fast-forward|fetch first", str(failed.value)), failed.value
+    assert g.head() == start and g.status() == []
 
 
 def test_hostile_names_are_refused_never_run(checkout: Checkout) -> None:

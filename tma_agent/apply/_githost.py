@@ -9,7 +9,7 @@ from tma_agent.apply._gitbase import Git
 from tma_agent.apply._gitnames import check_ref
 from tma_agent.hosts import CommandResult, Host
 
-__all__ = ["HostGit", "HostRunner"]
+__all__ = ["HostGit", "HostRunner", "push_refusal"]
 
 
 class HostRunner:
@@ -81,4 +81,17 @@ class HostGit(Git):
         result = self._send(args)
         if not result.ok:
             what = next(a for a in args if not a.startswith("-") and "=" not in a)
-            raise self._fail(what, result.stderr.decode("utf-8", "replace"))
+            detail = result.stderr.decode("utf-8", "replace")
+            if what == "push":
+                detail += push_refusal(result.text)
+            raise self._fail(what, detail)
+
+
+def push_refusal(porcelain: str) -> str:
+    """Why `git push --porcelain` refused a ref (`!<TAB>src:dst<TAB>[rejected] (reason)`): the
+    line to show, as its stderr's last line only says that the push failed."""
+    for line in porcelain.splitlines():
+        fields = line.split("\t")
+        if fields[0] == "!" and len(fields) >= 3:
+            return f"\n{fields[1].rpartition(':')[2]}: {fields[2]}"
+    return ""

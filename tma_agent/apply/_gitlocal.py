@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import git
+from git import PushInfo
 from git.exc import BadName, GitCommandError
 
 from tma_agent.apply._gitbase import NETWORK_ENV, Git, GitRunner
@@ -118,9 +119,11 @@ class LocalGit(Git):
 
     def _do_push(self, remote: str, branch: str, args: list[str]) -> None:
         with self._change("push", args):
-            self.repo.remote(remote).push(
-                f"refs/heads/{branch}:refs/heads/{branch}"
-            ).raise_if_error()
+            refspec = f"refs/heads/{branch}:refs/heads/{branch}"
+            for info in self.repo.remote(remote).push(refspec):
+                if info.flags & (PushInfo.ERROR | PushInfo.REJECTED | PushInfo.REMOTE_REJECTED):
+                    summary = " ".join(info.summary.split())
+                    raise GitError(f"{self.path}: git push: refs/heads/{branch}: {summary}")
 
     def _do_reset(self, sha: str, reset: list[str], clean: list[str]) -> None:
         with self._change("reset", reset, clean):

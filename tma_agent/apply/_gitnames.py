@@ -10,10 +10,12 @@ from tma_agent.errors import TmaError
 
 __all__ = ["GitError", "check_branch", "check_commit", "check_ref", "check_remote", "split_author"]
 
-# git check-ref-format's rules, narrowed: no leading `-` (an option), no `..`, `@{`, `\`,
-# control characters, spaces or glob characters, no component starting with `.` or ending `.lock`.
-_BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*@\{)(?!.*//)[A-Za-z0-9._/+-]+$")
-_REMOTE = re.compile(r"^(?!-)[A-Za-z0-9._-]+$")
+# git check-ref-format's rules, narrowed: no leading `-` (an option) nor `+` (a forced refspec),
+# no `..`, `@{`, `\`, `:`, control characters, spaces or glob characters, no component starting
+# with `.` or ending `.lock`.
+_BRANCH = re.compile(r"^(?![-+])(?!.*\.\.)(?!.*@\{)(?!.*//)[A-Za-z0-9._/+-]+$")
+# A remote's name, never a path or URL (`.` would be the checkout itself).
+_REMOTE = re.compile(r"^(?![-.])[A-Za-z0-9._-]+$")
 _COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
 
 
