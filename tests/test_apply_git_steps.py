@@ -258,6 +258,17 @@ def test_deploy_fast_forwards_and_refuses_otherwise(sites: Sites) -> None:
     outcome, _ = apply(sites, "git-apply")
     tested = outcome.steps[4].data["sha"]
     prod_start = git(sites.production, "rev-parse", "HEAD")
+    planned, _ = apply(
+        sites, "git-deploy", env="production", variables={"commit": tested}, dry_run=True
+    )
+    assert planned.status == "planned", planned.error
+    shown = [c["command"] for c in planned.steps[0].commands if not c["probe"]]
+    prod = str(sites.production)
+    assert shown == [
+        f"env GIT_TERMINAL_PROMPT=0 git -C {prod} fetch --prune -- origin",
+        f"git -C {prod} merge -q --ff-only {tested}",
+    ]
+    assert git(sites.production, "rev-parse", "HEAD") == prod_start
     deployed, facts = apply(sites, "git-deploy", env="production", variables={"commit": tested})
     assert_clean(sites.production)
     assert deployed.status == "succeeded", deployed.error
