@@ -204,8 +204,13 @@ def test_branch_commit_push_lands_on_origin(sites: Sites) -> None:
     outcome, facts = apply(sites, "git-apply")
     assert outcome.status == "succeeded", outcome.error
     branch = "tma/2026-12-02-drupal-core-touch-tmp-pwned-id"
-    assert facts == {"git.start": start, "git.start_branch": "main", "git.branch": branch}
     pushed = git(sites.origin, "rev-parse", f"refs/heads/{branch}")
+    assert facts == {
+        "git.start": start,
+        "git.start_branch": "main",
+        "git.branch": branch,
+        "git.commit": pushed,
+    }
     commit, push = outcome.steps[4], outcome.steps[5]
     assert commit.data["sha"] == pushed and commit.status == "changed"
     assert "2 files changed" in commit.data["diff_stat"]

@@ -196,6 +196,8 @@ def _commit(ctx: StepContext, args: CommitArgs) -> StepResult:
             return StepResult(changed=False, data={"sha": before, "diff_stat": ""})
         stat = git.diff_stat(str(ctx.facts.get("git.start") or before), sha)
         _must_be_clean(git, ctx)
+    # The commit staging tests and production later deploys (`git.deploy: {commit: ...}`).
+    ctx.facts["git.commit"] = sha
     return StepResult(data={"sha": sha, "diff_stat": stat, "message": message})
 
 
@@ -230,7 +232,7 @@ def _reset(ctx: StepContext, args: ResetArgs) -> StepResult:
     return StepResult(data={"sha": start, "branch": start_branch})
 
 
-def _deploy_checks(ctx: StepContext, git: Git, branch: str) -> None:
+def _deploy_checks(git: Git, branch: str) -> None:
     _refuse_dirty(git, "git.deploy")
     current = git.current_branch()
     if current != branch:
@@ -243,14 +245,14 @@ def _deploy_preflight(ctx: StepContext, args: DeployArgs) -> None:
     git = _git(ctx)
     with _one_line():
         check_commit(args.commit)
-        _deploy_checks(ctx, git, args.branch or ctx.environment.branch)
+        _deploy_checks(git, args.branch or ctx.environment.branch)
 
 
 def _deploy(ctx: StepContext, args: DeployArgs) -> StepResult:
     git = _git(ctx)
     branch = args.branch or ctx.environment.branch
     with _one_line():
-        _deploy_checks(ctx, git, branch)
+        _deploy_checks(git, branch)
         git.fetch(args.remote or ctx.environment.remote)
         start = git.head()
         target = git.resolve(check_commit(args.commit)) or args.commit
