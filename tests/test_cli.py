@@ -35,6 +35,7 @@ BUILTIN_TICKET_PLUGINS = {
 BUILTIN_STEP_PLUGINS = {
     "shell-steps": ["shell"],
     "check-steps": ["http.check", "visual.check", "maintenance"],
+    "git-steps": ["git.fetch", "git.branch", "git.commit", "git.push", "git.reset", "git.deploy"],
 }
 #: Plugins on `tma_run_finished` only (they provide no stack, backend or step).
 BUILTIN_OBSERVERS = ["notify"]
