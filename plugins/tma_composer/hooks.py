@@ -6,7 +6,6 @@ from collections.abc import Callable, Mapping
 
 from tma_agent.apply import ApplyPlan, StepInfo
 from tma_agent.config import Site
-
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.composer_findings import evaluate_packages
 from tma_agent.ecosystems.composer_site import composer_settings, composer_sources

@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 
 from tma_agent.apply import ApplyPlan, StepInfo
 from tma_agent.config import Site
-
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
 from tma_agent.hookspecs import hookimpl

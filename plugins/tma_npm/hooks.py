@@ -6,7 +6,6 @@ from collections.abc import Mapping
 
 from tma_agent.apply import ApplyPlan
 from tma_agent.config import Site
-
 from tma_agent.context import SiteContext
 from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo

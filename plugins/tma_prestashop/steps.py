@@ -6,7 +6,7 @@ then per module: download and check the zip on the agent machine (module_zip.py)
 this apply's backup directory as a tarball, unpack it into a staging folder there, move the old
 `modules/<name>` aside into the backup directory and the new one in its place (two renames: the
 shop never sees a half-unpacked module). `facts["prestashop.modules"]` says where the old
-folders went.
+folders went; `prestashop.module_restore` (on_failure) puts them back.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from tma_agent.apply import StepContext, StepFailed, StepInfo, StepResult
 from tma_agent.ecosystems.apply_plans import Template, prestashop_module_name, prestashop_version
 from tma_agent.settings import Strict
@@ -26,7 +24,7 @@ from tma_prestashop.distribution import SOURCE_NAME
 from tma_prestashop.module_zip import download_zip, release_url, zip_to_tarball
 from tma_prestashop.settings import PrestaShopSourceSettings
 
-__all__ = ["ModuleTarget", "ModulesArgs", "register_steps"]
+__all__ = ["ModuleTarget", "ModulesArgs", "RestoreArgs", "register_steps"]
 
 
 class ModuleTarget(Strict):
@@ -59,8 +57,7 @@ def _urls(ctx: StepContext, fetcher: Fetcher, targets: list[ModuleTarget]) -> di
     return {t.name: release_url(fetcher, index, t.name, t.version) for t in targets}
 
 
-def _preflight_zip(ctx: StepContext, args: BaseModel) -> None:
-    assert isinstance(args, ModulesArgs)
+def _preflight_zip(ctx: StepContext, args: ModulesArgs) -> None:
     if isinstance(args.modules, str):
         return  # rendered from a registered value: checked when it runs
     with Fetcher.from_config(ctx.config) as fetcher:
@@ -94,6 +91,26 @@ def _module_zip(ctx: StepContext, args: ModulesArgs) -> StepResult:
     return StepResult(data={"modules": {t.name: t.version for t in targets}})
 
 
+class RestoreArgs(Strict):
+    pass
+
+
+def _module_restore(ctx: StepContext, args: RestoreArgs) -> StepResult:
+    """Undo `module_zip` from its facts: each old folder back in place (also after a SIGKILL,
+    from the journal). The new files go to the backup directory, never deleted blindly."""
+    moved = list(ctx.facts.get("prestashop.modules") or [])
+    for entry in reversed(moved):
+        installed, previous = str(entry["installed"]), str(entry["previous"])
+        if not ctx.probe(["test", "-d", previous]).ok:
+            continue
+        if ctx.probe(["test", "-e", installed]).ok:
+            ctx.run(["mv", "--", installed, f"{previous}.failed"])
+        ctx.run(["mv", "--", previous, installed])
+        ctx.note(f"Module {entry['name']}: previous files restored")
+    ctx.facts["prestashop.modules"] = []
+    return StepResult(changed=bool(moved), data={"restored": [e["name"] for e in moved]})
+
+
 def _module_upgrade(ctx: StepContext, args: ModulesArgs) -> StepResult:
     for target in _targets(ctx, args):
         ctx.run(["php", "bin/console", "prestashop:module", "upgrade", target.name])
@@ -108,6 +125,14 @@ def register_steps(register: Callable[[StepInfo], None]) -> None:
             args_model=ModulesArgs,
             description="Put each module's release zip (the modules index's `url`) in modules/.",
             preflight=_preflight_zip,
+        )
+    )
+    register(
+        StepInfo(
+            name="prestashop.module_restore",
+            run=_module_restore,
+            args_model=RestoreArgs,
+            description="Put back the module folders `prestashop.module_zip` moved aside.",
         )
     )
     register(
