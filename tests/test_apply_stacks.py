@@ -527,12 +527,18 @@ PRESTASHOP_FINDINGS = [
 ]
 
 
-def test_prestashop_module_upgrade(server: FeedServer, tmp_path: Path) -> None:
-    log = tmp_path / "console.jsonl"
-    site, index = build_prestashop_site(tmp_path / "site", server, tmp_path, log, NEW_MODULE)
+def test_prestashop_module_upgrade_over_ssh(
+    sshd: SSHServer, server: FeedServer, tmp_path: Path
+) -> None:
+    logs, backups = sshd.make_shared_dir(writable=True), sshd.make_shared_dir(writable=True)
+    log = logs / "console.jsonl"
+    root = sshd.make_shared_dir(writable=True) / "shop"
+    site, index = build_prestashop_site(root, server, tmp_path, log, NEW_MODULE)
+    hand_to(sshd, site, logs)
     config = write_config(
-        tmp_path, site, "prestashop", sources={"prestashop": {"modules": str(index)}}
-    )
+        tmp_path, site, "prestashop", sshd=sshd, backups=backups,
+        sources={"prestashop": {"modules": str(index)}},
+    )  # fmt: skip
 
     done = apply(config, "prestashop", PRESTASHOP_FINDINGS, tmp_path / "playbooks")
 
@@ -693,6 +699,8 @@ def plan(stack: str, findings: list[Finding], **options: Any) -> ApplyPlan | Non
         ("npm", Finding(PWNED, "package", "1.0.0", "1.1.0", "1.1.0", "security"), "npm package name"),
         ("npm", Finding("--global", "package", "1.0.0", "1.1.0", "1.1.0", "security"), "npm package name"),
         ("npm", Finding("react", "package", "1.0.0", "1", "1.1.0 || x", "security"), "npm version"),
+        ("npm", Finding("react\n", "package", "1.0.0", "1", "1.1.0", "security"), "npm package name"),
+        ("composer", Finding("psr/log", "package", "1.0.0", "1", "1.1.0\n", "security"), "Composer version"),
     ],
 )  # fmt: skip
 def test_hostile_names_and_versions_are_refused(stack: str, finding: Finding, what: str) -> None:

@@ -90,7 +90,8 @@ def actionable(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def _checked(site: str, what: str, value: str | None, rule: re.Pattern[str], limit: int) -> str:
-    if value is None or len(value) > limit or not rule.match(value):
+    # fullmatch: `$` alone would let a trailing newline through.
+    if value is None or len(value) > limit or not rule.fullmatch(value):
         raise UnsafeFindingError(
             f"site {site}: refused to apply: {value!r} is not a {what} "
             "(names and versions are data and must look like one)"
