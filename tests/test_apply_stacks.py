@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +24,25 @@ from tma_npm.testing.tarballs import publish_package
 from tma_prestashop.testing.trees import build_prestashop
 
 from tma_agent.apply import ApplyPlan
-from tma_agent.apply.context import StepContext
-from tma_agent.apply.engine import PlaybookOutcome, run_playbook
 from tma_agent.apply.playbook import STEP_KEYS, load_playbook
-from tma_agent.apply.prepare import open_context, site_by_id
-from tma_agent.apply.registry import builtin_playbook_dir, registered_steps
-from tma_agent.config import Site, load_config
+from tma_agent.apply.registry import registered_steps
+from tma_agent.config import Site
 from tma_agent.ecosystems.apply_plans import PlanError, UnsafeFindingError
 from tma_agent.errors import ConfigError
 from tma_agent.models import Finding
 from tma_agent.plugins import get_plugin_manager
+from tma_agent.testing.apply_sites import (
+    OTHER_PARTS,
+    SHIPPED,
+    apply_findings,
+    commit_tree,
+    composer,
+    git,
+    hand_to,
+    locked,
+    stack_part,
+    write_config,
+)
 from tma_agent.testing.cli import run_tma
 from tma_agent.testing.composer_dists import dist_release, zip_of
 from tma_agent.testing.composer_trees import serve_composer_repository
@@ -43,149 +51,6 @@ from tma_agent.testing.sshd import SSHServer
 from tma_agent.testing.stand_ins import calls, fail_on, write_stand_in
 
 PM = get_plugin_manager()
-SHIPPED = builtin_playbook_dir()
-#: Step types the shipped playbooks name that other parts of the apply work provide.
-OTHER_PARTS = frozenset(
-    {
-        "git.branch", "git.commit", "git.push", "git.reset", "db.backup", "db.restore",
-        "files.backup", "files.restore", "maintenance", "http.check", "visual.check",
-    }
-)  # fmt: skip
-COMMIT = [
-    {"name": "Stage everything", "shell": ["git", "add", "-A"]},
-    {"name": "Commit", "shell": ["git", "commit", "-q", "-m", "{{ message }}"]},
-]
-
-
-def stack_part(name: str, directory: Path) -> Path:
-    """The shipped playbook `name` without the other parts' steps, then a plain git commit."""
-    data = yaml.safe_load((SHIPPED / f"{name}.yaml").read_text())
-
-    def own(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [s for s in steps if not (set(s) - STEP_KEYS) & OTHER_PARTS]
-
-    data["steps"] = own(data["steps"]) + COMMIT
-    data["on_failure"] = own(data.get("on_failure") or []) or None
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{name}.yaml"
-    path.write_text(yaml.safe_dump({k: v for k, v in data.items() if v is not None}))
-    return path
-
-
-@dataclass
-class Applied:
-    plan: ApplyPlan
-    outcome: PlaybookOutcome
-    ctx: StepContext
-
-    def commands(self) -> list[str]:
-        return [c["command"] for s in self.outcome.steps for c in s.commands if not c["probe"]]
-
-
-def apply(
-    config_path: Path,
-    stack: str,
-    findings: list[Finding],
-    playbooks: Path,
-    *,
-    dry_run: bool = False,
-) -> Applied:
-    """What `tma apply` does for the stack's part: the plugin's plan, its playbook, the engine."""
-    config = load_config(config_path)
-    site = site_by_id(config, "site")
-    plan = PM.hook.tma_apply_plan(site=site, stack=stack, findings=findings)
-    assert isinstance(plan, ApplyPlan)
-    steps = registered_steps(PM)
-    playbook = load_playbook(stack_part(plan.playbook, playbooks), steps)
-    ctx = open_context(
-        config, PM, site, "staging", playbook, plan.variables, dry_run=dry_run, stack=stack,
-        findings=[f.to_dict() for f in findings],
-    )  # fmt: skip
-    try:
-        outcome = run_playbook(playbook, ctx, steps)
-    finally:
-        ctx.host.close()
-    return Applied(plan, outcome, ctx)
-
-
-def write_config(
-    tmp_path: Path,
-    site_path: Path,
-    stack: str,
-    *,
-    sshd: SSHServer | None = None,
-    backups: Path | None = None,
-    options: Mapping[str, Any] | None = None,
-    sources: Mapping[str, Any] | None = None,
-) -> Path:
-    host = f"ssh://{sshd.user}@{sshd.host}:{sshd.port}" if sshd else "local"
-    config: dict[str, Any] = {
-        "state_dir": str(tmp_path / "state"),
-        "apply": {"backup_dir": str(backups or tmp_path / "backups")},
-        "clients": [{"id": "acme", "name": "Acme"}],
-        "sites": [
-            {
-                "id": "site",
-                "client": "acme",
-                "stack": stack,
-                "options": dict(options or {}),
-                "environments": {"staging": {"host": host, "path": str(site_path)}},
-            }
-        ],
-    }
-    if sshd:
-        config["ssh"] = sshd.settings().model_dump()
-    if sources:
-        config["sources"] = dict(sources)
-    path = tmp_path / "tma.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "safe.directory=*", "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
-
-
-def commit_tree(repo: Path, ignore: str = "") -> None:
-    """A working copy with everything committed on `main` (what a staging checkout is)."""
-    (repo / ".gitignore").write_text(ignore)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.name", "Agency")
-    git(repo, "config", "user.email", "dev@agency.example")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "Site as deployed")
-
-
-def hand_to(sshd: SSHServer, *paths: Path) -> None:
-    """Give trees built by the test to the ssh user (who runs every command of the apply)."""
-    if sshd.is_root:
-        for path in paths:
-            subprocess.run(["chown", "-R", f"{sshd.user}:", str(path)], check=True)
-
-
-def composer(project: Path, home: Path, *args: str) -> None:
-    env = {**os.environ, "COMPOSER_HOME": str(home), "COMPOSER_ALLOW_SUPERUSER": "1"}
-    done = subprocess.run(
-        ["composer", *args, "--no-interaction", "--no-progress"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-
-
-def locked(project: Path) -> dict[str, str]:
-    lock = json.loads((project / "composer.lock").read_text())
-    return {p["name"]: p["version"] for p in lock["packages"]}
 
 
 @pytest.fixture
@@ -272,7 +137,7 @@ def test_drupal_core_update_over_ssh(sshd: SSHServer, server: FeedServer, tmp_pa
     hand_to(sshd, site, logs)
     config = write_config(tmp_path, site, "drupal", sshd=sshd, backups=backups)
 
-    done = apply(config, "drupal", DRUPAL_FINDINGS, tmp_path / "playbooks")
+    done = apply_findings(config, "drupal", DRUPAL_FINDINGS, tmp_path / "playbooks")
 
     assert done.outcome.status == "succeeded", done.outcome.error
     assert done.plan.variables["packages"] == ["drupal/core", "drupal/core-*", "drupal/pathauto"]
@@ -306,7 +171,7 @@ def test_drupal_without_drush_warns_and_skips_the_database_updates(
     monkeypatch.setenv("COMPOSER_ALLOW_SUPERUSER", "1")
     config = write_config(tmp_path, site, "drupal")
 
-    done = apply(config, "drupal", DRUPAL_FINDINGS[:1], tmp_path / "playbooks")
+    done = apply_findings(config, "drupal", DRUPAL_FINDINGS[:1], tmp_path / "playbooks")
 
     assert done.outcome.status == "succeeded", done.outcome.error
     status = {s.title: s.status for s in done.outcome.steps}
@@ -329,14 +194,14 @@ def test_drupal_drush_on_the_path_and_a_target_composer_cannot_reach(
     # The feed recommends 10.2.6, which the Composer repository does not have yet.
     ahead = [Finding("drupal", "core", "10.2.3", "10.2.6", "10.2.6", "security")]
 
-    done = apply(config, "drupal", ahead, tmp_path / "playbooks")
+    done = apply_findings(config, "drupal", ahead, tmp_path / "playbooks")
 
     assert done.outcome.status == "rolled_back"  # (the undo steps are the other parts')
     assert "drupal/core 10.2.5 (wanted 10.2.6)" in (done.outcome.error or "")
     assert calls(log) == []  # Drush never ran on a lock short of its target
     assert git(site, "log", "-1", "--format=%s") == "Site as deployed\n"
 
-    done = apply(config, "drupal", DRUPAL_FINDINGS[:1], tmp_path / "playbooks2")
+    done = apply_findings(config, "drupal", DRUPAL_FINDINGS[:1], tmp_path / "playbooks2")
     assert done.outcome.status == "succeeded", done.outcome.error
     assert [c["argv"] for c in calls(log)] == [["updatedb", "-y"], ["cache:rebuild"]]
     assert {s.title: s.data for s in done.outcome.steps}[
@@ -375,7 +240,7 @@ def test_composer_update_of_a_symfony_package_and_its_dry_run(
     config = write_config(tmp_path, site, "composer")
     findings = [Finding("symfony/console", "package", "v6.4.3", "v6.4.8", "v6.4.8", "security")]
 
-    planned = apply(config, "composer", findings, tmp_path / "p1", dry_run=True)
+    planned = apply_findings(config, "composer", findings, tmp_path / "p1", dry_run=True)
     assert planned.outcome.status == "planned", planned.outcome.error
     assert (
         "composer update symfony/console --with-dependencies --no-interaction --no-progress"
@@ -383,7 +248,7 @@ def test_composer_update_of_a_symfony_package_and_its_dry_run(
     )
     assert locked(site)["symfony/console"] == "v6.4.3"  # a dry run changes nothing
 
-    done = apply(config, "composer", findings, tmp_path / "p2")
+    done = apply_findings(config, "composer", findings, tmp_path / "p2")
     assert done.outcome.status == "succeeded", done.outcome.error
     assert locked(site)["symfony/console"] == "v6.4.8"
     assert git(site, "log", "-1", "--format=%s") == "Update symfony/console v6.4.8\n"
@@ -444,7 +309,7 @@ def test_magento_upgrade_runs_the_console_in_order(server: FeedServer, tmp_path:
     site = build_magento_site(tmp_path / "site", server, tmp_path, log)
     config = write_config(tmp_path, site, "magento")
 
-    done = apply(config, "magento", MAGENTO_FINDINGS, tmp_path / "playbooks")
+    done = apply_findings(config, "magento", MAGENTO_FINDINGS, tmp_path / "playbooks")
 
     assert done.outcome.status == "succeeded", done.outcome.error
     assert [(c["argv"], c["cwd"], c["rc"]) for c in calls(log)] == [
@@ -473,7 +338,7 @@ def test_magento_stops_at_the_failing_console_command(server: FeedServer, tmp_pa
     fail_on(log, "setup:di:compile")
     config = write_config(tmp_path, site, "magento")
 
-    done = apply(config, "magento", MAGENTO_FINDINGS, tmp_path / "playbooks")
+    done = apply_findings(config, "magento", MAGENTO_FINDINGS, tmp_path / "playbooks")
 
     assert not done.outcome.ok
     assert "`php` exited 1: magento: failing on demand" in (done.outcome.error or "")
@@ -540,7 +405,7 @@ def test_prestashop_module_upgrade_over_ssh(
         sources={"prestashop": {"modules": str(index)}},
     )  # fmt: skip
 
-    done = apply(config, "prestashop", PRESTASHOP_FINDINGS, tmp_path / "playbooks")
+    done = apply_findings(config, "prestashop", PRESTASHOP_FINDINGS, tmp_path / "playbooks")
 
     assert done.outcome.status == "succeeded", done.outcome.error
     assert done.plan.variables["modules"] == [{"name": MODULE, "version": "3.16.1"}]
@@ -567,7 +432,7 @@ def test_prestashop_failed_upgrade_puts_the_old_module_back(
         tmp_path, site, "prestashop", sources={"prestashop": {"modules": str(index)}}
     )
 
-    done = apply(config, "prestashop", PRESTASHOP_FINDINGS, tmp_path / "playbooks")
+    done = apply_findings(config, "prestashop", PRESTASHOP_FINDINGS, tmp_path / "playbooks")
 
     assert done.outcome.status == "rolled_back", done.outcome.error
     module = site / "modules" / MODULE
@@ -586,7 +451,7 @@ def test_prestashop_zip_leaving_the_module_folder_is_refused(
         tmp_path, site, "prestashop", sources={"prestashop": {"modules": str(index)}}
     )
 
-    done = apply(config, "prestashop", PRESTASHOP_FINDINGS, tmp_path / "playbooks")
+    done = apply_findings(config, "prestashop", PRESTASHOP_FINDINGS, tmp_path / "playbooks")
 
     assert not done.outcome.ok
     assert "has a member outside ps_facetedsearch/" in (done.outcome.error or "")
@@ -605,7 +470,7 @@ def test_prestashop_release_without_a_zip_url_is_refused_before_anything_runs(
         tmp_path, site, "prestashop", sources={"prestashop": {"modules": str(index)}}
     )
 
-    done = apply(config, "prestashop", PRESTASHOP_FINDINGS, tmp_path / "playbooks")
+    done = apply_findings(config, "prestashop", PRESTASHOP_FINDINGS, tmp_path / "playbooks")
 
     assert done.outcome.status == "refused"
     assert done.outcome.error == f"{index}: module {MODULE} 3.16.1 has no zip `url`"
@@ -649,7 +514,7 @@ def test_npm_install_keeps_install_scripts_off_unless_the_site_opts_in(
     config = write_config(tmp_path, site, "npm", options=options)
     findings = [Finding(WIDGET, "package", "1.0.0", "1.0.1", "1.0.1", "security")]
 
-    done = apply(config, "npm", findings, tmp_path / "playbooks")
+    done = apply_findings(config, "npm", findings, tmp_path / "playbooks")
 
     assert done.outcome.status == "succeeded", done.outcome.error
     install = f"npm install {WIDGET}@1.0.1 --ignore-scripts --no-audit --no-fund"

@@ -112,9 +112,10 @@ def _module_restore(ctx: StepContext, args: RestoreArgs) -> StepResult:
 
 
 def _module_upgrade(ctx: StepContext, args: ModulesArgs) -> StepResult:
-    for target in _targets(ctx, args):
+    targets = _targets(ctx, args)
+    for target in targets:
         ctx.run(["php", "bin/console", "prestashop:module", "upgrade", target.name])
-    return StepResult(data={"upgraded": [t.name for t in _targets(ctx, args)]})
+    return StepResult(data={"upgraded": [t.name for t in targets]})
 
 
 def register_steps(register: Callable[[StepInfo], None]) -> None:
