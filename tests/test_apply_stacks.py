@@ -24,9 +24,11 @@ from tma_npm.testing.tarballs import publish_package
 from tma_prestashop.testing.trees import build_prestashop
 
 from tma_agent.apply import ApplyPlan
+from tma_agent.apply.engine import run_playbook
 from tma_agent.apply.playbook import STEP_KEYS, load_playbook
+from tma_agent.apply.prepare import open_context, site_by_id
 from tma_agent.apply.registry import registered_steps
-from tma_agent.config import Site
+from tma_agent.config import Site, load_config
 from tma_agent.ecosystems.apply_plans import PlanError, UnsafeFindingError
 from tma_agent.errors import ConfigError
 from tma_agent.models import Finding
@@ -663,3 +665,27 @@ def test_shipped_playbooks_name_only_known_steps(name: str, tmp_path: Path) -> N
     assert named <= set(registered_steps(PM)) | OTHER_PARTS
     # The stack's own part loads as is (variables declared, templates parse, arguments fit).
     assert load_playbook(stack_part(name, tmp_path), registered_steps(PM))
+
+
+@pytest.mark.parametrize(
+    ("value", "runs"),
+    [(False, False), ("false", False), ("no", False), (True, True), ("true", True)],
+)
+def test_npm_scripts_run_only_for_a_real_yes(tmp_path: Path, value: Any, runs: bool) -> None:
+    """`--var scripts=no` arrives as the string "no": it must not turn install scripts on."""
+    site = tmp_path / "site"
+    site.mkdir()
+    config = load_config(write_config(tmp_path, site, "npm"))
+    steps = registered_steps(PM)
+    playbook = load_playbook(stack_part("npm-update", tmp_path / "playbooks"), steps)
+    variables = {"packages": ["left-pad@1.3.0"], "scripts": value}
+    ctx = open_context(
+        config, PM, site_by_id(config, "site"), "staging", playbook, variables, dry_run=True
+    )
+    outcome = run_playbook(playbook, ctx, steps)
+    status = {s.title: s.status for s in outcome.steps}
+    with_scripts = "Install the target versions (install scripts run, the site opted in)"
+    without = "Install the target versions (install scripts not run)"
+    assert (status[with_scripts], status[without]) == (
+        ("planned", "skipped") if runs else ("skipped", "planned")
+    )
