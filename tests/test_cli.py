@@ -32,7 +32,11 @@ BUILTIN_TICKET_PLUGINS = {
     "webhook-tickets": ["webhook"],
 }
 #: The core's step families, registered as plugins like any other (docs/apply.md).
-BUILTIN_STEP_PLUGINS = {"shell-steps": ["shell"]}
+BUILTIN_STEP_PLUGINS = {
+    "shell-steps": ["shell"],
+    "check-steps": ["http.check", "visual.check", "maintenance"],
+    "git-steps": ["git.fetch", "git.branch", "git.commit", "git.push", "git.reset", "git.deploy"],
+}
 #: Plugins on `tma_run_finished` only (they provide no stack, backend or step).
 BUILTIN_OBSERVERS = ["notify"]
 BUILTIN_PLUGINS = sorted(

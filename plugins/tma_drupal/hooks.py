@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Mapping
 
-from tma_agent.apply import ApplyPlan, StepInfo
+from tma_agent.apply import ApplyPlan, StepContext, StepInfo
 from tma_agent.config import Site
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
@@ -13,7 +13,7 @@ from tma_agent.hookspecs import hookimpl
 from tma_agent.hosts import GlobRequest
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.stack import StackPlugin
-from tma_drupal import detect, steps
+from tma_drupal import detect, maintenance, steps
 from tma_drupal.evaluate import evaluate
 from tma_drupal.inventory import inventory, likely_globs
 from tma_drupal.plan import drupal_plan
@@ -53,6 +53,12 @@ class DrupalStack(StackPlugin):
 
     def evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding]:
         return evaluate(site, components)
+
+    @hookimpl
+    def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
+        if ctx.stack != self.name:
+            return None
+        return maintenance.maintenance_commands(ctx.host, ctx.path, enable)
 
     # -- applying updates (docs/apply.md) ----------------------------------------------------
     @hookimpl
