@@ -36,8 +36,7 @@ def composer_plan(site: Site, findings: list[Finding]) -> ApplyPlan:
         expect[name] = target
     if not packages:
         raise nothing_to_apply(site.id)
-    names = ", ".join(f"{n} {v}" for n, v in expect.items())
     return ApplyPlan(
         PLAYBOOK,
-        {"packages": packages, "require": require, "expect": expect, "message": f"Update {names}"},
+        {"packages": packages, "require": require, "expect": expect},
     )

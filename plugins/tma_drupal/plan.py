@@ -59,8 +59,7 @@ def drupal_plan(site: Site, findings: list[Finding]) -> ApplyPlan | None:
         expect[name] = target
     if not packages:
         raise nothing_to_apply(site.id)
-    names = ", ".join(f"{n} {v}" for n, v in expect.items())
     return ApplyPlan(
         PLAYBOOK,
-        {"packages": packages, "require": require, "expect": expect, "message": f"Update {names}"},
+        {"packages": packages, "require": require, "expect": expect},
     )

@@ -33,6 +33,5 @@ def npm_plan(site: Site, findings: list[Finding]) -> ApplyPlan:
             "packages": packages,
             "scripts": options.npm_scripts,
             "npm_dir": options.npm_dir or ".",
-            "message": "Update " + ", ".join(packages),
         },
     )

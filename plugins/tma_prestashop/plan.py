@@ -40,5 +40,4 @@ def prestashop_plan(site: Site, findings: list[Finding]) -> ApplyPlan:
                 "upgrade module, not by tma-agent; no module to upgrade"
             )
         raise nothing_to_apply(site.id)
-    names = ", ".join(f"{m['name']} {m['version']}" for m in modules)
-    return ApplyPlan(PLAYBOOK, {"modules": modules, "message": f"Upgrade {names}"})
+    return ApplyPlan(PLAYBOOK, {"modules": modules})

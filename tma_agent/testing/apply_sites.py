@@ -52,13 +52,13 @@ SHIPPED = builtin_playbook_dir()
 #: Step types the shipped playbooks name that other parts of the apply work provide.
 OTHER_PARTS = frozenset(
     {
-        "git.branch", "git.commit", "git.push", "git.reset", "db.backup", "db.restore",
+        "git.fetch", "git.branch", "git.commit", "git.push", "git.reset", "db.backup", "db.restore",
         "files.backup", "files.restore", "maintenance", "http.check", "visual.check",
     }
 )  # fmt: skip
 COMMIT = [
     {"name": "Stage everything", "shell": ["git", "add", "-A"]},
-    {"name": "Commit", "shell": ["git", "commit", "-q", "-m", "{{ message }}"]},
+    {"name": "Commit", "shell": ["git", "commit", "-q", "-m", "Apply {{ stack }} updates"]},
 ]
 
 
