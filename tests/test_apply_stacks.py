@@ -686,3 +686,44 @@ def test_npm_scripts_run_only_for_a_real_yes(tmp_path: Path, value: Any, runs: b
     assert (status[with_scripts], status[without]) == (
         ("planned", "skipped") if runs else ("skipped", "planned")
     )
+
+
+def test_npm_update_shipped_playbook_as_is_through_tma_playbook_run(
+    server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole npm-update playbook (its git and check steps are all on main): fetch, a tma
+    branch, the install, the smoke check, the commit and the push to a bare origin."""
+    monkeypatch.setenv("npm_config_cache", str(tmp_path / "npm-cache"))
+    marker = tmp_path / "postinstall-ran"
+    site = build_npm_project(tmp_path / "site", server, marker)
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    git(site, "remote", "add", "origin", str(origin))
+    git(site, "push", "-q", "origin", "main")
+    server.routes["/"] = Reply(
+        "<html><body>Front</body></html>", headers={"Content-Type": "text/html"}
+    )
+    config = write_config(tmp_path, site, "npm")
+    data = yaml.safe_load(config.read_text())
+    data["sites"][0]["environments"]["staging"]["url"] = server.url
+    config.write_text(yaml.safe_dump(data))
+
+    done = run_tma(
+        "playbook", "run", "npm-update", "--site", "site", "--var", f"packages=[{WIDGET}@1.0.1]",
+        "--format", "json", config=config,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    outcome = json.loads(done.stdout)
+    assert outcome["status"] == "succeeded"
+    assert [s["step"] for s in outcome["steps"] if s["status"] != "skipped"] == [
+        "git.fetch", "git.branch", "shell", "http.check", "git.commit", "git.push",
+    ]  # fmt: skip
+    assert not marker.exists()
+    branch = git(site, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    assert branch.startswith("tma/")
+    pushed = git(origin, "rev-parse", f"refs/heads/{branch}").strip()
+    assert pushed == git(site, "rev-parse", "HEAD").strip()
+    lock = json.loads(git(site, "show", "HEAD:package-lock.json"))
+    assert lock["packages"][f"node_modules/{WIDGET}"]["version"] == "1.0.1"
+    assert git(site, "status", "--porcelain") == ""
