@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +37,7 @@ __all__ = [
     "core_checksums",
     "core_package_url",
     "extension_package_url",
+    "lenient",
     "verify_core_tree",
 ]
 
@@ -47,8 +49,24 @@ _VERSION = re.compile(r"[0-9][0-9A-Za-z.+-]{0,39}")
 _LOCALE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?(_[a-z0-9]{1,10})?")
 
 
-class UnsafeValue(TmaError):
+class UnsafeValue(TmaError, ValueError):
     """A name, version, locale or URL that does not look like one: never used."""
+
+
+#: What a playbook writes where a step takes data: `{{ version }}`, rendered before the step runs.
+_WHOLE_TEMPLATE = re.compile(r"\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}")
+
+
+def lenient(check: Callable[[object], str]) -> Callable[[type, object], object]:
+    """A field validator for step arguments: `check`, except that a playbook's `{{ name }}`
+    passes when the playbook is loaded. The step checks the rendered value again (`check`)."""
+
+    def validate(cls: type, value: object) -> object:
+        if isinstance(value, str) and _WHOLE_TEMPLATE.fullmatch(value):
+            return value
+        return check(value)
+
+    return validate
 
 
 def _matched(pattern: re.Pattern[str], value: object, what: str) -> str:

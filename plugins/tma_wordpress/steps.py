@@ -37,6 +37,16 @@ KEPT = frozenset({"wp-content", "wp-config.php"})
 _VERIFIED = ".tma-verified"
 
 
+def _optional_url(value: object) -> str:
+    return "" if value == "" else packages.check_url(value)
+
+
+def _never_text(value: object) -> object:
+    if isinstance(value, str):
+        raise packages.UnsafeValue("a list of packages is expected")
+    return value
+
+
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -49,9 +59,16 @@ class CoreUpdateArgs(_Args):
     #: The WP-CLI executable on the host, used for `wp core update-db` when present.
     wp_cli: str = "wp"
 
-    _version = field_validator("version")(lambda cls, v: packages.check_version(v))
-    _locale = field_validator("locale")(lambda cls, v: packages.check_locale(v))
-    _package = field_validator("package")(lambda cls, v: v and packages.check_url(v))
+    _version = field_validator("version")(packages.lenient(packages.check_version))
+    _locale = field_validator("locale")(packages.lenient(packages.check_locale))
+    _package = field_validator("package")(packages.lenient(_optional_url))
+
+    def checked(self) -> CoreUpdateArgs:
+        """The rendered arguments, each value checked again (no template passes now)."""
+        packages.check_version(self.version)
+        packages.check_locale(self.locale)
+        _optional_url(self.package)
+        return self
 
 
 class PackageSpec(_Args):
@@ -61,15 +78,27 @@ class PackageSpec(_Args):
     #: The zip URL; empty: the info API's `download_link`.
     package: str = ""
 
-    _slug = field_validator("slug")(lambda cls, v: packages.check_slug(v))
-    _version = field_validator("version")(lambda cls, v: packages.check_version(v))
-    _package = field_validator("package")(lambda cls, v: v and packages.check_url(v))
+    _slug = field_validator("slug")(packages.lenient(packages.check_slug))
+    _version = field_validator("version")(packages.lenient(packages.check_version))
+    _package = field_validator("package")(packages.lenient(_optional_url))
 
 
 class PackageSwapArgs(_Args):
-    packages: list[PackageSpec] = Field(min_length=1)
+    #: A list, or in a playbook `"{{ packages }}"` (the plan's list, rendered before running).
+    packages: list[PackageSpec] | str = Field(min_length=1)
     #: The content directory, relative to the site's path (or absolute).
     content_dir: str = "wp-content"
+
+    _packages = field_validator("packages")(packages.lenient(_never_text))
+
+    def checked(self) -> list[PackageSpec]:
+        if isinstance(self.packages, str):
+            raise StepFailed("wordpress.package_swap: `packages` must be a list")
+        for spec in self.packages:
+            packages.check_slug(spec.slug)
+            packages.check_version(spec.version)
+            _optional_url(spec.package)
+        return self.packages
 
 
 def _api(ctx: StepContext) -> str:
@@ -80,6 +109,20 @@ def _api(ctx: StepContext) -> str:
 def _download(fetcher: Fetcher, url: str, target: Path) -> None:
     answer = fetcher.get(url, max_bytes=packages.MAX_PACKAGE_BYTES)
     target.write_bytes(answer.content)
+
+
+def _checked(args: CoreUpdateArgs) -> CoreUpdateArgs:
+    try:
+        return args.checked()
+    except packages.UnsafeValue as exc:
+        raise _refusal(exc) from None
+
+
+def _checked_list(args: PackageSwapArgs) -> list[PackageSpec]:
+    try:
+        return args.checked()
+    except packages.UnsafeValue as exc:
+        raise _refusal(exc) from None
 
 
 def _refusal(exc: TmaError) -> StepFailed:
@@ -130,7 +173,7 @@ def _has_wp_cli(ctx: StepContext, wp_cli: str) -> bool:
 
 
 def _core_preflight(ctx: StepContext, args: CoreUpdateArgs) -> None:
-    _core_tree(ctx, args)
+    _core_tree(ctx, _checked(args))
     if not _has_wp_cli(ctx, args.wp_cli) and not ctx.environment.url:
         raise StepFailed(
             f"site {ctx.site.id} ({ctx.env_name}): no WP-CLI on {ctx.host.name} and no `url` "
@@ -155,6 +198,7 @@ def _upgrade_database(ctx: StepContext, args: CoreUpdateArgs) -> str:
 
 
 def _core_update(ctx: StepContext, args: CoreUpdateArgs) -> StepResult:
+    args = _checked(args)
     previous = _installed_version(ctx)
     tree = _core_tree(ctx, args)
     names = sorted(p.name for p in tree.iterdir() if p.name not in KEPT)
@@ -202,7 +246,7 @@ def _package_tree(ctx: StepContext, spec: PackageSpec) -> Path:
 
 def _swap_preflight(ctx: StepContext, args: PackageSwapArgs) -> None:
     content = _content_dir(ctx, args)
-    for spec in args.packages:
+    for spec in _checked_list(args):
         installed = posixpath.join(content, f"{spec.kind}s", spec.slug)
         if not ctx.probe(["test", "-d", installed]).ok:
             raise StepFailed(f"{ctx.host.name}:{installed}: no such {spec.kind} directory")
@@ -212,7 +256,8 @@ def _swap_preflight(ctx: StepContext, args: PackageSwapArgs) -> None:
 def _package_swap(ctx: StepContext, args: PackageSwapArgs) -> StepResult:
     content = _content_dir(ctx, args)
     records = []
-    for spec in args.packages:
+    specs = _checked_list(args)
+    for spec in specs:
         tree = _package_tree(ctx, spec)
         target = posixpath.join(content, f"{spec.kind}s")
         record = upload_tree(ctx, tree, target, f"{spec.kind} {spec.slug} {spec.version}")
@@ -220,7 +265,7 @@ def _package_swap(ctx: StepContext, args: PackageSwapArgs) -> StepResult:
         records.append(record)
     for record in records:
         finish_swap(ctx, record)
-    swapped = [f"{s.kind} {s.slug} {s.version}" for s in args.packages]
+    swapped = [f"{s.kind} {s.slug} {s.version}" for s in specs]
     ctx.note("Swapped in: " + ", ".join(swapped))
     return StepResult(True, {"swapped": swapped})
 
