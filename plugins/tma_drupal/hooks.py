@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
+from tma_agent.hookspecs import hookimpl
 from tma_agent.hosts import GlobRequest
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.stack import StackPlugin
 from tma_drupal import detect
 from tma_drupal.evaluate import evaluate
 from tma_drupal.inventory import inventory, likely_globs
+
+if TYPE_CHECKING:
+    from tma_agent.apply import ApplyPlan, StepInfo
+    from tma_agent.config import Site
 
 __all__ = ["DEFAULT_FEED_URL", "STACK", "DrupalStack"]
 
@@ -49,3 +55,17 @@ class DrupalStack(StackPlugin):
 
     def evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding]:
         return evaluate(site, components)
+
+    # Apply (Drupal 7 part; the Drupal 8+ steps and plan join these hook bodies).
+    @hookimpl
+    def tma_register_steps(self, register: Callable[[StepInfo], None]) -> None:
+        from tma_drupal.steps7 import STEPS
+
+        for step in STEPS:
+            register(step)
+
+    @hookimpl
+    def tma_apply_plan(self, site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
+        from tma_drupal.apply7 import drupal7_apply_plan
+
+        return drupal7_apply_plan(stack, findings)

@@ -10,8 +10,8 @@ The preflight (before the playbook's first step) downloads the archive on the ag
 through the run's HTTP settings (the release feed's `download_link` unless `package` is given),
 checks its `mdhash` when the feed has one, extracts it with the core's safe extraction and checks
 its `includes/bootstrap.inc` declares the planned version. The swap is `tma_agent.apply.swap`:
-renames beside the live entries, the old copies kept until the step succeeds, put back by
-`drupal7.restore` otherwise.
+renames beside the live entries, the old copies moved to the apply's backup directory once the step succeeds, put back by
+`drupal7.restore` when this or a later step fails.
 """
 
 from __future__ import annotations

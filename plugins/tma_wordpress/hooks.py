@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from tma_agent.context import SiteContext
+from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.plugin_settings import SettingsInfo
 from tma_agent.stack import StackPlugin
@@ -14,6 +16,10 @@ from tma_wordpress.evaluate import SOURCE_NAME, evaluate
 from tma_wordpress.inventory import list_components
 from tma_wordpress.security import apply_vulnerabilities
 from tma_wordpress.settings import TokenSettings, WordPressOptions
+
+if TYPE_CHECKING:
+    from tma_agent.apply import ApplyPlan, StepInfo
+    from tma_agent.config import Site
 
 __all__ = ["DEFAULT_API_URL", "WordPressStack"]
 
@@ -58,3 +64,17 @@ class WordPressStack(StackPlugin):
         findings = evaluate(site, components)
         apply_vulnerabilities(site, findings)
         return findings
+
+    # Apply: imported when a command loads playbooks, so `tma check` never pays for them.
+    @hookimpl
+    def tma_register_steps(self, register: Callable[[StepInfo], None]) -> None:
+        from tma_wordpress.steps import STEPS
+
+        for step in STEPS:
+            register(step)
+
+    @hookimpl
+    def tma_apply_plan(self, site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
+        from tma_wordpress.apply_plan import wordpress_apply_plan
+
+        return wordpress_apply_plan(stack, findings)

@@ -57,7 +57,7 @@ class UnsafeValue(TmaError, ValueError):
 _WHOLE_TEMPLATE = re.compile(r"\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}")
 
 
-def lenient(check: Callable[[object], str]) -> Callable[[type, object], object]:
+def lenient(check: Callable[[object], object]) -> Callable[[type, object], object]:
     """A field validator for step arguments: `check`, except that a playbook's `{{ name }}`
     passes when the playbook is loaded. The step checks the rendered value again (`check`)."""
 

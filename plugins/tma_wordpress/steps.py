@@ -8,17 +8,18 @@ the package is downloaded on the agent's machine through the run's HTTP settings
 the core's safe extraction, and (core) every file is checked against the checksums API. The
 verified tree is kept in the apply's local workdir, so the run step uploads exactly what was
 checked. The swap itself is `tma_agent.apply.swap`: renames beside the live entries, the old
-copies kept until the step succeeds, put back by `wordpress.restore` otherwise.
+copies moved to the apply's backup directory once the step succeeds, put back by `wordpress.restore` when this or a later step fails.
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tma_agent.apply import StepContext, StepFailed, StepInfo, StepResult
 from tma_agent.apply.archives import ArchiveError, extract_archive, single_top_directory
@@ -47,6 +48,9 @@ def _never_text(value: object) -> object:
     return value
 
 
+_LENIENT_LIST = packages.lenient(_never_text)
+
+
 class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -71,12 +75,29 @@ class CoreUpdateArgs(_Args):
         return self
 
 
+#: `plugin/akismet@5.0.3`: how a person writes a package on the command line (`--var`).
+_SHORT_SPEC = re.compile(r"(plugin|theme)/([^@]*)@(.*)", re.DOTALL)
+
+
 class PackageSpec(_Args):
+    """One plugin or theme to swap: a mapping, or `kind/slug@version`."""
+
     kind: Literal["plugin", "theme"]
     slug: str
     version: str
     #: The zip URL; empty: the info API's `download_link`.
     package: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            matched = _SHORT_SPEC.fullmatch(value)
+            if matched is None:
+                raise packages.UnsafeValue(f"refused package {value[:80]!r}: not kind/slug@version")
+            kind, slug, version = matched.groups()
+            return {"kind": kind, "slug": slug, "version": version}
+        return value
 
     _slug = field_validator("slug")(packages.lenient(packages.check_slug))
     _version = field_validator("version")(packages.lenient(packages.check_version))
@@ -89,7 +110,7 @@ class PackageSwapArgs(_Args):
     #: The content directory, relative to the site's path (or absolute).
     content_dir: str = "wp-content"
 
-    _packages = field_validator("packages")(packages.lenient(_never_text))
+    _packages = field_validator("packages")(_LENIENT_LIST)
 
     def checked(self) -> list[PackageSpec]:
         if isinstance(self.packages, str):

@@ -7,8 +7,10 @@ Drupal 7 core). On the host:
    unpacked by plain `tar` into `<target>/.tma-swap-<stamp>-<n>/new` — beside what it replaces,
    on the same filesystem, so the swap is made of renames;
 2. for each top-level name: the old entry is renamed into `.../old`, the new one renamed in;
-3. the step finishes (`finish_swap`: the work directory goes) or fails: then `restore_swaps`
-   (from an `on_failure` step) renames the old entries back and removes the added ones.
+3. when the step is done (`finish_swap`) the old entries move to the apply's backup directory
+   (outside the tree, so the checkout stays clean; pruned with the backups) and the work
+   directory goes. If this step or any later one fails, `restore_swaps` (from an `on_failure`
+   step) moves the old entries back, wherever they are, and removes the added ones.
 
 What was swapped is recorded in `ctx.facts["archive.swaps"]` before the first rename, so a
 restore knows what to undo even after a failure in the middle. Names and paths are argv items
@@ -97,16 +99,20 @@ def swap_in(ctx: StepContext, record: dict[str, Any], names: list[str]) -> None:
 
 
 def finish_swap(ctx: StepContext, record: dict[str, Any]) -> None:
-    """The step succeeded: the old copies go."""
+    """The step succeeded: the old copies leave the tree for the backup directory, where a
+    later failure of the playbook still finds them."""
+    kept = posixpath.join(ctx.backup_dir, posixpath.basename(record["work"]) + "-old")
+    ctx.run(["mv", "--", record["old"], kept], cwd="/")
+    record["old"] = kept
     ctx.run(["rm", "-rf", "--", record["work"]], cwd="/")
-    record["state"] = "done"
+    record["state"] = "kept"
 
 
 def restore_swaps(ctx: StepContext) -> list[str]:
-    """Undo every swap not finished, newest first; returns their labels."""
+    """Undo every swap of this apply, newest first; returns their labels."""
     restored = []
     for record in reversed(ctx.facts.get(SWAP_FACTS, [])):
-        if record.get("state") == "done":
+        if record.get("state") == "restored":
             continue
         target, work = record["target"], record["work"]
         existed = [_checked_name(n) for n in record.get("existed", [])]
@@ -116,6 +122,6 @@ def restore_swaps(ctx: StepContext) -> list[str]:
         if added:
             ctx.run(["sh", "-c", _REMOVE_ADDED, "sh", target, record["new"], *added], cwd="/")
         ctx.run(["rm", "-rf", "--", work], cwd="/")
-        record["state"] = "done"
+        record["state"] = "restored"
         restored.append(str(record["label"]))
     return restored
