@@ -19,6 +19,8 @@ from urllib.parse import parse_qs
 
 import pytest
 import yaml
+from pydantic import ValidationError
+from tma_wordpress.steps import PackageSpec
 from tma_wordpress.testing.trees import copy_debian_wordpress
 
 from tma_agent.apply.archives import ArchiveError, ArchiveLimits, extract_archive
@@ -197,9 +199,7 @@ def stand_in_wp(directory: Path, *, exit_code: int = 0) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / "wp-calls.log"
     script = directory / "wp"
-    script.write_text(
-        f'#!/bin/sh\nprintf "%s|%s\\n" "$(pwd)" "$*" >> {log}\nexit {exit_code}\n'
-    )
+    script.write_text(f'#!/bin/sh\nprintf "%s|%s\\n" "$(pwd)" "$*" >> {log}\nexit {exit_code}\n')
     script.chmod(0o755)
     log.touch()
     log.chmod(0o666)
@@ -353,19 +353,24 @@ def test_a_hostile_plugin_zip_is_refused(
 def test_hostile_names_and_urls_never_reach_the_host(
     site: Path, tmp_path: Path, api: WordPressAPI
 ) -> None:
+    for spec in (
+        "plugin/../../etc@1.0",
+        "plugin/akismet@$(touch pwned)",
+        "module/akismet@1.0",
+        {"kind": "plugin", "slug": "akismet", "version": "1.0", "package": "file:///etc/passwd"},
+        {"kind": "theme", "slug": "Twenty Two", "version": "1.0"},
+    ):
+        with pytest.raises(ValidationError, match="refused"):
+            PackageSpec.model_validate(spec)
     config = write_config(tmp_path, site, api)
     before = tree_sums(site)
-    for packages in (
-        "[plugin/../../etc@1.0]",
-        "['plugin/akismet@1.0; touch pwned']",
-        "['plugin/akismet@$(touch pwned)']",
-        "[module/akismet@1.0]",
-    ):
-        code, outcome, stderr = playbook(config, "wp-swap-test", f"packages={packages}")
-        assert code == 4, stderr
-        assert "refused" in outcome["error"] and "Traceback" not in stderr, outcome["error"]
+    packages = "['plugin/akismet@1.0; touch pwned']"
+    code, outcome, stderr = playbook(config, "wp-swap-test", f"packages={packages}")
+    assert code == 4, stderr
+    assert "refused version" in outcome["error"] and "Traceback" not in stderr
     assert tree_sums(site) == before
     assert not list(tmp_path.rglob("pwned"))
+    assert api.server.requests == []  # refused before anything was even downloaded
 
 
 def test_plugin_swap_over_the_real_sshd(
@@ -378,9 +383,7 @@ def test_plugin_swap_over_the_real_sshd(
     if sshd.is_root:
         subprocess.run(["chown", "-R", f"{sshd.user}:", str(site)], check=True)
     before = tree_sums(site)
-    config = write_config(
-        tmp_path, site, api, host=f"ssh://{sshd.user}@{sshd.host}:{sshd.port}"
-    )
+    config = write_config(tmp_path, site, api, host=f"ssh://{sshd.user}@{sshd.host}:{sshd.port}")
     data = yaml.safe_load(config.read_text())
     data["ssh"] = sshd.settings().model_dump()
     data["apply"]["backup_dir"] = str(backups)
