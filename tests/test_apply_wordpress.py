@@ -439,3 +439,54 @@ def test_apply_plans_for_core_then_extensions_with_checked_data() -> None:
     with pytest.raises(TmaError, match="refused slug"):
         pm.hook.tma_apply_plan(site=None, stack="wordpress", findings=[hostile])
     assert pm.hook.tma_apply_plan(site=None, stack="wordpress", findings=[current]) is None
+
+
+def test_dry_run_downloads_and_checks_but_changes_nothing(
+    site: Path, tmp_path: Path, api: WordPressAPI
+) -> None:
+    before = tree_sums(site)
+    config = write_config(tmp_path, site, api)
+    done = run_tma(
+        "playbook", "run", "wp-swap-test", "--site", "blog", "--var", f"packages={AKISMET}",
+        "--dry-run", "--format", "table", config=config,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "tar -xzf" in done.stdout and " mv -- " in done.stdout
+    assert tree_sums(site) == before
+    assert not (tmp_path / "backups").exists()
+    assert len(api.hits("/release/akismet.zip")) == 1  # checked in the preflight, once
+
+
+SHIPPED = Path(__file__).resolve().parent.parent / "playbooks"
+
+
+@pytest.mark.parametrize(
+    ("name", "variables"),
+    [
+        ("wordpress-core", {"version": NEW, "locale": "en_US", "package": ""}),
+        ("wordpress-extensions", {"packages": [f"plugin/akismet@{AKISMET_NEW}"],
+                                  "content_dir": "wp-content"}),
+        ("drupal7-core", {"version": "7.103", "package": ""}),
+    ],
+)  # fmt: skip
+def test_shipped_playbooks_give_our_steps_valid_arguments(
+    name: str, variables: dict[str, Any]
+) -> None:
+    """The git, db and http steps come from other plugins; ours must accept what the shipped
+    playbooks pass them, as written and once rendered with a plan's variables."""
+    from tma_agent.apply.registry import registered_steps
+    from tma_agent.apply.templates import render_value
+
+    steps = registered_steps(get_plugin_manager())
+    data = yaml.safe_load((SHIPPED / f"{name}.yaml").read_text())
+    assert set(data["variables"]) == set(variables)
+    ours = [
+        (kind, args)
+        for step in [*data["steps"], *data["on_failure"]]
+        for kind, args in step.items()
+        if kind.startswith(("wordpress.", "drupal7."))
+    ]
+    assert len(ours) == 2  # the update step and its restore
+    for kind, args in ours:
+        steps[kind].args_model.model_validate(args or {})
+        steps[kind].args_model.model_validate(render_value(args or {}, variables))
