@@ -202,17 +202,27 @@ def _walk(root: Path) -> Iterator[Path]:
         yield path
 
 
-def pack_tree(root: Path, target: Path) -> None:
-    """A tar.gz of `root`'s content (paths relative to it), regular files and directories
-    only, owned by nobody in particular: `tar -xzf` on the host creates them as its user."""
-    with tarfile.open(target, "w:gz", compresslevel=1) as tarred:
-        for path in _walk(root):
-            info = tarred.gettarinfo(str(path), arcname=path.relative_to(root).as_posix())
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            info.mode = 0o755 if path.is_dir() or info.mode & 0o111 else 0o644
-            if path.is_dir():
-                tarred.addfile(info)
-            else:
-                with path.open("rb") as stream:
-                    tarred.addfile(info, stream)
+def _add_tree(tarred: tarfile.TarFile, root: Path) -> None:
+    for path in _walk(root):
+        info = tarred.gettarinfo(str(path), arcname=path.relative_to(root).as_posix())
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        info.mode = 0o755 if path.is_dir() or info.mode & 0o111 else 0o644
+        if path.is_dir():
+            tarred.addfile(info)
+        else:
+            with path.open("rb") as content:
+                tarred.addfile(info, content)
+
+
+def pack_tree(root: Path, target: Path, *, compress: bool = True) -> None:
+    """A tar (gzipped with `compress`) of `root`'s content (paths relative to it), regular
+    files and directories only, owned by nobody in particular: `tar -xf` on the host creates
+    them as its user."""
+    if compress:
+        # compresslevel 1: most of the size gain for a fraction of the CPU.
+        with tarfile.open(target, "w:gz", compresslevel=1) as tarred:
+            _add_tree(tarred, root)
+    else:
+        with tarfile.open(target, "w") as tarred:
+            _add_tree(tarred, root)

@@ -3,8 +3,8 @@
 Shared by the stack steps that install release archives (WordPress core, plugins and themes,
 Drupal 7 core). On the host:
 
-1. the checked tree is packed (`archives.pack_tree`), put in the apply's backup directory and
-   unpacked by plain `tar` into `<target>/.tma-swap-<stamp>-<n>/new` — beside what it replaces,
+1. the checked tree is packed (`archives.pack_tree`; gzipped for a remote host), put in the
+   apply's backup directory and unpacked by plain `tar` into `<target>/.tma-swap-<stamp>-<n>/new` — beside what it replaces,
    on the same filesystem, so the swap is made of renames;
 2. for each top-level name: the old entry is renamed into `.../old`, the new one renamed in;
 3. when the step is done (`finish_swap`) the old entries move to the apply's backup directory
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from tma_agent.apply._types import StepFailed
 from tma_agent.apply.archives import pack_tree
+from tma_agent.hosts import LocalHost
 
 if TYPE_CHECKING:
     from tma_agent.apply.context import StepContext
@@ -71,16 +72,20 @@ def upload_tree(ctx: StepContext, local_root: Path, target: str, label: str) -> 
     # In the facts before anything exists on the host: a failure from here on is cleaned up.
     swaps.append(record)
     backup_dir = ctx.ensure_backup_dir()
-    remote_archive = posixpath.join(backup_dir, f"{posixpath.basename(work)}.tar.gz")
+    # Compressing only pays over a network; on this machine it would only cost CPU.
+    compress = not isinstance(ctx.host, LocalHost)
+    suffix = ".tar.gz" if compress else ".tar"
+    remote_archive = posixpath.join(backup_dir, posixpath.basename(work) + suffix)
     if ctx.dry_run:
         ctx.note(f"would upload {label} to {remote_archive}")
     else:
         with tempfile.TemporaryDirectory(prefix="tma-pack-") as scratch:
-            packed = Path(scratch) / "tree.tar.gz"
-            pack_tree(local_root, packed)
+            packed = Path(scratch) / ("tree" + suffix)
+            pack_tree(local_root, packed, compress=compress)
             ctx.host.put(str(packed), remote_archive)
     ctx.run(["mkdir", "-p", "-m", "700", record["new"], record["old"]], cwd="/")
-    unpack = ["tar", "-xzf", remote_archive, "-C", record["new"], "--no-same-owner"]
+    flags = "-xzf" if compress else "-xf"
+    unpack = ["tar", flags, remote_archive, "-C", record["new"], "--no-same-owner"]
     ctx.run(unpack, cwd="/")
     ctx.run(["rm", "-f", "--", remote_archive], cwd="/")
     return record
