@@ -4,21 +4,25 @@ Shared by the stack steps that install release archives (WordPress core, plugins
 Drupal 7 core). On the host:
 
 1. the checked tree is packed (`archives.pack_tree`; gzipped for a remote host), put in the
-   apply's backup directory and unpacked by plain `tar` into `<target>/.tma-swap-<stamp>-<n>/new` — beside what it replaces,
-   on the same filesystem, so the swap is made of renames;
+   apply's backup directory and unpacked by plain `tar` into `<target>/.tma-swap-<stamp>-<n>/new`
+   — beside what it replaces, on the same filesystem, so the swap is made of renames;
 2. for each top-level name: the old entry is renamed into `.../old`, the new one renamed in;
 3. when the step is done (`finish_swap`) the old entries move to the apply's backup directory
    (outside the tree, so the checkout stays clean; pruned with the backups) and the work
    directory goes. If this step or any later one fails, `restore_swaps` (from an `on_failure`
    step) moves the old entries back, wherever they are, and removes the added ones.
 
-What was swapped is recorded in `ctx.facts["archive.swaps"]` before the first rename, so a
-restore knows what to undo even after a failure in the middle. Names and paths are argv items
-of fixed scripts: a name from an archive is data, never shell code.
+Each swap is recorded twice before its first rename: in `ctx.facts["archive.swaps"]`, and as
+`<backup_dir>/.tma-swap-<stamp>-<n>.json` on the host, because the engine persists facts only
+after a step: a run killed in the middle of a swap is still undone by the recovery's
+`restore_swaps`. Every restore command is idempotent (an entry is put back only when its old
+copy is there, an added one removed only once moved in), so running it twice is harmless.
+Names and paths are argv items of fixed scripts: a name from an archive is data, never code.
 """
 
 from __future__ import annotations
 
+import json
 import posixpath
 import tempfile
 from pathlib import Path
@@ -41,52 +45,64 @@ _SWAP = (
     'if [ -e "$t/$n" ] || [ -L "$t/$n" ]; then mv -- "$t/$n" "$o/$n" || exit 1; fi; '
     'mv -- "$nw/$n" "$t/$n" || exit 1; done'
 )
+#: The old copy is in the work directory (`$2`) or, once the step finished, the kept one (`$3`).
 _PUT_BACK = (
-    't=$1; o=$2; shift 2; for n do if [ -e "$o/$n" ] || [ -L "$o/$n" ]; then '
-    'rm -rf -- "$t/$n" && mv -- "$o/$n" "$t/$n" || exit 1; fi; done'
+    't=$1; o=$2; k=$3; shift 3; for n do for d in "$o" "$k"; do '
+    'if [ -e "$d/$n" ] || [ -L "$d/$n" ]; then rm -rf -- "$t/$n" && mv -- "$d/$n" "$t/$n" '
+    "|| exit 1; break; fi; done; done"
 )
 _REMOVE_ADDED = 't=$1; nw=$2; shift 2; for n do [ -e "$nw/$n" ] || rm -rf -- "$t/$n"; done'
+_WRITE = 'cat > "$1"'
+_READ_RECORDS = 'for f in "$1"/.tma-swap-*.json; do [ -f "$f" ] && cat "$f" && echo; done; true'
 
 
-def _checked_name(name: str) -> str:
-    if not name or name in (".", "..") or "/" in name or "\x00" in name:
+def _checked_name(name: object) -> str:
+    if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\x00" in name:
         raise StepFailed(f"refused to swap the entry {name!r}: not a plain name")
     return name
 
 
+def _save(ctx: StepContext, record: dict[str, Any]) -> None:
+    ctx.run(
+        ["sh", "-c", _WRITE, "sh", record["journal"]], cwd="/", stdin=json.dumps(record).encode()
+    )
+
+
 def upload_tree(ctx: StepContext, local_root: Path, target: str, label: str) -> dict[str, Any]:
     """Put `local_root`'s content on the host under a new work directory beside `target`'s
-    entries; returns the swap record (already in the facts)."""
+    entries; returns the swap record (already in the facts and on the host)."""
     swaps: list[dict[str, Any]] = ctx.facts.setdefault(SWAP_FACTS, [])
     work = posixpath.join(target, f".tma-swap-{ctx.stamp}-{len(swaps)}")
+    backup_dir = ctx.ensure_backup_dir()
+    base = posixpath.join(backup_dir, posixpath.basename(work))
     record: dict[str, Any] = {
         "label": label,
         "target": target,
         "work": work,
         "new": posixpath.join(work, "new"),
         "old": posixpath.join(work, "old"),
+        "kept": base + "-old",
+        "journal": base + ".json",
         "names": [],
         "existed": [],
         "state": "uploaded",
     }
-    # In the facts before anything exists on the host: a failure from here on is cleaned up.
+    # Recorded before anything exists on the host: a failure from here on is cleaned up.
     swaps.append(record)
-    backup_dir = ctx.ensure_backup_dir()
+    _save(ctx, record)
     # Compressing only pays over a network; on this machine it would only cost CPU.
     compress = not isinstance(ctx.host, LocalHost)
-    suffix = ".tar.gz" if compress else ".tar"
-    remote_archive = posixpath.join(backup_dir, posixpath.basename(work) + suffix)
+    remote_archive = base + (".tar.gz" if compress else ".tar")
     if ctx.dry_run:
         ctx.note(f"would upload {label} to {remote_archive}")
     else:
         with tempfile.TemporaryDirectory(prefix="tma-pack-") as scratch:
-            packed = Path(scratch) / ("tree" + suffix)
+            packed = Path(scratch) / "tree.tar"
             pack_tree(local_root, packed, compress=compress)
             ctx.host.put(str(packed), remote_archive)
     ctx.run(["mkdir", "-p", "-m", "700", record["new"], record["old"]], cwd="/")
     flags = "-xzf" if compress else "-xf"
-    unpack = ["tar", flags, remote_archive, "-C", record["new"], "--no-same-owner"]
-    ctx.run(unpack, cwd="/")
+    ctx.run(["tar", flags, remote_archive, "-C", record["new"], "--no-same-owner"], cwd="/")
     ctx.run(["rm", "-f", "--", remote_archive], cwd="/")
     return record
 
@@ -99,6 +115,7 @@ def swap_in(ctx: StepContext, record: dict[str, Any], names: list[str]) -> None:
     record["names"] = checked
     record["existed"] = [n for n in listed.text.splitlines() if n in checked]
     record["state"] = "swapping"
+    _save(ctx, record)
     ctx.run(["sh", "-c", _SWAP, "sh", target, record["new"], record["old"], *checked], cwd="/")
     record["state"] = "swapped"
 
@@ -106,27 +123,45 @@ def swap_in(ctx: StepContext, record: dict[str, Any], names: list[str]) -> None:
 def finish_swap(ctx: StepContext, record: dict[str, Any]) -> None:
     """The step succeeded: the old copies leave the tree for the backup directory, where a
     later failure of the playbook still finds them."""
-    kept = posixpath.join(ctx.backup_dir, posixpath.basename(record["work"]) + "-old")
-    ctx.run(["mv", "--", record["old"], kept], cwd="/")
-    record["old"] = kept
+    ctx.run(["mv", "--", record["old"], record["kept"]], cwd="/")
     ctx.run(["rm", "-rf", "--", record["work"]], cwd="/")
     record["state"] = "kept"
 
 
+def _host_records(ctx: StepContext) -> list[dict[str, Any]]:
+    """The swaps recorded on the host for this apply (a killed step's are only there)."""
+    shown = ctx.probe(["sh", "-c", _READ_RECORDS, "sh", ctx.backup_dir])
+    records = []
+    for line in shown.text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        keys = ("target", "work", "new", "old", "kept", "label")
+        if isinstance(record, dict) and all(isinstance(record.get(k), str) for k in keys):
+            records.append(record)
+    return records
+
+
 def restore_swaps(ctx: StepContext) -> list[str]:
     """Undo every swap of this apply, newest first; returns their labels."""
+    by_work = {r["work"]: r for r in _host_records(ctx)}
+    by_work.update({r["work"]: r for r in ctx.facts.get(SWAP_FACTS, [])})
     restored = []
-    for record in reversed(ctx.facts.get(SWAP_FACTS, [])):
+    for work in sorted(by_work, key=lambda w: int(w.rsplit("-", 1)[-1]), reverse=True):
+        record = by_work[work]
         if record.get("state") == "restored":
             continue
-        target, work = record["target"], record["work"]
         existed = [_checked_name(n) for n in record.get("existed", [])]
         added = [_checked_name(n) for n in record.get("names", []) if n not in existed]
+        target = record["target"]
         if existed:
-            ctx.run(["sh", "-c", _PUT_BACK, "sh", target, record["old"], *existed], cwd="/")
+            put_back = [_PUT_BACK, "sh", target, record["old"], record["kept"], *existed]
+            ctx.run(["sh", "-c", *put_back], cwd="/")
         if added:
             ctx.run(["sh", "-c", _REMOVE_ADDED, "sh", target, record["new"], *added], cwd="/")
-        ctx.run(["rm", "-rf", "--", work], cwd="/")
+        ctx.run(["rm", "-rf", "--", work, record["kept"]], cwd="/")
         record["state"] = "restored"
+        _save(ctx, record)
         restored.append(str(record["label"]))
     return restored
