@@ -490,3 +490,35 @@ def test_shipped_playbooks_give_our_steps_valid_arguments(
     for kind, args in ours:
         steps[kind].args_model.model_validate(args or {})
         steps[kind].args_model.model_validate(render_value(args or {}, variables))
+
+
+def test_a_later_process_without_the_facts_still_puts_the_old_plugin_back(
+    site: Path, tmp_path: Path, api: WordPressAPI
+) -> None:
+    """What a recovery after a SIGKILL mid-step has: the stamp, not the step's facts."""
+    from tma_agent.apply.prepare import open_context
+    from tma_agent.apply.registry import playbook_by_name, registered_steps
+    from tma_agent.apply.swap import restore_swaps
+    from tma_agent.config import load_config
+
+    before = tree_sums(site)
+    config_path = write_config(tmp_path, site, api)
+    code, _, stderr = playbook(config_path, "wp-swap-test", f"packages={AKISMET}")
+    assert code == 0, stderr
+    assert tree_sums(site) != before
+    (stamp_dir,) = [p for p in (tmp_path / "backups" / "blog").iterdir() if p.is_dir()]
+    pm = get_plugin_manager()
+    config = load_config(config_path)
+    steps = registered_steps(pm)
+    book = playbook_by_name("wp-swap-test", pm, config.apply, steps)
+    ctx = open_context(
+        config, pm, config.sites[0], "staging", book, {"packages": [AKISMET]},
+        dry_run=False, stamp=stamp_dir.name,
+    )  # fmt: skip
+    try:
+        assert ctx.facts == {}
+        assert restore_swaps(ctx) == [f"plugin akismet {AKISMET_NEW}"]
+        assert tree_sums(site) == before
+        assert restore_swaps(ctx) == []  # done once, recorded as done
+    finally:
+        ctx.host.close()
