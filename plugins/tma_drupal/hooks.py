@@ -12,12 +12,12 @@ from tma_agent.hookspecs import hookimpl
 from tma_agent.hosts import GlobRequest
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.stack import StackPlugin
-from tma_drupal import detect
+from tma_drupal import detect, maintenance
 from tma_drupal.evaluate import evaluate
 from tma_drupal.inventory import inventory, likely_globs
 
 if TYPE_CHECKING:
-    from tma_agent.apply import ApplyPlan, StepInfo
+    from tma_agent.apply import ApplyPlan, StepContext, StepInfo
     from tma_agent.config import Site
 
 __all__ = ["DEFAULT_FEED_URL", "STACK", "DrupalStack"]
@@ -69,3 +69,9 @@ class DrupalStack(StackPlugin):
         from tma_drupal.apply7 import drupal7_apply_plan
 
         return drupal7_apply_plan(stack, findings)
+
+    @hookimpl
+    def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
+        if ctx.stack != self.name:
+            return None
+        return maintenance.maintenance_commands(ctx.host, ctx.path, enable)
