@@ -248,21 +248,27 @@ def test_core_update_keeps_content_and_config_and_upgrades_the_database(
     assert len(api.hits("/core/checksums/1.0/")) == 1
 
 
-@pytest.mark.parametrize("tamper", ["mismatch", "missing"])
+@pytest.mark.parametrize("tamper", ["mismatch", "missing", "truncated"])
 def test_a_bad_checksum_refuses_before_anything_is_touched(
     site: Path, tmp_path: Path, api: WordPressAPI, tamper: str
 ) -> None:
     assert isinstance(api.checksums, dict)
     if tamper == "mismatch":
         api.checksums["wp-includes/version.php"] = "0" * 32
-    else:
+    elif tamper == "missing":
         del api.checksums["wp-login.php"]
+    else:
+        api.checksums["wp-includes/lost-on-the-way.php"] = "0" * 32
     before = tree_sums(site)
     config = write_config(tmp_path, site, api)
     code, outcome, stderr = playbook(config, "wp-core-test", f"version={NEW}")
     assert code == 4
     assert outcome["status"] == "refused"
-    expected = "does not match its checksum" if tamper == "mismatch" else "no published checksum"
+    expected = {
+        "mismatch": "wp-includes/version.php does not match its checksum",
+        "missing": "wp-login.php has no published checksum",
+        "truncated": "wp-includes/lost-on-the-way.php is missing from it",
+    }[tamper]
     assert expected in outcome["error"] and "Traceback" not in stderr
     assert tree_sums(site) == before
     assert not (tmp_path / "backups").exists()  # nothing was even uploaded

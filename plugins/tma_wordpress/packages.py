@@ -157,13 +157,20 @@ def _md5(path: Path) -> str:
 
 def verify_core_tree(root: Path, files: list[str], checksums: dict[str, str], version: str) -> None:
     """Every file of the extracted package (`root` = its `wordpress/` directory) has the
-    checksum the API lists; the package is the version planned. Raises `UnsafeValue`."""
+    checksum the API lists, every core file the API lists is in it (its `wp-content/` may be
+    left out, as in a `no_content` package), and it is the version planned. Raises
+    `UnsafeValue`."""
     for name in files:
         expected = checksums.get(name)
         if expected is None:
             raise UnsafeValue(f"WordPress {version} package: {name} has no published checksum")
         if _md5(root / name) != expected:
             raise UnsafeValue(f"WordPress {version} package: {name} does not match its checksum")
+    # A truncated package would leave the site without some of its core files.
+    present = set(files)
+    lacking = sorted(p for p in checksums if not p.startswith("wp-content/") and p not in present)
+    if lacking:
+        raise UnsafeValue(f"WordPress {version} package: {lacking[0]} is missing from it")
     if VERSION_FILE not in files:
         raise UnsafeValue(f"WordPress {version} package: no {VERSION_FILE}")
     version_php = root / VERSION_FILE
