@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 import pytest
 import yaml
 from pydantic import ValidationError
-from tma_wordpress.steps import PackageSpec
+from tma_wordpress.step_args import PackageSpec
 from tma_wordpress.testing.trees import copy_debian_wordpress
 
 from tma_agent.apply.archives import ArchiveError, ArchiveLimits, extract_archive
@@ -246,6 +246,8 @@ def test_core_update_keeps_content_and_config_and_upgrades_the_database(
     upgrades = api.hits("/wp-admin/upgrade.php")
     assert [parse_qs(r.query) for r in upgrades] == [{"step": ["upgrade_db"]}]
     assert len(api.hits("/core/checksums/1.0/")) == 1
+    applies = tmp_path / "state" / "applies" / "blog"
+    assert applies.is_dir() and not list(applies.rglob("wp-load.php"))  # no local copy left
 
 
 @pytest.mark.parametrize("tamper", ["mismatch", "missing", "truncated"])

@@ -196,31 +196,42 @@ def _copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
+def _swap_release(
+    ctx: StepContext, args: CoreReplaceArgs, root: str, release: Path, customised: list[str]
+) -> None:
+    scratch = ctx.workdir / f"drupal-{args.version}-upload"
+    try:
+        top, profiles = _split_tree(release, scratch, set(customised))
+        records: list[dict[str, Any]] = []
+        record = upload_tree(ctx, top, root, f"Drupal {args.version} core")
+        swap_in(ctx, record, sorted(p.name for p in top.iterdir()))
+        records.append(record)
+        if profiles is not None:
+            target = posixpath.join(root, "profiles")
+            record = upload_tree(ctx, profiles, target, f"Drupal {args.version} profiles")
+            swap_in(ctx, record, sorted(p.name for p in profiles.iterdir()))
+            records.append(record)
+        for done in records:
+            finish_swap(ctx, done)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def _core_replace(ctx: StepContext, args: CoreReplaceArgs) -> StepResult:
     args = args.checked()
     root = _root(ctx, args)
     previous = _installed(ctx, root)
     release = _release_tree(ctx, args)
-    customised = [] if args.replace_customised else _customised(ctx, root, release)
-    top, profiles = _split_tree(
-        release, ctx.workdir / f"drupal-{args.version}-upload", set(customised)
-    )
-    records: list[dict[str, Any]] = []
-    record = upload_tree(ctx, top, root, f"Drupal {args.version} core")
-    swap_in(ctx, record, sorted(p.name for p in top.iterdir()))
-    records.append(record)
-    if profiles is not None:
-        record = upload_tree(
-            ctx, profiles, posixpath.join(root, "profiles"), f"Drupal {args.version} profiles"
-        )
-        swap_in(ctx, record, sorted(p.name for p in profiles.iterdir()))
-        records.append(record)
-    for done in records:
-        finish_swap(ctx, done)
+    try:
+        customised = [] if args.replace_customised else _customised(ctx, root, release)
+        _swap_release(ctx, args, root, release, customised)
+    finally:
+        shutil.rmtree(release.parent, ignore_errors=True)
     ctx.note(f"Drupal core {previous} -> {args.version} from the release archive (sites/ kept)")
     for name in customised:
         ctx.note(
-            f"{name} is customised: kept as it was; apply the changes of Drupal {args.version}'s {name} by hand"
+            f"{name} is customised: kept as it was; apply the changes of Drupal "
+            f"{args.version}'s {name} by hand"
         )
     return StepResult(
         True, {"previous": previous, "version": args.version, "customised": customised}

@@ -14,12 +14,9 @@ copies moved to the apply's backup directory once the step succeeds, put back by
 from __future__ import annotations
 
 import posixpath
-import re
 import shutil
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing import Any
 
 from tma_agent.apply import StepContext, StepFailed, StepInfo, StepResult
 from tma_agent.apply.archives import ArchiveError, extract_archive, single_top_directory
@@ -27,99 +24,15 @@ from tma_agent.apply.swap import finish_swap, restore_swaps, swap_in, upload_tre
 from tma_agent.errors import FeedError, TmaError
 from tma_agent.sources import Fetcher
 from tma_wordpress import packages
-from tma_wordpress.api import DEFAULT_LOCALE
 from tma_wordpress.detect import VERSION_FILE, read_core_facts
+from tma_wordpress.step_args import CoreUpdateArgs, NoArgs, PackageSpec, PackageSwapArgs
 
-__all__ = ["STEPS", "CoreUpdateArgs", "PackageSpec", "PackageSwapArgs"]
+__all__ = ["STEPS"]
 
 DEFAULT_API_URL = "https://api.wordpress.org"
 #: Never replaced by a core update: the site's content and its configuration.
 KEPT = frozenset({"wp-content", "wp-config.php"})
 _VERIFIED = ".tma-verified"
-
-
-def _optional_url(value: object) -> str:
-    return "" if value == "" else packages.check_url(value)
-
-
-def _never_text(value: object) -> object:
-    if isinstance(value, str):
-        raise packages.UnsafeValue("a list of packages is expected")
-    return value
-
-
-_LENIENT_LIST = packages.lenient(_never_text)
-
-
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CoreUpdateArgs(_Args):
-    version: str
-    locale: str = DEFAULT_LOCALE
-    #: The package URL; empty: the version-check offer's `packages.full`.
-    package: str = ""
-    #: The WP-CLI executable on the host, used for `wp core update-db` when present.
-    wp_cli: str = "wp"
-
-    _version = field_validator("version")(packages.lenient(packages.check_version))
-    _locale = field_validator("locale")(packages.lenient(packages.check_locale))
-    _package = field_validator("package")(packages.lenient(_optional_url))
-
-    def checked(self) -> CoreUpdateArgs:
-        """The rendered arguments, each value checked again (no template passes now)."""
-        packages.check_version(self.version)
-        packages.check_locale(self.locale)
-        _optional_url(self.package)
-        return self
-
-
-#: `plugin/akismet@5.0.3`: how a person writes a package on the command line (`--var`).
-_SHORT_SPEC = re.compile(r"(plugin|theme)/([^@]*)@(.*)", re.DOTALL)
-
-
-class PackageSpec(_Args):
-    """One plugin or theme to swap: a mapping, or `kind/slug@version`."""
-
-    kind: Literal["plugin", "theme"]
-    slug: str
-    version: str
-    #: The zip URL; empty: the info API's `download_link`.
-    package: str = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short_form(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            matched = _SHORT_SPEC.fullmatch(value)
-            if matched is None:
-                raise packages.UnsafeValue(f"refused package {value[:80]!r}: not kind/slug@version")
-            kind, slug, version = matched.groups()
-            return {"kind": kind, "slug": slug, "version": version}
-        return value
-
-    _slug = field_validator("slug")(packages.lenient(packages.check_slug))
-    _version = field_validator("version")(packages.lenient(packages.check_version))
-    _package = field_validator("package")(packages.lenient(_optional_url))
-
-
-class PackageSwapArgs(_Args):
-    #: A list, or in a playbook `"{{ packages }}"` (the plan's list, rendered before running).
-    packages: list[PackageSpec] | str = Field(min_length=1)
-    #: The content directory, relative to the site's path (or absolute).
-    content_dir: str = "wp-content"
-
-    _packages = field_validator("packages")(_LENIENT_LIST)
-
-    def checked(self) -> list[PackageSpec]:
-        if isinstance(self.packages, str):
-            raise StepFailed("wordpress.package_swap: `packages` must be a list")
-        for spec in self.packages:
-            packages.check_slug(spec.slug)
-            packages.check_version(spec.version)
-            _optional_url(spec.package)
-        return self.packages
 
 
 def _api(ctx: StepContext) -> str:
@@ -222,11 +135,15 @@ def _core_update(ctx: StepContext, args: CoreUpdateArgs) -> StepResult:
     args = _checked(args)
     previous = _installed_version(ctx)
     tree = _core_tree(ctx, args)
-    names = sorted(p.name for p in tree.iterdir() if p.name not in KEPT)
-    record = upload_tree(ctx, tree, ctx.path, f"WordPress {args.version}")
-    swap_in(ctx, record, names)
-    how = _upgrade_database(ctx, args)
-    finish_swap(ctx, record)
+    try:
+        names = sorted(p.name for p in tree.iterdir() if p.name not in KEPT)
+        record = upload_tree(ctx, tree, ctx.path, f"WordPress {args.version}")
+        swap_in(ctx, record, names)
+        how = _upgrade_database(ctx, args)
+        finish_swap(ctx, record)
+    finally:
+        # ~60 MB per apply otherwise, for hundreds of sites a night; the host keeps the old.
+        shutil.rmtree(tree.parent, ignore_errors=True)
     ctx.note(f"WordPress core {previous} -> {args.version} (checksums verified; database: {how})")
     return StepResult(True, {"previous": previous, "version": args.version, "replaced": names})
 
@@ -240,9 +157,13 @@ def _content_dir(ctx: StepContext, args: PackageSwapArgs) -> str:
     return joined
 
 
+def _package_dir(ctx: StepContext, spec: PackageSpec) -> Path:
+    return ctx.workdir / f"{spec.kind}-{spec.slug}-{spec.version}"
+
+
 def _package_tree(ctx: StepContext, spec: PackageSpec) -> Path:
     """`<workdir>/<kind>-<slug>-<version>/tree/<slug>`, extracted and checked (cached)."""
-    prepared = ctx.workdir / f"{spec.kind}-{spec.slug}-{spec.version}"
+    prepared = _package_dir(ctx, spec)
     if (prepared / _VERIFIED).is_file():
         return prepared / "tree"
     shutil.rmtree(prepared, ignore_errors=True)
@@ -278,14 +199,18 @@ def _package_swap(ctx: StepContext, args: PackageSwapArgs) -> StepResult:
     content = _content_dir(ctx, args)
     records = []
     specs = _checked_list(args)
-    for spec in specs:
-        tree = _package_tree(ctx, spec)
-        target = posixpath.join(content, f"{spec.kind}s")
-        record = upload_tree(ctx, tree, target, f"{spec.kind} {spec.slug} {spec.version}")
-        swap_in(ctx, record, [spec.slug])
-        records.append(record)
-    for record in records:
-        finish_swap(ctx, record)
+    try:
+        for spec in specs:
+            tree = _package_tree(ctx, spec)
+            target = posixpath.join(content, f"{spec.kind}s")
+            record = upload_tree(ctx, tree, target, f"{spec.kind} {spec.slug} {spec.version}")
+            swap_in(ctx, record, [spec.slug])
+            records.append(record)
+        for record in records:
+            finish_swap(ctx, record)
+    finally:
+        for spec in specs:
+            shutil.rmtree(_package_dir(ctx, spec), ignore_errors=True)
     swapped = [f"{s.kind} {s.slug} {s.version}" for s in specs]
     ctx.note("Swapped in: " + ", ".join(swapped))
     return StepResult(True, {"swapped": swapped})
@@ -317,7 +242,7 @@ STEPS = (
     StepInfo(
         "wordpress.restore",
         _restore,
-        _Args,
+        NoArgs,
         "on failure: put back what the WordPress steps swapped out",
     ),
 )
