@@ -381,29 +381,35 @@ def test_hostile_names_and_urls_never_reach_the_host(
     assert api.server.requests == []  # refused before anything was even downloaded
 
 
-def test_plugin_swap_over_the_real_sshd(
+def test_core_update_over_the_real_sshd(
     sshd: SSHServer, pristine: Path, tmp_path: Path, api: WordPressAPI
 ) -> None:
-    shared = sshd.make_shared_dir(writable=True)
-    site = shared / "site"
+    site = sshd.make_shared_dir(writable=True) / "site"
     shutil.copytree(pristine, site, symlinks=True)
     backups = sshd.make_shared_dir(writable=True)
+    tools = sshd.make_shared_dir(writable=True)
+    wp = stand_in_wp(tools)
     if sshd.is_root:
-        subprocess.run(["chown", "-R", f"{sshd.user}:", str(site)], check=True)
-    before = tree_sums(site)
+        subprocess.run(["chown", "-R", f"{sshd.user}:", str(site), str(tools)], check=True)
+    content_before = tree_sums(site / "wp-content")
     config = write_config(tmp_path, site, api, host=f"ssh://{sshd.user}@{sshd.host}:{sshd.port}")
     data = yaml.safe_load(config.read_text())
     data["ssh"] = sshd.settings().model_dump()
     data["apply"]["backup_dir"] = str(backups)
     config.write_text(yaml.safe_dump(data))
-    code, _, stderr = playbook(config, "wp-swap-test", f"packages={AKISMET}")
+    code, outcome, stderr = playbook(config, "wp-core-test", f"version={NEW}", f"wp_cli={wp}")
     assert code == 0, stderr
-    main = site / "wp-content" / "plugins" / "akismet" / "akismet.php"
-    assert f"Version: {AKISMET_NEW}" in main.read_text()
+    assert version_of(site) == NEW
+    assert tree_sums(site / "wp-content") == content_before
+    assert (wp.parent / "wp-calls.log").read_text().splitlines() == [f"{site}|core update-db"]
+    version_php = site / "wp-includes" / "version.php"
     if sshd.is_root:
-        assert main.stat().st_uid == os.stat(backups).st_uid  # written by the ssh user
-    after = tree_sums(site)
-    assert {k for k in after if "/akismet/" not in k} == {k for k in before if "/akismet/" not in k}
+        assert version_php.stat().st_uid == os.stat(backups).st_uid  # written by the ssh user
+    # The old core is kept in the apply's backup directory on the host, out of the tree.
+    kept = list(backups.glob("blog/*/.tma-swap-*-old/wp-includes/version.php"))
+    assert len(kept) == 1 and f"'{OLD}'" in kept[0].read_text()
+    assert not list(site.glob(".tma-swap-*"))
+    assert outcome["status"] == "succeeded"
 
 
 # -- archives and plans -----------------------------------------------------------------------------
