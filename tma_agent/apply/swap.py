@@ -138,7 +138,11 @@ def _host_records(ctx: StepContext) -> list[dict[str, Any]]:
         except ValueError:
             continue
         keys = ("target", "work", "new", "old", "kept", "label")
-        if isinstance(record, dict) and all(isinstance(record.get(k), str) for k in keys):
+        if not isinstance(record, dict) or not all(isinstance(record.get(k), str) for k in keys):
+            continue
+        # Only what upload_tree writes: a work directory of this apply, inside its target.
+        expected = posixpath.join(record["target"], f".tma-swap-{ctx.stamp}-")
+        if record["work"].startswith(expected) and record["work"][len(expected) :].isdigit():
             records.append(record)
     return records
 
