@@ -198,7 +198,9 @@ class _Reader:
                 at = ".".join(str(p) for p in first["loc"])
                 unknown = first["type"] == "extra_forbidden"
                 message = "unknown argument" if unknown else first["msg"]
-                raise self.fail((*loc, kind), f"{kind}: {at + ': ' if at else ''}{message}") from None
+                raise self.fail(
+                    (*loc, kind), f"{kind}: {at + ': ' if at else ''}{message}"
+                ) from None
         when = raw.get("when")
         register = raw.get("register")
         timeout = raw.get("timeout")
