@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from tma_agent.apply.database import SiteDatabase
 from tma_agent._secrets import resolve_secrets
 from tma_agent._yaml import LineMap, format_loc, load_yaml_with_lines
 from tma_agent.billing.settings import BillingSettings, Contract
@@ -85,6 +86,9 @@ class Environment(Strict):
     path: str
     url: str | None = None
     ssh: SSHOverride | None = None
+    #: The site's database for db.backup/db.restore; when absent, its stack reads the site's
+    #: own settings file (`tma_site_database`).
+    database: SiteDatabase | None = None
 
     @field_validator("host")
     @classmethod

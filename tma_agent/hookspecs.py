@@ -17,6 +17,9 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
+    from tma_agent.apply import StepContext
+    from tma_agent.apply.database import SiteDatabase
+
     from tma_agent.context import SiteContext
     from tma_agent.hosts import GlobRequest
     from tma_agent.models import Component, Detection, Finding, SiteReport, SourceInfo, StackInfo
@@ -165,4 +168,20 @@ def tma_run_finished(run: RunInfo, summary: RunSummary) -> None:
 
     Called after every run, dry runs included (``run.dry_run``), all implementations run. Must
     not raise: an exception is logged and ignored.
+    """
+
+
+# --- Apply: called while a playbook runs on a site (tma apply, tma deploy, tma playbook run) ---
+
+
+@hookspec(firstresult=True)
+def tma_site_database(ctx: StepContext) -> SiteDatabase | None:
+    """Say where the site's database is and how to log in, read from the site's own settings
+    (``settings.php``, ``wp-config.php``...) under ``ctx.path`` on ``ctx.host``.
+
+    Called by ``db.backup`` and ``db.restore`` (and their preflight) only when
+    ``environments.<env>.database`` is not configured. Read the file with
+    ``ctx.host.read_many`` and never execute it (``tma_agent.apply.php_literals`` reads PHP
+    literals); raise ``SiteTreeError`` naming the file when it cannot be used. Return None when
+    the site is not of your stack (``ctx.stack``) or has no such file. firstresult.
     """

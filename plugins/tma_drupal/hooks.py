@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
+from tma_agent.hookspecs import hookimpl
 from tma_agent.hosts import GlobRequest
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.stack import StackPlugin
 from tma_drupal import detect
 from tma_drupal.evaluate import evaluate
 from tma_drupal.inventory import inventory, likely_globs
+
+if TYPE_CHECKING:
+    from tma_agent.apply import StepContext
+    from tma_agent.apply.database import SiteDatabase
 
 __all__ = ["DEFAULT_FEED_URL", "STACK", "DrupalStack"]
 
@@ -49,3 +55,13 @@ class DrupalStack(StackPlugin):
 
     def evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding]:
         return evaluate(site, components)
+
+    @hookimpl
+    def tma_site_database(self, ctx: StepContext) -> SiteDatabase | None:
+        """The site's database as its settings file says (read, never executed)."""
+        if ctx.stack not in (None, self.name):
+            return None
+        # Imported here: checking sites needs none of the apply machinery.
+        from tma_drupal.database import read_database
+
+        return read_database(ctx.host, ctx.path)

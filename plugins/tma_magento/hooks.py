@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.composer_site import composer_settings, composer_sources
+from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, StackInfo
 from tma_agent.stack import StackPlugin
 from tma_magento.detect import STACK, detect_magento, detect_paths
 from tma_magento.evaluate import evaluate
 from tma_magento.inventory import list_components
+
+if TYPE_CHECKING:
+    from tma_agent.apply import StepContext
+    from tma_agent.apply.database import SiteDatabase
 
 __all__ = ["MagentoStack"]
 
@@ -35,3 +41,13 @@ class MagentoStack(StackPlugin):
 
     def evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding]:
         return evaluate(site, components)
+
+    @hookimpl
+    def tma_site_database(self, ctx: StepContext) -> SiteDatabase | None:
+        """The site's database as its settings file says (read, never executed)."""
+        if ctx.stack not in (None, self.name):
+            return None
+        # Imported here: checking sites needs none of the apply machinery.
+        from tma_magento.database import read_database
+
+        return read_database(ctx.host, ctx.path)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
+from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.plugin_settings import SettingsInfo
 from tma_agent.stack import StackPlugin
@@ -14,6 +16,10 @@ from tma_prestashop.distribution import SOURCE_NAME
 from tma_prestashop.evaluate import evaluate
 from tma_prestashop.inventory import list_components
 from tma_prestashop.settings import PrestaShopSourceSettings
+
+if TYPE_CHECKING:
+    from tma_agent.apply import StepContext
+    from tma_agent.apply.database import SiteDatabase
 
 __all__ = ["DEFAULT_API_URL", "PrestaShopStack"]
 
@@ -44,3 +50,13 @@ class PrestaShopStack(StackPlugin):
 
     def evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding]:
         return evaluate(site, components)
+
+    @hookimpl
+    def tma_site_database(self, ctx: StepContext) -> SiteDatabase | None:
+        """The site's database as its settings file says (read, never executed)."""
+        if ctx.stack not in (None, self.name):
+            return None
+        # Imported here: checking sites needs none of the apply machinery.
+        from tma_prestashop.database import read_database
+
+        return read_database(ctx.host, ctx.path)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from tma_agent.context import SiteContext
+from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.plugin_settings import SettingsInfo
 from tma_agent.stack import StackPlugin
@@ -14,6 +16,10 @@ from tma_wordpress.evaluate import SOURCE_NAME, evaluate
 from tma_wordpress.inventory import list_components
 from tma_wordpress.security import apply_vulnerabilities
 from tma_wordpress.settings import TokenSettings, WordPressOptions
+
+if TYPE_CHECKING:
+    from tma_agent.apply import StepContext
+    from tma_agent.apply.database import SiteDatabase
 
 __all__ = ["DEFAULT_API_URL", "WordPressStack"]
 
@@ -58,3 +64,13 @@ class WordPressStack(StackPlugin):
         findings = evaluate(site, components)
         apply_vulnerabilities(site, findings)
         return findings
+
+    @hookimpl
+    def tma_site_database(self, ctx: StepContext) -> SiteDatabase | None:
+        """The site's database as its settings file says (read, never executed)."""
+        if ctx.stack not in (None, self.name):
+            return None
+        # Imported here: checking sites needs none of the apply machinery.
+        from tma_wordpress.database import read_database
+
+        return read_database(ctx.host, ctx.path)
