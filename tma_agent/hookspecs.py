@@ -17,9 +17,9 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from tma_agent.apply import StepContext
+    from tma_agent.apply import ApplyPlan, StepContext, StepInfo
     from tma_agent.apply.database import SiteDatabase
-
+    from tma_agent.config import Site
     from tma_agent.context import SiteContext
     from tma_agent.hosts import GlobRequest
     from tma_agent.models import Component, Detection, Finding, SiteReport, SourceInfo, StackInfo
@@ -76,6 +76,28 @@ def tma_register_ticket_backends(register: Callable[[BackendInfo], None]) -> Non
     ``tma tickets check``), all implementations run. A name must be unique across plugins; the
     names are what ``tickets.backend`` accepts. ``BackendInfo.settings_model`` validates the
     ``tickets:`` block for the backend (``file:line`` errors, exit 2).
+    """
+
+
+@hookspec
+def tma_register_steps(register: Callable[[StepInfo], None]) -> None:
+    """Register the playbook step types this plugin provides by calling
+    ``register(StepInfo(...))``.
+
+    Called once when a command loads playbooks (``tma playbook``, ``tma apply``, ``tma deploy``,
+    ``tma run`` with auto-apply), all implementations run. A name must be unique across plugins;
+    stack steps are prefixed with the stack (``drupal.updb``). ``StepInfo.args_model`` validates
+    the step's arguments when the playbook is loaded (``file:line`` errors, nothing runs).
+    """
+
+
+@hookspec
+def tma_playbook_dirs() -> list[str]:
+    """Return directories holding the ``*.yaml`` playbooks this plugin ships.
+
+    Called when playbooks are looked up, all implementations run. The agency's
+    ``apply.playbook_dirs`` are searched first, the plugins' next, the agent's own last; the
+    first playbook of a name wins (``tma playbook list`` shows the origin of each).
     """
 
 
@@ -157,21 +179,18 @@ def tma_site_checked(site: SiteContext, report: SiteReport) -> None:
     """
 
 
-# --- Run: called once per `tma run` -----------------------------------------------------------
+# --- Apply: called when updates are applied -----------------------------------------------
 
 
-@hookspec
-def tma_run_finished(run: RunInfo, summary: RunSummary) -> None:
-    """Observe a finished ``tma run`` (to notify, export, collect metrics): ``run`` says when
-    and what it covered, ``summary`` what it found and did (requests created, updated, closed,
-    still queued or parked).
+@hookspec(firstresult=True)
+def tma_apply_plan(site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
+    """Say how to apply ``findings`` (the updates chosen on a site of stack ``stack``): the
+    playbook's name and its variables (package names, target versions...).
 
-    Called after every run, dry runs included (``run.dry_run``), all implementations run. Must
-    not raise: an exception is logged and ignored.
+    Called by ``tma apply`` and auto-apply once the findings are chosen. Return None when
+    ``stack`` is not yours. Names and versions are data: validate them and raise ``TmaError``
+    for one that cannot be passed on safely. firstresult.
     """
-
-
-# --- Apply: called while a playbook runs on a site (tma apply, tma deploy, tma playbook run) ---
 
 
 @hookspec(firstresult=True)
@@ -185,3 +204,18 @@ def tma_site_database(ctx: StepContext) -> SiteDatabase | None:
     literals); raise ``SiteTreeError`` naming the file when it cannot be used. Return None when
     the site is not of your stack (``ctx.stack``) or has no such file. firstresult.
     """
+
+
+# --- Run: called once per `tma run` -----------------------------------------------------------
+
+
+@hookspec
+def tma_run_finished(run: RunInfo, summary: RunSummary) -> None:
+    """Observe a finished ``tma run`` (to notify, export, collect metrics): ``run`` says when
+    and what it covered, ``summary`` what it found and did (requests created, updated, closed,
+    still queued or parked).
+
+    Called after every run, dry runs included (``run.dry_run``), all implementations run. Must
+    not raise: an exception is logged and ignored.
+    """
+
