@@ -93,5 +93,5 @@ def old_backups(site_dir: str, names: Sequence[str], keep: int, current: str) ->
     if keep < 1:
         raise TmaError(f"apply.keep_backups must be at least 1 (got {keep})")
     valid = sorted({n for n in names if n not in ("", ".", "..") and "/" not in n}, reverse=True)
-    kept = [current] + [n for n in valid if n != current][: keep - 1]
+    kept = [current, *[n for n in valid if n != current][: keep - 1]]
     return [posixpath.join(site_dir, n) for n in valid if n not in kept]

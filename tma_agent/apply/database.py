@@ -102,7 +102,7 @@ def from_settings(
         host_text, socket_value = "localhost", host_text
     try:
         return SiteDatabase(
-            driver=drivers[kind],  # type: ignore[arg-type]
+            driver=drivers[kind],
             host=host_text or "localhost",
             port=int(port_value) if port_value not in (None, "") else None,
             name=str(values["name"]),
