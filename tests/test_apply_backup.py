@@ -228,9 +228,7 @@ def test_a_computed_password_is_refused_naming_the_file(
     host: Host, site_dir: Path, layout: str
 ) -> None:
     (written,) = write_settings(site_dir, layout, LOGIN)
-    text = written.read_text().replace(
-        repr_php(HARD_PASSWORD), "'prefix-part' . getenv('DB_PASS')"
-    )
+    text = written.read_text().replace(repr_php(HARD_PASSWORD), "'prefix-part' . getenv('DB_PASS')")
     assert "getenv" in text
     written.write_text(text)
     stack, _ = LAYOUTS[layout]
@@ -419,12 +417,256 @@ def test_files_restore_brings_the_tree_back_exactly(host: Host, sshd: SSHServer)
 
 def test_old_backups_keeps_the_newest_and_the_current_one() -> None:
     names = ["20240101T000000Z-1", "20250101T000000Z-1", "20260101T000000Z-1", "..", "a/b"]
-    assert old_backups("/b/shop", names, 2, "20260101T000000Z-1") == [
-        "/b/shop/20240101T000000Z-1"
-    ]
+    assert old_backups("/b/shop", names, 2, "20260101T000000Z-1") == ["/b/shop/20240101T000000Z-1"]
     # The current apply is kept even when it would not sort newest.
     assert old_backups("/b/shop", [*names, "0-current"], 1, "0-current") == [
         "/b/shop/20260101T000000Z-1",
         "/b/shop/20250101T000000Z-1",
         "/b/shop/20240101T000000Z-1",
     ]
+
+
+# -- the steps, through the real `tma playbook run` -----------------------------------------------
+BACKUP_THEN_FAIL = """\
+name: backup-then-fail
+variables:
+  sock: {required: true}
+  dbname: {required: true}
+steps:
+  - db.backup: {}
+  - files.backup: {exclude: [wp-content/uploads, "*.log"]}
+  - name: The update breaks the database
+    shell: [mariadb, --no-defaults, "--socket={{ sock }}", -uroot, "{{ dbname }}",
+            -e, "UPDATE node SET title = 'broken'; DROP TABLE users; CREATE TABLE junk (i INT)"]
+  - name: and the files
+    shell: [sh, -c, "echo broken > index.php && touch added.php && rm wp-load.php"]
+  - name: A smoke check fails
+    shell: [sh, -c, "exit 3"]
+on_failure:
+  - db.restore: {}
+  - files.restore: {}
+"""
+
+BACKUP_ONLY = """\
+name: backup-only
+steps:
+  - db.backup: {}
+  - files.backup: {}
+"""
+
+RESTORE_ONLY = """\
+name: restore-only
+steps:
+  - shell: [sh, -c, "exit 1"]
+on_failure:
+  - db.restore: {}
+  - files.restore: {}
+"""
+
+
+def _wordpress_site(root: Path, mariadb: MariaDBServer, database: str) -> None:
+    root.mkdir()
+    write_settings(root, "wordpress", DatabaseLogin(database, mariadb.user, mariadb.password,
+                                                    port=mariadb.port))  # fmt: skip
+    (root / "index.php").write_text("<?php require __DIR__ . '/wp-blog-header.php';\n")
+    (root / "wp-load.php").write_text("<?php // load\n")
+    (root / "wp-content" / "uploads" / "2024").mkdir(parents=True)
+    (root / "wp-content" / "uploads" / "2024" / "a.jpg").write_bytes(b"\xff\xd8jpeg")
+    (root / "debug.log").write_text("PHP Notice\n")
+
+
+def _site_config(
+    tmp_path: Path, root: Path, backups: Path, *, host: str, sshd: SSHServer, **env: object
+) -> Path:
+    import yaml
+
+    playbooks = tmp_path / "playbooks"
+    playbooks.mkdir(exist_ok=True)
+    for name, text in (("a", BACKUP_THEN_FAIL), ("b", BACKUP_ONLY), ("c", RESTORE_ONLY)):
+        (playbooks / f"{name}.yaml").write_text(text)
+    config = {
+        "state_dir": str(tmp_path / "state"),
+        "apply": {"playbook_dirs": [str(playbooks)], "backup_dir": str(backups),
+                  "keep_backups": 2},
+        "ssh": sshd.settings().model_dump(),
+        "clients": [{"id": "acme", "name": "Acme"}],
+        "sites": [{"id": "blog", "client": "acme", "stack": env.pop("stack", "wordpress"),
+                   "environments": {"staging": {"host": host, "path": str(root), **env}}}],
+    }  # fmt: skip
+    path = tmp_path / "tma.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(params=["local", "ssh"])
+def host_spec(request: pytest.FixtureRequest, sshd: SSHServer) -> str:
+    return "local" if request.param == "local" else f"ssh://{sshd.user}@{sshd.host}:{sshd.port}"
+
+
+def _leaked(secret: str, *texts: str, state: Path) -> bool:
+    files = [p.read_bytes() for p in state.rglob("*") if p.is_file()] if state.exists() else []
+    return any(secret in text for text in texts) or any(secret.encode() in f for f in files)
+
+
+def test_a_failed_apply_restores_database_and_files(
+    tmp_path: Path, sshd: SSHServer, host_spec: str, mariadb: MariaDBServer, site_database: str
+) -> None:
+    import json
+
+    from tma_agent.testing.cli import run_tma
+
+    root = sshd.make_shared_dir(writable=True) / "blog"
+    backups = sshd.make_shared_dir(writable=True)
+    _wordpress_site(root, mariadb, site_database)
+    _own(root, sshd)
+    files_before, db_before = tree_checksums(root), mariadb.checksums(site_database)
+    config = _site_config(tmp_path, root, backups, host=host_spec, sshd=sshd)
+    done = run_tma(
+        "playbook", "run", "backup-then-fail", "--site", "blog", "--format", "json",
+        "--var", f"sock={mariadb.socket}", "--var", f"dbname={site_database}", config=config,
+    )  # fmt: skip
+    assert done.returncode == 4, done.stderr
+    outcome = json.loads(done.stdout)
+    assert outcome["status"] == "rolled_back"
+    assert [s["status"] for s in outcome["steps"]] == [
+        "changed", "changed", "changed", "changed", "failed", "changed", "changed",
+    ]  # fmt: skip
+    backup = outcome["steps"][0]["data"]
+    assert backup["driver"] == "mysql" and backup["bytes"] > 100
+    assert backup["path"].startswith(f"{backups}/blog/") and Path(backup["path"]).exists()
+    assert mariadb.checksums(site_database) == db_before
+    assert tree_checksums(root) == files_before
+    assert not _leaked(mariadb.password, done.stdout, done.stderr, state=tmp_path / "state")
+    commands = [c["command"] for s in outcome["steps"] for c in s["commands"]]
+    assert any("mysql" in c and site_database in c for c in commands)
+    assert not any(mariadb.password in c for c in commands)
+
+
+def test_credentials_from_the_config_win_and_stay_secret(
+    tmp_path: Path, sshd: SSHServer, mariadb: MariaDBServer, site_database: str
+) -> None:
+    import json
+
+    from tma_agent.testing.cli import run_tma
+
+    root = sshd.make_shared_dir(writable=True) / "blog"
+    backups = sshd.make_shared_dir(writable=True)
+    root.mkdir()
+    (root / "wp-config.php").write_text("<?php define('DB_NAME', getenv('NOPE'));\n")
+    database = {"name": site_database, "user": mariadb.user, "host": "127.0.0.1",
+                "port": mariadb.port, "password": {"$env": "SITE_DB_PASSWORD"}}  # fmt: skip
+    config = _site_config(tmp_path, root, backups, host="local", sshd=sshd, database=database)
+    done = run_tma(
+        "playbook", "run", "backup-only", "--site", "blog", "--format", "json", config=config,
+        env={"SITE_DB_PASSWORD": mariadb.password},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    dump = Path(outcome["steps"][0]["data"]["path"])
+    assert dump.name == "database.sql.gz" and dump.stat().st_size > 100
+    assert outcome["steps"][1]["data"]["path"].endswith("/files.tar.gz")
+    assert not _leaked(mariadb.password, done.stdout, done.stderr, state=tmp_path / "state")
+
+
+def test_no_credentials_refuses_before_anything_runs(tmp_path: Path, sshd: SSHServer) -> None:
+    import json
+
+    from tma_agent.testing.cli import run_tma
+
+    root = tmp_path / "site"
+    backups = tmp_path / "backups"
+    root.mkdir()
+    config = _site_config(tmp_path, root, backups, host="local", sshd=sshd, stack="wordpress")
+    done = run_tma("playbook", "run", "backup-only", "--site", "blog", "--format", "json",
+                   config=config)  # fmt: skip
+    assert done.returncode == 4
+    outcome = json.loads(done.stdout)
+    assert outcome["status"] == "refused"
+    assert outcome["error"] == (
+        "site blog: no database credentials: set environments.staging.database, or give the "
+        "site a stack whose settings file holds them"
+    )
+    assert not backups.exists()  # nothing ran: not even the backup directory
+
+
+def test_a_hostile_settings_file_refuses_naming_it(tmp_path: Path, sshd: SSHServer) -> None:
+    from tma_agent.testing.cli import run_tma
+
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "wp-config.php").write_text(
+        "<?php\ndefine('DB_NAME', 'x');\ndefine('DB_USER', 'u');\n"
+        "define('DB_PASSWORD', 'top' . base64_decode('c2VjcmV0') . system('id'));\n"
+    )
+    config = _site_config(tmp_path, root, tmp_path / "bk", host="local", sshd=sshd)
+    done = run_tma("playbook", "run", "backup-only", "--site", "blog", "--format", "table",
+                   config=config)  # fmt: skip
+    assert done.returncode == 4
+    line = f"refused: site blog: {root}/wp-config.php: database password: line 4: not a plain"
+    assert done.stderr.strip().startswith(line), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_restore_without_backup_is_a_noop_with_a_note(tmp_path: Path, sshd: SSHServer) -> None:
+    import json
+
+    from tma_agent.testing.cli import run_tma
+
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "keep.txt").write_text("kept")
+    config = _site_config(tmp_path, root, tmp_path / "bk", host="local", sshd=sshd)
+    done = run_tma("playbook", "run", "restore-only", "--site", "blog", "--format", "json",
+                   config=config)  # fmt: skip
+    assert done.returncode == 4
+    outcome = json.loads(done.stdout)
+    assert outcome["status"] == "rolled_back"
+    assert [s["status"] for s in outcome["steps"]] == ["failed", "ok", "ok"]
+    assert outcome["notes"] == [
+        "No database backup in this apply: nothing to restore.",
+        "No files backup in this apply: nothing to restore.",
+    ]
+    assert (root / "keep.txt").read_text() == "kept"
+
+
+def test_pruning_keeps_the_newest_backups_of_the_site_only(
+    tmp_path: Path, sshd: SSHServer, mariadb: MariaDBServer, site_database: str
+) -> None:
+    from tma_agent.testing.cli import run_tma
+
+    root = tmp_path / "site"
+    backups = tmp_path / "backups"
+    _wordpress_site(root, mariadb, site_database)
+    for old in ("20240101T000000Z-1", "20250101T000000Z-1", "20250601T000000Z-1"):
+        (backups / "blog" / old).mkdir(parents=True)
+        (backups / "blog" / old / "database.sql.gz").write_text("old")
+    (backups / "blog" / "20200101-a-file").write_text("not a backup directory")
+    (backups / "other-site" / "20200101T000000Z-1").mkdir(parents=True)
+    config = _site_config(tmp_path, root, backups, host="local", sshd=sshd)
+    done = run_tma("playbook", "run", "backup-only", "--site", "blog", "--format", "table",
+                   config=config)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    kept = sorted(p.name for p in (backups / "blog").iterdir() if p.is_dir())
+    assert len(kept) == 2 and kept[0] == "20250601T000000Z-1"  # keep_backups: 2
+    assert (backups / "blog" / kept[1] / "database.sql.gz").stat().st_size > 100
+    assert (backups / "blog" / kept[1] / "files.tar.gz").exists()
+    assert (backups / "blog" / "20200101-a-file").exists()
+    assert (backups / "other-site" / "20200101T000000Z-1").is_dir()
+    assert "Pruned 2 old backup(s) of site blog (keeping 2)." in done.stdout
+
+
+def test_dry_run_prints_the_dump_and_runs_nothing(
+    tmp_path: Path, sshd: SSHServer, mariadb: MariaDBServer, site_database: str
+) -> None:
+    from tma_agent.testing.cli import run_tma
+
+    root = tmp_path / "site"
+    backups = tmp_path / "backups"
+    _wordpress_site(root, mariadb, site_database)
+    config = _site_config(tmp_path, root, backups, host="local", sshd=sshd)
+    done = run_tma("playbook", "run", "backup-only", "--site", "blog", "--dry-run",
+                   "--format", "table", config=config)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "mariadb-dump" in done.stdout and site_database in done.stdout
+    assert mariadb.password not in done.stdout + done.stderr
+    assert not backups.exists()
