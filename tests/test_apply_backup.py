@@ -8,11 +8,16 @@ import hashlib
 import os
 import re
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from tma_drupal.database import read_database as read_drupal
+from tma_magento.database import read_database as read_magento
+from tma_prestashop.database import read_database as read_prestashop
+from tma_wordpress.database import read_database as read_wordpress
 
 from tma_agent.apply.archives import archive_tree, old_backups, restore_tree
 from tma_agent.apply.database import SiteDatabase, from_settings
@@ -23,10 +28,6 @@ from tma_agent.hosts import CommandResult, Host
 from tma_agent.testing.mariadb import MariaDBServer
 from tma_agent.testing.site_settings import LAYOUTS, DatabaseLogin, write_settings
 from tma_agent.testing.sshd import SSHServer
-from tma_drupal.database import read_database as read_drupal
-from tma_magento.database import read_database as read_magento
-from tma_prestashop.database import read_database as read_prestashop
-from tma_wordpress.database import read_database as read_wordpress
 
 READERS = {
     "drupal": read_drupal,
@@ -315,7 +316,7 @@ def test_the_password_is_in_no_process_line_or_environment(
     assert [leak for leak in watch.leaks if not leak.startswith(f"{decoy.pid}/")] == []
     assert not runner.shows(mariadb.password)
     # The option file is gone once the command is.
-    assert not any(p.name == "secret" for p in Path("/tmp").glob("tmp.*/secret"))
+    assert not any(Path(tempfile.gettempdir()).glob("tmp.*/secret"))
 
 
 def test_a_failed_dump_leaves_no_partial_file_and_says_why(
@@ -338,7 +339,7 @@ def test_a_truncated_dump_is_refused_before_anything_is_dropped(
     dump_database(Recorder(host), db, str(dump))
     dump.write_bytes(dump.read_bytes()[:-20])
     before = mariadb.checksums(site_database)
-    with pytest.raises(Exception, match="unexpected end of file|crc error|invalid"):
+    with pytest.raises(Exception, match=r"unexpected end of file|crc error|invalid"):
         restore_database(Recorder(host), db, str(dump))
     assert mariadb.checksums(site_database) == before
 

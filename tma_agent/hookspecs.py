@@ -218,4 +218,3 @@ def tma_run_finished(run: RunInfo, summary: RunSummary) -> None:
     Called after every run, dry runs included (``run.dry_run``), all implementations run. Must
     not raise: an exception is logged and ignored.
     """
-
