@@ -26,6 +26,7 @@ from tma_agent.apply.php_literals import PhpSyntaxError, Unparsed, parse_php
 from tma_agent.errors import SiteTreeError
 from tma_agent.hosts import CommandResult, Host
 from tma_agent.testing.mariadb import MariaDBServer
+from tma_agent.testing.postgres import PostgresCluster
 from tma_agent.testing.site_settings import LAYOUTS, DatabaseLogin, write_settings
 from tma_agent.testing.sshd import SSHServer
 
@@ -118,16 +119,26 @@ def _seed(mariadb: MariaDBServer, name: str) -> None:
         "CREATE TABLE users (uid INT PRIMARY KEY, mail VARCHAR(100));"
         "INSERT INTO users VALUES (1, 'admin@example.test'), (2, 'editor@example.test');"
         "CREATE VIEW titles AS SELECT title FROM node;"
-        "CREATE TRIGGER node_touch BEFORE UPDATE ON node FOR EACH ROW SET NEW.body = NEW.body;",
+        "CREATE TRIGGER node_touch BEFORE UPDATE ON node FOR EACH ROW SET NEW.body = NEW.body;"
+        "CREATE PROCEDURE node_count() SELECT COUNT(*) FROM node;",
         database=name,
     )
+
+
+def _routines(mariadb: MariaDBServer, name: str) -> list[str]:
+    found = mariadb.sql(
+        "SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()",
+        database=name,
+    )
+    return sorted(found.split())
 
 
 def _damage(mariadb: MariaDBServer, name: str) -> None:
     mariadb.sql(
         "UPDATE node SET title = 'hacked'; DELETE FROM users WHERE uid = 2;"
         "DROP VIEW titles; CREATE TABLE cache_new (cid INT); INSERT INTO cache_new VALUES (1);"
-        "DROP TRIGGER node_touch;",
+        "DROP TRIGGER node_touch; DROP PROCEDURE node_count;"
+        "CREATE FUNCTION added_since() RETURNS INT DETERMINISTIC RETURN 1;",
         database=name,
     )
 
@@ -248,6 +259,24 @@ def test_a_broken_settings_file_is_one_line_naming_it(host: Host, site_dir: Path
         read_wordpress(host, str(site_dir))
 
 
+@pytest.mark.parametrize(
+    "hostile, reason",
+    [
+        ("define('DB_NAME', " + "[" * 200 + "]" * 200 + ");", r"line 2: arrays nested deeper"),
+        ("define('DB_NAME', " + "9" * 6000 + ");", r"line 2: a number too long to read"),
+        ("define('DB_NAME', array(1; 2));", r"line 2: expected `,` or `\)` in an array"),
+    ],
+)
+def test_hostile_values_are_one_line_naming_the_file(
+    local_host: Host, site_dir: Path, hostile: str, reason: str
+) -> None:
+    (site_dir / "wp-config.php").write_text("<?php\n" + hostile + "\n")
+    with pytest.raises(SiteTreeError, match=rf"^{site_dir}/wp-config.php: cannot read the "
+                       rf"settings: {reason}") as caught:  # fmt: skip
+        read_wordpress(local_host, str(site_dir))
+    assert "\n" not in str(caught.value)
+
+
 def repr_php(value: str) -> str:
     from tma_agent.testing.site_settings import php_string
 
@@ -290,6 +319,7 @@ def test_backup_and_restore_with_each_stacks_credentials(
     restore_database(runner, db, dump)
     assert mariadb.checksums(site_database) == before
     assert mariadb.sql("SHOW TRIGGERS", database=site_database).split("\t")[0] == "node_touch"
+    assert _routines(mariadb, site_database) == ["node_count"]
     assert not runner.shows(mariadb.password)
 
 
@@ -671,3 +701,39 @@ def test_dry_run_prints_the_dump_and_runs_nothing(
     assert "mariadb-dump" in done.stdout and site_database in done.stdout
     assert mariadb.password not in done.stdout + done.stderr
     assert not backups.exists()
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------------
+def test_postgresql_dump_and_exact_restore(
+    local_host: Host, tmp_path: Path, postgres_cluster: PostgresCluster
+) -> None:
+    name = postgres_cluster.create_database("site").rsplit("/", 1)[1]
+
+    def psql(sql: str) -> str:
+        argv = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
+                "-p", str(postgres_cluster.port), "-U", "postgres", "-d", name, "-c", sql]  # fmt: skip
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+    def state() -> tuple[str, str]:
+        tables = psql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables "
+                      "WHERE schemaname = 'public'")  # fmt: skip
+        rows = psql("SELECT md5(string_agg(n::text, ';' ORDER BY nid)) FROM node n")
+        return tables, rows
+
+    psql("CREATE TABLE node (nid INT PRIMARY KEY, title TEXT);"
+         "INSERT INTO node VALUES (1, 'Accueil 😀'), (2, 'O''Reilly');"
+         "CREATE TABLE users (uid INT PRIMARY KEY); INSERT INTO users VALUES (1);"
+         "CREATE VIEW titles AS SELECT title FROM node;")  # fmt: skip
+    before = state()
+    db = SiteDatabase(driver="pgsql", host="127.0.0.1", port=postgres_cluster.port,
+                      name=name, user="postgres", password="pg-pass:word\\x")  # fmt: skip
+    runner = Recorder(local_host)
+    dump = str(tmp_path / "database.sql.gz")
+    assert dump_database(runner, db, dump) > 100
+    psql("UPDATE node SET title = 'broken'; DROP VIEW titles; DROP TABLE users;"
+         "CREATE TABLE junk (i INT);")  # fmt: skip
+    assert state() != before
+    restore_database(runner, db, dump)
+    assert state() == before
+    assert psql("SELECT count(*) FROM pg_views WHERE viewname = 'titles'").strip() == "1"
+    assert not runner.shows("pg-pass:word")

@@ -148,7 +148,10 @@ def _next(source: str, pos: int, line: int) -> tuple[Token | None, int]:
         found = pattern.match(source, pos)
         if found:
             text = found.group()
-            value = _number(text) if kind == "number" else text
+            try:
+                value = _number(text) if kind == "number" else text
+            except ValueError:  # thousands of digits: no setting anyone wrote
+                raise PhpSyntaxError(line, "a number too long to read") from None
             return Token(kind, text, value, line), found.end()
     for punct in _PUNCT:
         if source.startswith(punct, pos):

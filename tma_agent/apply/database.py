@@ -148,7 +148,7 @@ def read_php_settings(host: Host, root: str, candidates: Sequence[str]) -> dict[
         if content is None:
             continue
         try:
-            parsed[path] = parse_php(content)
+            parsed[path] = parse_php(content, path=path)
         except PhpSyntaxError as exc:
             raise SiteTreeError(f"{path}: cannot read the settings: {exc}") from None
     return parsed

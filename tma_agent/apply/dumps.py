@@ -92,12 +92,14 @@ esac
 """
 )
 
-#: The statements dropping what a dump would not (MySQL: `SHOW FULL TABLES` turned into
-#: DROPs by the server itself, so a table name is never shell or awk data).
+#: The statements dropping what a dump would not (tables, views, routines), written by the
+#: server itself from its catalog, so a table name is never shell data.
 _MYSQL_DROPS = (
     "SELECT CONCAT('DROP ', IF(TABLE_TYPE = 'VIEW', 'VIEW', 'TABLE'), ' IF EXISTS `', "
     "REPLACE(TABLE_NAME, '`', '``'), '`;') FROM information_schema.TABLES "
-    "WHERE TABLE_SCHEMA = DATABASE()"
+    "WHERE TABLE_SCHEMA = DATABASE() UNION ALL "
+    "SELECT CONCAT('DROP ', ROUTINE_TYPE, ' IF EXISTS `', REPLACE(ROUTINE_NAME, '`', '``'), "
+    "'`;') FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()"
 )
 _PG_DROPS = (
     "SELECT format('DROP VIEW IF EXISTS %I.%I CASCADE;', schemaname, viewname) FROM pg_views "

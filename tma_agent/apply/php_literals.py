@@ -13,12 +13,14 @@ Three shapes cover the stacks: assignments (`$databases['default']['default'] = 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from tma_agent.apply._php_tokens import PhpSyntaxError, Token, tokenize
+from tma_agent.errors import SiteTreeError
 
 __all__ = [
     "PhpFile",
@@ -46,13 +48,38 @@ class Unparsed:
 class PhpFile:
     """The literal values a PHP file assigns, defines and returns, in file order."""
 
-    def __init__(self, tokens: list[Token]) -> None:
+    def __init__(self, tokens: list[Token], path: str = "") -> None:
         self._tokens = tokens
+        #: Named in errors met while evaluating (a value nested too deep, a broken array).
+        self.path = path
 
     # -- what readers ask for ------------------------------------------------------------------
     def assigned(self, variable: str) -> Any:
         """The value `$variable` ends up with when every assignment to it (or to one of its
         keys, `$v['a']['b'] = ...`) is applied in file order; None when it is never assigned."""
+        with self._naming_the_file():
+            return self._assigned(variable)
+
+    def defines(self) -> dict[str, Any]:
+        """`define('NAME', value)` calls with a literal name: name -> value (the last wins)."""
+        with self._naming_the_file():
+            return self._defines()
+
+    def returned(self) -> Any:
+        """The value of the first `return` outside any block; None when there is none."""
+        with self._naming_the_file():
+            return self._returned()
+
+    @contextlib.contextmanager
+    def _naming_the_file(self) -> Iterator[None]:
+        try:
+            yield
+        except PhpSyntaxError as exc:
+            if not self.path:
+                raise
+            raise SiteTreeError(f"{self.path}: cannot read the settings: {exc}") from None
+
+    def _assigned(self, variable: str) -> Any:
         value: Any = None
         for keys, assigned in self._assignments(variable):
             if not keys:
@@ -68,8 +95,7 @@ class PhpFile:
             target[keys[-1]] = assigned
         return value
 
-    def defines(self) -> dict[str, Any]:
-        """`define('NAME', value)` calls with a literal name: name -> value (the last wins)."""
+    def _defines(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
         tokens = self._tokens
         for i, token in enumerate(tokens):
@@ -84,8 +110,7 @@ class PhpFile:
                 found[name], _ = _Evaluator(tokens).expression(j + 1)
         return found
 
-    def returned(self) -> Any:
-        """The value of the first `return` outside any block; None when there is none."""
+    def _returned(self) -> Any:
         depth = 0
         for i, token in enumerate(self._tokens):
             if token.text in ("{",):
@@ -116,9 +141,10 @@ class PhpFile:
             yield keys, value
 
 
-def parse_php(source: str) -> PhpFile:
-    """Tokenize `source`; `PhpSyntaxError` (with a line) when it is no PHP a reader can follow."""
-    return PhpFile(tokenize(source))
+def parse_php(source: str, *, path: str = "") -> PhpFile:
+    """Tokenize `source`; `PhpSyntaxError` (with a line) when it is no PHP a reader can follow.
+    `path` is named in the errors later evaluations meet."""
+    return PhpFile(tokenize(source), path)
 
 
 def _text(tokens: list[Token], index: int) -> str:
