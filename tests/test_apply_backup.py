@@ -737,3 +737,31 @@ def test_postgresql_dump_and_exact_restore(
     assert state() == before
     assert psql("SELECT count(*) FROM pg_views WHERE viewname = 'titles'").strip() == "1"
     assert not runner.shows("pg-pass:word")
+
+
+@pytest.mark.parametrize(
+    "layout", ["drupal10", "drupal7", "magento", "prestashop17", "prestashop16"]
+)
+def test_each_stack_answers_tma_site_database_in_a_real_run(
+    tmp_path: Path, sshd: SSHServer, mariadb: MariaDBServer, site_database: str, layout: str
+) -> None:
+    import json
+
+    from tma_agent.testing.cli import run_tma
+
+    stack = LAYOUTS[layout][0]
+    root, backups = tmp_path / "site", tmp_path / "backups"
+    root.mkdir()
+    socket = mariadb.socket if layout in ("drupal7", "prestashop16") else None
+    login = DatabaseLogin(site_database, mariadb.user, mariadb.password, port=mariadb.port,
+                          socket=socket)  # fmt: skip
+    write_settings(root, layout, login)
+    config = _site_config(tmp_path, root, backups, host="local", sshd=sshd, stack=stack)
+    done = run_tma("playbook", "run", "backup-only", "--site", "blog", "--format", "json",
+                   config=config)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    fact = json.loads(done.stdout)["steps"][0]["data"]
+    where = socket or f"127.0.0.1:{mariadb.port}"
+    assert fact["database"] == f"mysql {site_database}@{where}"
+    assert fact["bytes"] == Path(fact["path"]).stat().st_size > 100
+    assert not _leaked(mariadb.password, done.stdout, done.stderr, state=tmp_path / "state")
