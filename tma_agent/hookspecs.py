@@ -206,6 +206,19 @@ def tma_site_database(ctx: StepContext) -> SiteDatabase | None:
     """
 
 
+@hookspec(firstresult=True)
+def tma_maintenance_commands(ctx: StepContext, enable: bool) -> list[list[str]] | None:
+    """Return the commands that turn maintenance mode on (``enable``) or off for the site of
+    ``ctx`` (``ctx.stack``, ``ctx.path``), each an argv run in order on the site's host.
+
+    Called by the ``maintenance`` step; read the site only through ``ctx.probe`` or
+    ``ctx.host`` reads, never change it here (the step runs the commands, so a dry run shows
+    them). Every argv item is data: put nothing read from the site into a shell's program
+    text. Return None when the site is not of your stack (the step then notes that the stack
+    has no maintenance mode and does nothing). firstresult.
+    """
+
+
 # --- Run: called once per `tma run` -----------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from tma_agent.hookspecs import hookimpl
 from tma_agent.hosts import GlobRequest
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.stack import StackPlugin
-from tma_drupal import detect
+from tma_drupal import detect, maintenance
 from tma_drupal.evaluate import evaluate
 from tma_drupal.inventory import inventory, likely_globs
 
@@ -65,3 +65,9 @@ class DrupalStack(StackPlugin):
         from tma_drupal.database import read_database
 
         return read_database(ctx.host, ctx.path)
+
+    @hookimpl
+    def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
+        if ctx.stack != self.name:
+            return None
+        return maintenance.maintenance_commands(ctx.host, ctx.path, enable)

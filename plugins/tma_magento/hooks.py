@@ -10,6 +10,7 @@ from tma_agent.ecosystems.composer_site import composer_settings, composer_sourc
 from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, StackInfo
 from tma_agent.stack import StackPlugin
+from tma_magento import maintenance
 from tma_magento.detect import STACK, detect_magento, detect_paths
 from tma_magento.evaluate import evaluate
 from tma_magento.inventory import list_components
@@ -51,3 +52,9 @@ class MagentoStack(StackPlugin):
         from tma_magento.database import read_database
 
         return read_database(ctx.host, ctx.path)
+
+    @hookimpl
+    def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
+        if ctx.stack != self.name:
+            return None
+        return maintenance.maintenance_commands(enable)

@@ -11,6 +11,7 @@ from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.plugin_settings import SettingsInfo
 from tma_agent.stack import StackPlugin
+from tma_prestashop import maintenance
 from tma_prestashop.detect import STACK, detect_paths, detect_prestashop
 from tma_prestashop.distribution import SOURCE_NAME
 from tma_prestashop.evaluate import evaluate
@@ -60,3 +61,9 @@ class PrestaShopStack(StackPlugin):
         from tma_prestashop.database import read_database
 
         return read_database(ctx.host, ctx.path)
+
+    @hookimpl
+    def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
+        if ctx.stack != self.name:
+            return None
+        return maintenance.maintenance_commands(ctx.host, ctx.path, enable)

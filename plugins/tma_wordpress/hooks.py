@@ -10,7 +10,7 @@ from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.plugin_settings import SettingsInfo
 from tma_agent.stack import StackPlugin
-from tma_wordpress import wordfence, wpscan
+from tma_wordpress import maintenance, wordfence, wpscan
 from tma_wordpress.detect import STACK, detect_paths, detect_wordpress
 from tma_wordpress.evaluate import SOURCE_NAME, evaluate
 from tma_wordpress.inventory import list_components
@@ -74,3 +74,9 @@ class WordPressStack(StackPlugin):
         from tma_wordpress.database import read_database
 
         return read_database(ctx.host, ctx.path)
+
+    @hookimpl
+    def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
+        if ctx.stack != self.name:
+            return None
+        return maintenance.maintenance_commands(ctx.host, ctx.path, enable)
