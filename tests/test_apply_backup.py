@@ -553,7 +553,7 @@ def test_a_failed_apply_restores_database_and_files(
     files_before, db_before = tree_checksums(root), mariadb.checksums(site_database)
     config = _site_config(tmp_path, root, backups, host=host_spec, sshd=sshd)
     done = run_tma(
-        "playbook", "run", "backup-then-fail", "--site", "blog", "--format", "json",
+        "-vv", "playbook", "run", "backup-then-fail", "--site", "blog", "--format", "json",
         "--var", f"sock={mariadb.socket}", "--var", f"dbname={site_database}", config=config,
     )  # fmt: skip
     assert done.returncode == 4, done.stderr
@@ -567,6 +567,7 @@ def test_a_failed_apply_restores_database_and_files(
     assert backup["path"].startswith(f"{backups}/blog/") and Path(backup["path"]).exists()
     assert mariadb.checksums(site_database) == db_before
     assert tree_checksums(root) == files_before
+    # Debug logging is on (-vv): whatever it logs must not show the password either.
     assert not _leaked(mariadb.password, done.stdout, done.stderr, state=tmp_path / "state")
     commands = [c["command"] for s in outcome["steps"] for c in s["commands"]]
     assert any("mysql" in c and site_database in c for c in commands)
