@@ -766,3 +766,25 @@ def test_each_stack_answers_tma_site_database_in_a_real_run(
     assert fact["database"] == f"mysql {site_database}@{where}"
     assert fact["bytes"] == Path(fact["path"]).stat().st_size > 100
     assert not _leaked(mariadb.password, done.stdout, done.stderr, state=tmp_path / "state")
+
+
+def test_an_unreadable_file_fails_the_files_backup(ssh_host: Host, sshd: SSHServer) -> None:
+    root = sshd.make_shared_dir(writable=True)
+    backups = sshd.make_shared_dir(writable=True)
+    (root / "ok.php").write_text("<?php\n")
+    (root / "private.key").write_text("root only")
+    (root / "private.key").chmod(0o000)  # the SSH user may not read it, whoever owns it
+    with pytest.raises(Exception, match=r"failed: tar: \./private\.key: Cannot open: Permission"):
+        archive_tree(Recorder(ssh_host), str(root), f"{backups}/files.tar.gz")
+    assert list(backups.iterdir()) == []  # no partial archive left
+
+
+@pytest.mark.parametrize("pattern", ["../etc", "/etc/passwd", "a/../../b", "", "   "])
+def test_exclude_patterns_stay_inside_the_tree(pattern: str) -> None:
+    from pydantic import ValidationError
+
+    from tma_agent.apply.steps.backup import FilesArgs
+
+    with pytest.raises(ValidationError, match="must be relative to the site tree"):
+        FilesArgs(exclude=[pattern])
+    assert FilesArgs(exclude=["./var/cache/", "*.log"]).exclude == ["var/cache", "*.log"]

@@ -31,7 +31,7 @@ trap 'rm -rf "$d"' EXIT
 rc=$?
 # tar's 1: a file changed while it was read (a live site's log): the archive is still whole.
 if [ "$rc" -gt 1 ] || [ "$(cat "$d/find-rc")" != 0 ]; then
-  tail -n 3 "$d/find-err" "$d/err" >&2
+  cat "$d/find-err" "$d/err" | grep -v 'Exiting with failure status' | tail -n 3 >&2
   rm -f "$file.part"
   exit 1
 fi
