@@ -485,6 +485,16 @@ steps:
   - files.backup: {}
 """
 
+TREE_REMOVED = """\
+name: tree-removed
+steps:
+  - files.backup: {}
+  - shell: {argv: [rm, -rf, "{{ path }}"], cwd: /}
+  - shell: {argv: [sh, -c, "exit 3"], cwd: /}
+on_failure:
+  - files.restore: {}
+"""
+
 RESTORE_ONLY = """\
 name: restore-only
 steps:
@@ -513,7 +523,12 @@ def _site_config(
 
     playbooks = tmp_path / "playbooks"
     playbooks.mkdir(exist_ok=True)
-    for name, text in (("a", BACKUP_THEN_FAIL), ("b", BACKUP_ONLY), ("c", RESTORE_ONLY)):
+    for name, text in (
+        ("a", BACKUP_THEN_FAIL),
+        ("b", BACKUP_ONLY),
+        ("c", RESTORE_ONLY),
+        ("d", TREE_REMOVED),
+    ):
         (playbooks / f"{name}.yaml").write_text(text)
     config = {
         "state_dir": str(tmp_path / "state"),
@@ -788,3 +803,19 @@ def test_exclude_patterns_stay_inside_the_tree(pattern: str) -> None:
     with pytest.raises(ValidationError, match="must be relative to the site tree"):
         FilesArgs(exclude=[pattern])
     assert FilesArgs(exclude=["./var/cache/", "*.log"]).exclude == ["var/cache", "*.log"]
+
+
+def test_a_tree_the_update_removed_comes_back(
+    tmp_path: Path, sshd: SSHServer, mariadb: MariaDBServer, site_database: str
+) -> None:
+    from tma_agent.testing.cli import run_tma
+
+    root, backups = tmp_path / "site", tmp_path / "backups"
+    _wordpress_site(root, mariadb, site_database)
+    before = tree_checksums(root)
+    config = _site_config(tmp_path, root, backups, host="local", sshd=sshd)
+    done = run_tma("playbook", "run", "tree-removed", "--site", "blog", "--format", "table",
+                   config=config)  # fmt: skip
+    assert done.returncode == 4
+    assert "undo 1. files.restore [changed]" in done.stdout, done.stdout
+    assert tree_checksums(root) == before

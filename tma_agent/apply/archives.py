@@ -43,7 +43,8 @@ set -u
 tree=$1 file=$2
 shift 2
 gzip -t "$file" || exit 65
-cd "$tree" || exit 66
+# A broken update may have removed the tree itself: it comes back too.
+mkdir -p "$tree" && cd "$tree" || exit 66
 # Drupal makes sites/default read-only: its files could not go. tar -p puts the modes back.
 find . -mindepth 1 "$@" -type d ! -perm -u+w -exec chmod u+w {} + || exit 1
 # Everything the backup covered goes: files and links first, then directories deepest first

@@ -10,7 +10,7 @@ of the site are kept.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -19,9 +19,10 @@ from tma_agent.apply._types import StepFailed, StepInfo, StepResult
 from tma_agent.apply.archives import archive_tree, check_pattern, old_backups, restore_tree
 from tma_agent.apply.context import StepContext
 from tma_agent.apply.database import SiteDatabase
-from tma_agent.apply.dumps import dump_database, restore_database
+from tma_agent.apply.dumps import CommandRunner, dump_database, restore_database
 from tma_agent.errors import TmaError
 from tma_agent.hookspecs import hookimpl
+from tma_agent.hosts import CommandResult
 from tma_agent.settings import Strict
 
 __all__ = ["FilesArgs", "NoArgs", "prune_backups", "site_database", "tma_register_steps"]
@@ -64,12 +65,23 @@ def site_database(ctx: StepContext) -> SiteDatabase:
     return found
 
 
+def _runner(ctx: StepContext) -> CommandRunner:
+    """`ctx.run` from `/`: a restore must work even when the update removed the site's tree."""
+
+    def run(
+        argv: Sequence[str], *, stdin: bytes | None = None, secrets: Sequence[str] = ()
+    ) -> CommandResult:
+        return ctx.run(argv, cwd="/", stdin=stdin, secrets=secrets)
+
+    return run
+
+
 # -- db.backup / db.restore -------------------------------------------------------------------
 def _db_preflight(ctx: StepContext, _args: NoArgs) -> None:
     db = site_database(ctx)
     tools = _TOOLS[db.driver]
     found = ctx.probe(
-        ["sh", "-c", 'for t; do command -v "$t" && exit 0; done; exit 1', "sh", *tools]
+        ["sh", "-c", 'for t; do command -v "$t" && exit 0; done; exit 1', "sh", *tools], cwd="/"
     )
     if not found.ok:
         raise StepFailed(
@@ -80,7 +92,7 @@ def _db_preflight(ctx: StepContext, _args: NoArgs) -> None:
 def _db_backup(ctx: StepContext, _args: NoArgs) -> StepResult:
     db = site_database(ctx)
     path = posixpath.join(ctx.ensure_backup_dir(), "database.sql.gz")
-    size = dump_database(ctx.run, db, path)
+    size = dump_database(_runner(ctx), db, path)
     if ctx.dry_run:
         return StepResult(data={"path": path})
     fact = {"path": path, "driver": db.driver, "bytes": size, "database": db.describe()}
@@ -96,7 +108,7 @@ def _db_restore(ctx: StepContext, _args: NoArgs) -> StepResult:
         ctx.note("No database backup in this apply: nothing to restore.")
         return StepResult(changed=False, data={"restored": False})
     db = site_database(ctx)
-    restore_database(ctx.run, db, str(fact["path"]))
+    restore_database(_runner(ctx), db, str(fact["path"]))
     ctx.note(f"Database {db.describe()} restored from {fact['path']}.")
     return StepResult(data={"restored": True, "path": fact["path"]})
 
@@ -115,7 +127,7 @@ def _files_preflight(ctx: StepContext, _args: FilesArgs) -> None:
 
 def _files_backup(ctx: StepContext, args: FilesArgs) -> StepResult:
     path = posixpath.join(ctx.ensure_backup_dir(), "files.tar.gz")
-    size = archive_tree(ctx.run, ctx.path, path, args.exclude)
+    size = archive_tree(_runner(ctx), ctx.path, path, args.exclude)
     if ctx.dry_run:
         return StepResult(data={"path": path})
     fact: dict[str, Any] = {"path": path, "bytes": size, "exclude": list(args.exclude)}
@@ -131,7 +143,7 @@ def _files_restore(ctx: StepContext, _args: NoArgs) -> StepResult:
         ctx.note("No files backup in this apply: nothing to restore.")
         return StepResult(changed=False, data={"restored": False})
     exclude = [check_pattern(str(p)) for p in fact.get("exclude", [])]
-    restore_tree(ctx.run, ctx.path, str(fact["path"]), exclude)
+    restore_tree(_runner(ctx), ctx.path, str(fact["path"]), exclude)
     ctx.note(f"Files of {ctx.path} restored from {fact['path']}.")
     return StepResult(data={"restored": True, "path": fact["path"]})
 
@@ -142,7 +154,7 @@ def prune_backups(ctx: StepContext) -> list[str]:
     apply's always); only directories directly in `<backup_dir>/<site id>/`. What was removed."""
     site_dir = ctx.site_backups
     listing = ctx.probe(
-        ["find", site_dir, "-mindepth", "1", "-maxdepth", "1", "-type", "d", "-print0"]
+        ["find", site_dir, "-mindepth", "1", "-maxdepth", "1", "-type", "d", "-print0"], cwd="/"
     )
     names = [
         posixpath.basename(p) for p in listing.text.split("\0") if p.startswith(site_dir + "/")
