@@ -336,7 +336,7 @@ def test_the_password_is_in_no_process_line_or_environment(
     runner = Recorder(local_host)
     with ProcessWatch(mariadb.password) as watch:
         # The watch does catch a password given in a command line.
-        decoy = subprocess.Popen(["sh", "-c", "sleep 0.3", "sh", mariadb.password])
+        decoy = subprocess.Popen(["sh", "-c", "sleep 1", "sh", mariadb.password])
         decoy.wait()
         assert f"{decoy.pid}/cmdline" in watch.leaks
         for _ in range(2):
