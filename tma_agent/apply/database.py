@@ -86,7 +86,8 @@ def from_settings(
         {"password": password, "prefix": prefix, "host": host, "port": port, "socket": socket},
         required=False,
     )
-    drivers = {"mysql": "mysql", "mysqli": "mysql", "pdo_mysql": "mysql", "pgsql": "pgsql"}
+    drivers = {"mysql": "mysql", "mysqli": "mysql", "pdo_mysql": "mysql", "mariadb": "mysql"}
+    drivers["pgsql"] = "pgsql"
     drivers.update({"pdo_pgsql": "pgsql", "postgres": "pgsql", "postgresql": "pgsql"})
     kind = str(driver).rsplit("\\", 1)[-1].lower() if not isinstance(driver, Unparsed) else ""
     if kind not in drivers:
