@@ -19,10 +19,10 @@ from tma_magento.database import read_database as read_magento
 from tma_prestashop.database import read_database as read_prestashop
 from tma_wordpress.database import read_database as read_wordpress
 
-from tma_agent.apply.archives import archive_tree, old_backups, restore_tree
 from tma_agent.apply.database import SiteDatabase, from_settings
 from tma_agent.apply.dumps import dump_database, restore_database
 from tma_agent.apply.php_literals import PhpSyntaxError, Unparsed, parse_php
+from tma_agent.apply.tree_backup import archive_tree, old_backups, restore_tree
 from tma_agent.errors import SiteTreeError
 from tma_agent.hosts import CommandResult, Host
 from tma_agent.testing.mariadb import MariaDBServer

@@ -72,9 +72,17 @@ class DrupalStack(StackPlugin):
     # -- applying updates (docs/apply.md) ----------------------------------------------------
     @hookimpl
     def tma_register_steps(self, register: Callable[[StepInfo], None]) -> None:
+        from tma_drupal.steps7 import STEPS
+
         steps.register_steps(register)
+        for step in STEPS:
+            register(step)
 
     @hookimpl
     def tma_apply_plan(self, site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
-        # Drupal 7 (not Composer-managed) is planned by another playbook: None lets it answer.
-        return drupal_plan(site, findings) if stack == STACK else None
+        if stack != STACK:
+            return None
+        from tma_drupal.apply7 import drupal7_apply_plan
+
+        # Drupal 7 sites get their archive playbook; Drupal 8+ (Composer-managed) the other.
+        return drupal7_apply_plan(stack, findings) or drupal_plan(site, findings)

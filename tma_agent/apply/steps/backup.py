@@ -16,10 +16,10 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from tma_agent.apply._types import StepFailed, StepInfo, StepResult
-from tma_agent.apply.archives import archive_tree, check_pattern, old_backups, restore_tree
 from tma_agent.apply.context import StepContext
 from tma_agent.apply.database import SiteDatabase
 from tma_agent.apply.dumps import CommandRunner, dump_database, restore_database
+from tma_agent.apply.tree_backup import archive_tree, check_pattern, old_backups, restore_tree
 from tma_agent.errors import TmaError
 from tma_agent.hookspecs import hookimpl
 from tma_agent.hosts import CommandResult
