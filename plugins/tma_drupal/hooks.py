@@ -6,6 +6,7 @@ import posixpath
 from collections.abc import Callable, Mapping
 
 from tma_agent.apply import ApplyPlan, StepContext, StepInfo
+from tma_agent.apply.database import SiteDatabase
 from tma_agent.config import Site
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
@@ -14,6 +15,7 @@ from tma_agent.hosts import GlobRequest
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.stack import StackPlugin
 from tma_drupal import detect, maintenance, steps
+from tma_drupal.database import read_database
 from tma_drupal.evaluate import evaluate
 from tma_drupal.inventory import inventory, likely_globs
 from tma_drupal.plan import drupal_plan
@@ -53,6 +55,13 @@ class DrupalStack(StackPlugin):
 
     def evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding]:
         return evaluate(site, components)
+
+    @hookimpl
+    def tma_site_database(self, ctx: StepContext) -> SiteDatabase | None:
+        """The site's database as its settings file says (read, never executed)."""
+        if ctx.stack not in (None, self.name):
+            return None
+        return read_database(ctx.host, ctx.path)
 
     @hookimpl
     def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:

@@ -19,6 +19,7 @@ from tma_wordpress.settings import TokenSettings, WordPressOptions
 
 if TYPE_CHECKING:
     from tma_agent.apply import ApplyPlan, StepContext, StepInfo
+    from tma_agent.apply.database import SiteDatabase
     from tma_agent.config import Site
 
 __all__ = ["DEFAULT_API_URL", "WordPressStack"]
@@ -78,6 +79,16 @@ class WordPressStack(StackPlugin):
         from tma_wordpress.apply_plan import wordpress_apply_plan
 
         return wordpress_apply_plan(stack, findings)
+
+    @hookimpl
+    def tma_site_database(self, ctx: StepContext) -> SiteDatabase | None:
+        """The site's database as its settings file says (read, never executed)."""
+        if ctx.stack not in (None, self.name):
+            return None
+        # Imported here: checking sites needs none of the apply machinery.
+        from tma_wordpress.database import read_database
+
+        return read_database(ctx.host, ctx.path)
 
     @hookimpl
     def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
