@@ -75,6 +75,8 @@ class Client(Strict):
     #: Overrides keys of the global `tickets` block (another `backend` replaces it whole).
     tickets: TicketsBlock | None = None
     apply: ApplyOverride | None = None
+    #: Who receives `tma report send` (the client's addresses).
+    report_to: list[str] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod
