@@ -28,6 +28,7 @@ from tma_agent.errors import ConfigError
 from tma_agent.hosts._settings import DEFAULT_MAX_FILE_BYTES
 from tma_agent.http_settings import HTTPSettings
 from tma_agent.plugin_settings import SettingsRegistry, settings_problems
+from tma_agent.service.planning.settings import PlanningSettings, TeamMember
 from tma_agent.settings import (
     ComposerRepository,
     IgnoreRule,
@@ -185,6 +186,9 @@ class Config(Strict):
     requests: RequestSettings = Field(default_factory=lambda: RequestSettings())
     billing: BillingSettings = Field(default_factory=lambda: BillingSettings())
     apply: ApplySettings = Field(default_factory=lambda: ApplySettings())
+    #: The TMA team and how its workload is planned (`tma plan`, docs/planning.md).
+    team: list[TeamMember] = Field(default_factory=list)
+    planning: PlanningSettings = Field(default_factory=lambda: PlanningSettings())
     #: IANA name deciding days and months of billed work (`Europe/Paris`); None: the machine's.
     timezone: str | None = None
     clients: list[Client] = Field(default_factory=list)
@@ -195,6 +199,7 @@ class Config(Strict):
     def _references(self) -> Config:
         _unique([c.id for c in self.clients], "clients", "client id")
         _unique([s.id for s in self.sites], "sites", "site id")
+        _unique([m.name for m in self.team], "team", "team member", key="name")
         client_ids = {c.id for c in self.clients}
         for index, site in enumerate(self.sites):
             if site.client not in client_ids:
@@ -303,11 +308,11 @@ class _RefError(ValueError):
         self.loc = loc
 
 
-def _unique(values: list[str], where: str, what: str) -> None:
+def _unique(values: list[str], where: str, what: str, *, key: str = "id") -> None:
     seen: dict[str, int] = {}
     for index, value in enumerate(values):
         if value in seen:
-            raise _RefError((where, index, "id"), f"duplicate {what} {value!r}")
+            raise _RefError((where, index, key), f"duplicate {what} {value!r}")
         seen[value] = index
 
 

@@ -1,0 +1,1 @@
+"""Operations around the nightly run: the team's workload plan (and, beside it, service modules)."""
