@@ -162,7 +162,7 @@ def _document(
             "requests": len(rows),
             "planned_hours": _hours(sum(map(sum, planned))),
             "capacity_hours": _hours(sum(sum(p.net) for p in people)),
-            "overload_hours": sum(row["overload_hours"] for row in load),
+            "overload_hours": round(sum(row["overload_hours"] for row in load), 2),
             "sla_misses": len(misses),
             "does_not_fit": len(left_out),
         },

@@ -113,10 +113,14 @@ class PlanningSettings(Strict):
             return self
         import holidays
 
-        supported = holidays.list_supported_countries()
-        if self.country not in supported:
-            raise ValueError(f"country: {self.country!r} has no public holidays known")
-        if self.subdivision is not None and self.subdivision not in supported[self.country]:
-            known = ", ".join(supported[self.country]) or "none"
-            raise ValueError(f"subdivision: {self.subdivision!r} unknown (known: {known})")
+        try:
+            # Loads this one country's rules only (listing every country costs half a second).
+            holidays.country_holidays(self.country, subdiv=self.subdivision)
+        except NotImplementedError:
+            where = "subdivision" if self.subdivision else "country"
+            value = self.subdivision if self.subdivision else self.country
+            raise ValueError(
+                f"{where}: {value!r} is not known to the holidays library "
+                "(an ISO 3166 code such as FR, and its subdivision codes)"
+            ) from None
         return self
