@@ -94,7 +94,7 @@ def load_demand(
                     Intervention.deleted_at.is_(None),
                 )
                 .group_by(Intervention.request_id)
-            ).tuples()
+            )
         }
         demand = []
         for r in requests:
