@@ -57,11 +57,13 @@ def write_config(directory: Path, limit: float, workers: int) -> Path:
 
 
 def fill(ledger: Ledger, count: int) -> None:
-    rng = random.Random(7)
+    rng = random.Random(7)  # noqa: S311 (a reproducible backlog, not a secret)
     kinds = (Kind.PREVENTIVE, Kind.CORRECTIVE, Kind.EVOLUTIVE)
     rows = []
     for n in range(count):
-        created = dt.datetime(2026, 12, 14, 9, tzinfo=dt.UTC) - dt.timedelta(days=rng.randint(0, 10))
+        created = dt.datetime(2026, 12, 14, 9, tzinfo=dt.UTC) - dt.timedelta(
+            days=rng.randint(0, 10)
+        )
         rows.append(
             {
                 "fingerprint": f"bench:{n}",

@@ -313,7 +313,9 @@ def test_the_plan_meets_an_sla_that_greedy_first_fit_misses(
         "  - {name: Alice, skills: [drupal, wordpress], hours_per_week: 35}\n"
         "  - {name: Bob, skills: [drupal], hours_per_week: 35}\n"
     )
-    desk = Desk(write_config(tmp_path, team=team, database=f"database: {{url: '{database_url}'}}\n"), pm)
+    desk = Desk(
+        write_config(tmp_path, team=team, database=f"database: {{url: '{database_url}'}}\n"), pm
+    )
     try:
         bug = desk.add("www", 16)  # drupal: Alice or Bob, due in 10 days
         urgent = desk.add("shop", 10, priority="urgent")  # wordpress: Alice only, due Wednesday
@@ -391,7 +393,9 @@ def test_bad_team_configuration_is_one_line_naming_the_key(
     assert "tma.yaml:4: team[0].hours_per_week: Input should be greater than 0" in str(caught.value)
 
     twice = "team:\n  - {name: Bob, skills: [wordpress], hours_per_week: 7}\n  - {name: Bob, skills: [drupal], hours_per_week: 7}\n"
-    with pytest.raises(ConfigError, match=r"tma.yaml:5: team\[1\]\.name: duplicate team member 'Bob'"):
+    with pytest.raises(
+        ConfigError, match=r"tma.yaml:5: team\[1\]\.name: duplicate team member 'Bob'"
+    ):
         load_config(write_config(tmp_path, team=twice))
 
     country = "planning: {country: XX}\n"

@@ -74,9 +74,7 @@ def build_plan(
         )
         for d in demand
     ]
-    solution = solve(
-        [j for j in jobs if j.eligible], people, len(horizon.days), settings.solver
-    )
+    solution = solve([j for j in jobs if j.eligible], people, len(horizon.days), settings.solver)
     return _document(config, horizon, people, demand, jobs, solution)
 
 
@@ -112,7 +110,7 @@ def _document(
             for k, units in per_day.items():
                 planned[p][k] += units
         rows.append(row)
-    load = []
+    load: list[dict[str, Any]] = []
     for week in horizon.weeks:
         for p, person in enumerate(people):
             done = sum(planned[p][k] for k in week.day_indices)
@@ -150,7 +148,9 @@ def _document(
                 "name": m.name,
                 "skills": list(m.skills),
                 "hours_per_week": m.hours_per_week,
-                "days_off": [d.isoformat() for d in sorted(m.off) if in_horizon[0] <= d <= in_horizon[1]],
+                "days_off": [
+                    d.isoformat() for d in sorted(m.off) if in_horizon[0] <= d <= in_horizon[1]
+                ],
             }
             for m in config.team
         ],

@@ -36,9 +36,7 @@ class TeamMember(Strict):
     skills: list[str] = Field(min_length=1)
     #: Zero is refused: someone away for the whole horizon is listed with their days `off`.
     hours_per_week: float = Field(gt=0, le=80)
-    weekdays: list[Weekday] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1
-    )
+    weekdays: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
     off: list[date] = Field(default_factory=list)
     #: The person's login in the ticket system (kept for ticket assignment; unused by the plan).
     redmine_user: str | None = None

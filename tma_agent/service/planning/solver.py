@@ -142,7 +142,7 @@ class _Model:
     def hint(self, plan: Assignment) -> None:
         """Every variable's value in `plan`, so the solver starts from a complete plan."""
         m = self.model
-        m.clear_hints()
+        m.clear_hints()  # type: ignore[no-untyped-call]  # (untyped in OR-Tools)
         used: dict[tuple[int, int], int] = {}
         for j, job in enumerate(self.jobs):
             person, per_day = plan.get(j, (None, {}))

@@ -57,7 +57,17 @@ def plan_table(plan: dict[str, Any], width: int | None) -> str:
         load.add_row(person["name"], *(_load_cell(cells[w]) for w in weeks))
     console.print(load)
     requests = Table()
-    for column in ("id", "site", "priority", "hours", "person", "start", "end", "deadline", "status"):
+    for column in (
+        "id",
+        "site",
+        "priority",
+        "hours",
+        "person",
+        "start",
+        "end",
+        "deadline",
+        "status",
+    ):
         requests.add_column(column, overflow="fold")
     for row in plan["requests"]:
         requests.add_row(
