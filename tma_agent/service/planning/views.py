@@ -87,4 +87,7 @@ def plan_table(plan: dict[str, Any], width: int | None) -> str:
     for key, said in (("does_not_fit", "does not fit"), ("sla_misses", "misses its SLA")):
         if plan[key]:
             console.print(f"{said}: " + ", ".join(f"#{i}" for i in plan[key]), highlight=False)
+    solver = plan["solver"]
+    kept = "" if solver["objectives"] else " (nothing better in time: earliest-deadline-first plan)"
+    console.print(f"solver: {solver['status']} in {solver['seconds']:g} s{kept}", highlight=False)
     return console.export_text()
