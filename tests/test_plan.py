@@ -381,10 +381,12 @@ def test_bad_team_configuration_is_one_line_naming_the_key(
     tmp_path: Path, pm: pluggy.PluginManager
 ) -> None:
     typo = "team:\n  - {name: Alice, skills: [drupl], hours_per_week: 35}\n"
-    result = run_tma("plan", "--format", "json", config=write_config(tmp_path, team=typo))
-    assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert "tma.yaml:4: team[0].skills: Alice: unknown stack 'drupl'" in result.stderr
+    path = write_config(tmp_path, team=typo)
+    for command in (("plan", "--format", "json"), ("config", "validate")):
+        result = run_tma(*command, config=path)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "tma.yaml:4: team[0].skills: Alice: unknown stack 'drupl'" in result.stderr
 
     zero = "team:\n  - {name: Bob, skills: [wordpress], hours_per_week: 0}\n"
     with pytest.raises(ConfigError) as caught:

@@ -264,12 +264,20 @@ class Config(Strict):
         return f"{prefix}{format_loc(loc)}"
 
     def check_stacks(self, known: Collection[str]) -> None:
-        """Every configured `sites[].stack` must be one a plugin registered."""
+        """Every configured `sites[].stack` and `team[].skills` must be a stack a plugin
+        registered (a skill typo would leave that stack's requests to nobody in `tma plan`)."""
         names = ", ".join(sorted(known)) or "none"
         problems = [
             f"{self.where(('sites', i, 'stack'))}: unknown stack {s.stack!r} (known: {names})"
             for i, s in enumerate(self.sites)
             if s.stack is not None and s.stack not in known
+        ]
+        problems += [
+            f"{self.where(('team', i, 'skills'))}: {member.name}: unknown stack {skill!r} "
+            f"(skills are stack names: {names})"
+            for i, member in enumerate(self.team)
+            for skill in member.skills
+            if skill not in known
         ]
         if problems:
             raise ConfigError("\n".join(problems))

@@ -19,18 +19,14 @@ __all__ = ["build_plan", "team_problems"]
 
 
 def team_problems(config: Config, known_stacks: Collection[str]) -> list[str]:
-    """What makes a plan impossible: no team, or a skill no stack plugin knows (a typo would
-    leave a whole stack's requests to nobody without a word)."""
+    """What makes a plan impossible: no team, or a skill no stack plugin knows."""
     if not config.team:
         return [f"{config.where(('team',))}: no team configured (tma plan needs a `team:` list)"]
-    names = ", ".join(sorted(known_stacks)) or "none"
-    return [
-        f"{config.where(('team', i, 'skills'))}: {member.name}: unknown stack {skill!r} "
-        f"(skills are stack names: {names})"
-        for i, member in enumerate(config.team)
-        for skill in member.skills
-        if skill not in known_stacks
-    ]
+    try:
+        config.check_stacks(known_stacks)
+    except ConfigError as exc:
+        return str(exc).splitlines()
+    return []
 
 
 def build_plan(

@@ -48,7 +48,11 @@ def plan_table(plan: dict[str, Any], width: int | None) -> str:
 
     console = Console(width=width or 200, file=io.StringIO(), record=True)
     weeks = list(dict.fromkeys(e["week"] for e in plan["load"]))
-    load = Table(title=f"workload {plan['start']} to {plan['end']} (planned/capacity hours)")
+    console.print(
+        f"workload from {plan['start']} to {plan['end']}: planned/capacity hours per week",
+        highlight=False,
+    )
+    load = Table()
     load.add_column("person")
     for week in weeks:
         load.add_column(week, justify="right")
@@ -88,6 +92,7 @@ def plan_table(plan: dict[str, Any], width: int | None) -> str:
         if plan[key]:
             console.print(f"{said}: " + ", ".join(f"#{i}" for i in plan[key]), highlight=False)
     solver = plan["solver"]
-    kept = "" if solver["objectives"] else " (nothing better in time: earliest-deadline-first plan)"
+    first = solver["status"].startswith("unknown")
+    kept = " (nothing better in time: the earliest-deadline-first plan)" if first else ""
     console.print(f"solver: {solver['status']} in {solver['seconds']:g} s{kept}", highlight=False)
     return console.export_text()
