@@ -84,7 +84,7 @@ class Desk:
     def add(
         self,
         site: str,
-        hours: float,
+        hours: float | None,
         *,
         kind: str = "corrective",
         priority: str = "normal",
@@ -99,7 +99,7 @@ class Desk:
             title=f"{kind} on {site}",
             description="",
             priority=priority,
-            estimate_minutes=round(hours * 60),
+            estimate_minutes=None if hours is None else round(hours * 60),
             actor="lead",
         )
         self.created(request.id, created)
@@ -263,6 +263,7 @@ def test_sla_categories_contract_override_and_logged_time(desk: Desk) -> None:
         session.execute(update(Request).where(Request.id == security).values(targets=targets))
     fast_bug = desk.add("api", 3)  # client `fast`: bugfix SLA of 3 days by contract
     feature = desk.add("www", 3, kind="evolutive")
+    unestimated = desk.add("www", None)  # state `new`: planned for planning.unestimated_hours
     with desk.ledger.session() as session:
         record_intervention(
             session, desk.config, site="www", kind=Kind.PREVENTIVE, action="manual",
@@ -276,6 +277,7 @@ def test_sla_categories_contract_override_and_logged_time(desk: Desk) -> None:
     assert requests[security]["deadline"] == "2026-12-16"
     assert requests[fast_bug]["deadline"] == "2026-12-17"
     assert requests[feature]["category"] == "feature"
+    assert (requests[unestimated]["hours"], requests[unestimated]["estimated"]) == (2.0, False)
     assert requests[feature]["deadline"] == "2027-01-13"  # 20 days, two holidays excepted
     # Closed, rejected and released requests are not planned.
     with desk.ledger.session() as session:

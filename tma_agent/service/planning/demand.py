@@ -34,9 +34,9 @@ class Demand:
     kind: str
     priority: str
     category: Category
-    #: The stack of the site (the skill it needs); None: the site is no longer configured.
+    #: The stack of the site (the skill it needs); None: no stack, or a site no longer
+    #: configured: anyone may do it.
     stack: str | None
-    known_site: bool
     estimate_minutes: int
     logged_minutes: int
     estimated: bool
@@ -112,9 +112,9 @@ def load_demand(
                     priority=r.priority,
                     category=category,
                     stack=site.stack if site is not None else None,
-                    known_site=site is not None,
                     estimate_minutes=r.estimate_minutes or unestimated,
-                    logged_minutes=int(logged.get(r.id) or 0),
+                    # Corrections may be negative; what was logged never adds work.
+                    logged_minutes=max(0, logged.get(r.id, 0)),
                     estimated=bool(r.estimate_minutes),
                     created=created,
                     deadline=deadline,
