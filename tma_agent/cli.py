@@ -332,11 +332,18 @@ def _blocked_from_config(state: _State) -> list[str]:
         return []  # listing plugins must work before a config exists
 
 
-from tma_agent import cli_billing, cli_plan, cli_playbook, cli_requests  # noqa: E402 (needs `cli` above)
+from tma_agent import (  # noqa: E402 (needs `cli` above)
+    cli_billing,
+    cli_plan,
+    cli_playbook,
+    cli_requests,
+    cli_service,
+)
 
 cli_requests.register_commands(cli)
 cli_billing.register_commands(cli)
 cli_playbook.register_commands(cli)
+cli_service.register_commands(cli)
 cli_plan.register_commands(cli)
 
 

@@ -29,6 +29,7 @@ from tma_agent.hosts._settings import DEFAULT_MAX_FILE_BYTES
 from tma_agent.http_settings import HTTPSettings
 from tma_agent.plugin_settings import SettingsRegistry, settings_problems
 from tma_agent.service.planning.settings import PlanningSettings, TeamMember
+from tma_agent.service.settings import HeartbeatSettings, NotifySettings, ScheduleSettings
 from tma_agent.settings import (
     ComposerRepository,
     IgnoreRule,
@@ -186,6 +187,9 @@ class Config(Strict):
     requests: RequestSettings = Field(default_factory=lambda: RequestSettings())
     billing: BillingSettings = Field(default_factory=lambda: BillingSettings())
     apply: ApplySettings = Field(default_factory=lambda: ApplySettings())
+    schedule: ScheduleSettings = Field(default_factory=lambda: ScheduleSettings())
+    heartbeat: HeartbeatSettings = Field(default_factory=lambda: HeartbeatSettings())
+    notify: NotifySettings = Field(default_factory=lambda: NotifySettings())
     #: The TMA team and how its workload is planned (`tma plan`, docs/planning.md).
     team: list[TeamMember] = Field(default_factory=list)
     planning: PlanningSettings = Field(default_factory=lambda: PlanningSettings())

@@ -1,1 +1,1 @@
-"""Operations around the nightly run: the team's workload plan (and, beside it, service modules)."""
+"""Operations: the systemd units, run history and status, the heartbeat, notifications, planning."""
