@@ -13,6 +13,7 @@ from tma_agent.errors import ConfigError
 from tma_agent.ledger.database import Ledger
 from tma_agent.service.planning.calendar import UNIT_MINUTES, Horizon, capacity_units, make_horizon
 from tma_agent.service.planning.demand import Demand, load_demand
+from tma_agent.service.planning.settings import TeamMember
 from tma_agent.service.planning.solver import Job, Person, Solution, solve
 
 __all__ = ["build_plan", "team_problems"]
@@ -45,21 +46,7 @@ def build_plan(
     start = start or dt.datetime.now(tz).date()
     horizon = make_horizon(start, weeks or settings.weeks, settings)
     demand = load_demand(ledger, config, tz, horizon.calendar.add_business_days)
-    people = [
-        Person(
-            m.name,
-            *(
-                tuple(units)
-                for units in zip(
-                    *(capacity_units(m, d, settings.reserve_percent) for d in horizon.days),
-                    strict=True,
-                )
-            )
-            if horizon.days
-            else ((), ()),
-        )
-        for m in config.team
-    ]
+    people = [_person(m, horizon, settings.reserve_percent) for m in config.team]
     jobs = [
         Job(
             key=d.request_id,
@@ -72,6 +59,11 @@ def build_plan(
     ]
     solution = solve([j for j in jobs if j.eligible], people, len(horizon.days), settings.solver)
     return _document(config, horizon, people, demand, jobs, solution)
+
+
+def _person(member: TeamMember, horizon: Horizon, reserve_percent: int) -> Person:
+    days = [capacity_units(member, day, reserve_percent) for day in horizon.days]
+    return Person(member.name, tuple(net for net, _ in days), tuple(full for _, full in days))
 
 
 def _eligible(config: Config, demand: Demand) -> tuple[int, ...]:
