@@ -364,8 +364,8 @@ def test_hundreds_of_requests_are_planned_within_the_time_limit(
         plan = desk.plan()
         took = time.monotonic() - began
         assert_valid(plan, "plan.schema.json")
-        # Deterministic limit 2 s, wall guard twice that, plus building the model.
-        assert took < 2 * 2 + 3, took
+        # The solver's 2 s, plus reading the ledger and building the model.
+        assert took < 2 + 3, took
         assert plan["totals"]["requests"] == 200
         # 199.5 h of work for 392 h of capacity: all of it planned, nobody past their hours.
         work = sum(r["estimate_minutes"] for r in rows) / 60
