@@ -44,6 +44,7 @@ def _load_cell(entry: dict[str, Any]) -> str:
 
 def plan_table(plan: dict[str, Any], width: int | None) -> str:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(width=width or 200, file=io.StringIO(), record=True)
@@ -58,7 +59,8 @@ def plan_table(plan: dict[str, Any], width: int | None) -> str:
         load.add_column(week, justify="right")
     for person in plan["people"]:
         cells = {e["week"]: e for e in plan["load"] if e["person"] == person["name"]}
-        load.add_row(person["name"], *(_load_cell(cells[w]) for w in weeks))
+        # Names come from the configuration: shown as written, never read as rich markup.
+        load.add_row(escape(person["name"]), *(_load_cell(cells[w]) for w in weeks))
     console.print(load)
     requests = Table()
     for column in (
@@ -75,9 +77,9 @@ def plan_table(plan: dict[str, Any], width: int | None) -> str:
         requests.add_column(column, overflow="fold")
     for row in plan["requests"]:
         requests.add_row(
-            *(str(row[c]) if row[c] is not None else "-" for c in ("id", "site", "priority")),
+            *(escape(str(row[c])) for c in ("id", "site", "priority")),
             f"{row['hours']:g}",
-            *(row[c] or "-" for c in ("person", "start", "end", "deadline")),
+            *(escape(row[c] or "-") for c in ("person", "start", "end", "deadline")),
             row["status"] + (f" ({row['late_days']} d)" if row["late_days"] else ""),
         )
     console.print(requests)
