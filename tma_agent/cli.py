@@ -338,6 +338,7 @@ from tma_agent import (  # noqa: E402 (needs `cli` above)
     cli_playbook,
     cli_requests,
     cli_service,
+    cli_web,
 )
 
 cli_requests.register_commands(cli)
@@ -345,6 +346,7 @@ cli_billing.register_commands(cli)
 cli_playbook.register_commands(cli)
 cli_service.register_commands(cli)
 cli_plan.register_commands(cli)
+cli_web.register_commands(cli)
 
 
 def main() -> None:

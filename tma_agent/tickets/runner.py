@@ -133,10 +133,20 @@ def _recorded(summary: RunSummary) -> dict[str, object]:
         "findings": findings,
         # Per site, for `tma status` (sites not checked successfully for days).
         "site_status": {r.site: r.status for r in summary.reports},
+        # Per site, updates by kind, for the dashboard's fleet page (`tma serve`).
+        "site_findings": {r.site: _update_counts(r) for r in summary.reports},
         "queued": summary.queued,
         "parked": summary.parked,
         "ticket_errors": summary.ticket_errors[:20],
     }
+
+
+def _update_counts(report: SiteReport) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for component in report.components:
+        if component.update != "none":
+            counts[component.update] = counts.get(component.update, 0) + 1
+    return counts
 
 
 def _finished(pm: pluggy.PluginManager, run: RunInfo, summary: RunSummary) -> None:
