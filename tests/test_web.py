@@ -44,7 +44,9 @@ def test_staff_sees_the_whole_fleet_with_updates_by_kind(portal: Portal) -> None
         assert [c["client"] for c in clients["clients"]] == ["acme", "globex"]
         runs = web.get("/api/runs").json()
         assert_valid(runs, "web-runs.schema.json")
-        assert runs["runs"][0]["state"] == "completed" and runs["runs"][0]["sites"] == {"updates": 3}
+        assert runs["runs"][0]["state"] == "completed" and runs["runs"][0]["sites"] == {
+            "updates": 3
+        }
 
 
 def test_a_client_sees_its_own_sites_requests_and_bucket_only(portal: Portal) -> None:
@@ -114,7 +116,9 @@ def test_a_form_without_its_csrf_token_is_refused(portal: Portal) -> None:
     with _as(portal, "acme-cto") as web:
         refused = web.post(f"/requests/{portal.request_of['acme']}/validate", data={})
         assert refused.status_code == 403
-        forged = web.post(f"/requests/{portal.request_of['acme']}/validate", data={"csrf": "x" * 43})
+        forged = web.post(
+            f"/requests/{portal.request_of['acme']}/validate", data={"csrf": "x" * 43}
+        )
         assert forged.status_code == 403
     assert portal.json("requests", "show", str(portal.request_of["acme"]))["validations"] == []
 

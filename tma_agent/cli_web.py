@@ -31,7 +31,9 @@ def serve(state: _State, host: str | None, port: int | None) -> None:
     bound_host, bound_port = parse_bind(config.web.bind)
     app = create_app(config, pm=state.pm)
     where = f"{host or bound_host}:{port or bound_port}"
-    click.echo(f"tma serve: listening on http://{where} ({len(config.web.users)} accounts)", err=True)
+    click.echo(
+        f"tma serve: listening on http://{where} ({len(config.web.users)} accounts)", err=True
+    )
     # The proxy headers are trusted from loopback only (uvicorn's default), access log kept.
     uvicorn.run(app, host=host or bound_host, port=port or bound_port, log_level="info",
                 server_header=False)  # fmt: skip

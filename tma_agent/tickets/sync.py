@@ -51,10 +51,10 @@ def sync_states(
     *,
     sites: Sequence[str] | None = None,
     refs: Sequence[str] | None = None,
-    backend: str | None = None,
+    ticket_backend: str | None = None,
 ) -> SyncReport:
     """Read the open requests' tickets back (only these sites', or only the tickets `refs`
-    of `backend`: a webhook's nudge) and record what people decided there."""
+    of `ticket_backend`: a webhook's nudge) and record what people decided there."""
     report = SyncReport()
     with ledger.session() as session:
         query = select(Request).where(
@@ -64,8 +64,8 @@ def sync_states(
             query = query.where(Request.site.in_(list(sites)))
         if refs is not None:
             query = query.where(Request.ticket_ref.in_(list(refs)))
-        if backend is not None:
-            query = query.where(Request.ticket_backend == backend)
+        if ticket_backend is not None:
+            query = query.where(Request.ticket_backend == ticket_backend)
         requests = list(session.scalars(query.order_by(Request.id)))
         batches: dict[str, list[Request]] = {}
         infos: dict[str, tuple[BackendInfo, TicketBackend, StatusMap]] = {}

@@ -48,7 +48,9 @@ class _Login:
     async def form(self, request: Request) -> Response:
         if viewer_of(request, self.config.web) is not None:
             return RedirectResponse("/", 303)
-        return self.pages.render(request, "login.html.j2", next=_safe_next(request.query_params.get("next")))
+        return self.pages.render(
+            request, "login.html.j2", next=_safe_next(request.query_params.get("next"))
+        )
 
     async def submit(self, request: Request) -> Response:
         form = await request.form()

@@ -129,7 +129,9 @@ def client_detail(config: Config, ledger: Ledger, viewer: Viewer, client: str) -
         )
         validations = {
             v.month: v
-            for v in session.scalars(select(MonthValidation).where(MonthValidation.client == client))
+            for v in session.scalars(
+                select(MonthValidation).where(MonthValidation.client == client)
+            )
         }
         months = [
             {

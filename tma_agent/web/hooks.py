@@ -79,14 +79,16 @@ def _jira(request: Request, body: bytes, hooks: Webhooks) -> tuple[bool, str | N
     return True, key if isinstance(key, str) and 0 < len(key) <= 100 else None
 
 
-def _read_back(config: Config, pm: pluggy.PluginManager, ledger: Ledger, backend: str, ref: str) -> dict[str, Any]:
+def _read_back(
+    config: Config, pm: pluggy.PluginManager, ledger: Ledger, backend: str, ref: str
+) -> dict[str, Any]:
     from tma_agent.tickets.registry import registered_ticket_backends
     from tma_agent.tickets.sync import sync_states
     from tma_agent.tickets.targets import Backends
 
     backends = Backends(config, registered_ticket_backends(pm))
     try:
-        report = sync_states(ledger, backends.target_of, refs=[ref], backend=backend)
+        report = sync_states(ledger, backends.target_of, refs=[ref], ticket_backend=backend)
     finally:
         backends.close()
     return {
@@ -99,7 +101,9 @@ def _read_back(config: Config, pm: pluggy.PluginManager, ledger: Ledger, backend
     }
 
 
-def _endpoint(name: str, reader: _Reader, config: Config, pm: pluggy.PluginManager, ledger: Ledger) -> Callable[[Request], Any]:
+def _endpoint(
+    name: str, reader: _Reader, config: Config, pm: pluggy.PluginManager, ledger: Ledger
+) -> Callable[[Request], Any]:
     async def hook(request: Request) -> Response:
         declared = request.headers.get("content-length", "0")
         if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
@@ -124,9 +128,23 @@ def hook_routes(config: Config, pm: pluggy.PluginManager, ledger: Ledger) -> lis
     hooks = config.web.webhooks
     routes = []
     if hooks.gitlab is not None:
-        routes.append(Route("/hooks/gitlab", _endpoint("gitlab", _gitlab, config, pm, ledger), methods=["POST"]))
+        routes.append(
+            Route(
+                "/hooks/gitlab", _endpoint("gitlab", _gitlab, config, pm, ledger), methods=["POST"]
+            )
+        )
     if hooks.github is not None:
-        routes.append(Route("/hooks/github", _endpoint("github", _github, config, pm, ledger), methods=["POST"]))
+        routes.append(
+            Route(
+                "/hooks/github", _endpoint("github", _github, config, pm, ledger), methods=["POST"]
+            )
+        )
     if hooks.jira is not None:
-        routes.append(Route("/hooks/jira/{token}", _endpoint("jira", _jira, config, pm, ledger), methods=["POST"]))
+        routes.append(
+            Route(
+                "/hooks/jira/{token}",
+                _endpoint("jira", _jira, config, pm, ledger),
+                methods=["POST"],
+            )
+        )
     return routes

@@ -161,9 +161,7 @@ class Pages:
                 "request.html.j2",
                 one_request,
             ),
-            Route(
-                "/requests/{request_id:int}/validate", self.validate_request, methods=["POST"]
-            ),
+            Route("/requests/{request_id:int}/validate", self.validate_request, methods=["POST"]),
             *self.twin("/clients", "/api/clients", "clients.html.j2", clients),
             *self.twin("/clients/{client}", "/api/clients/{client}", "client.html.j2", client),
             *self.twin(
