@@ -79,6 +79,21 @@ def _jira(request: Request, body: bytes, hooks: Webhooks) -> tuple[bool, str | N
     return True, key if isinstance(key, str) and 0 < len(key) <= 100 else None
 
 
+async def _bounded_body(request: Request) -> bytes | None:
+    """The body, or None past MAX_BODY_BYTES: read in chunks (a chunked body declares no
+    length), never more than the limit held in memory."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _read_back(
     config: Config, pm: pluggy.PluginManager, ledger: Ledger, backend: str, ref: str
 ) -> dict[str, Any]:
@@ -105,11 +120,8 @@ def _endpoint(
     name: str, reader: _Reader, config: Config, pm: pluggy.PluginManager, ledger: Ledger
 ) -> Callable[[Request], Any]:
     async def hook(request: Request) -> Response:
-        declared = request.headers.get("content-length", "0")
-        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
-            return JSONResponse({"error": "body too large"}, status_code=413)
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
+        body = await _bounded_body(request)
+        if body is None:
             return JSONResponse({"error": "body too large"}, status_code=413)
         verified, ref = reader(request, body, config.web.webhooks)
         if not verified:
