@@ -18,7 +18,8 @@ from run_fleet import fleet as fleet  # the fixture
 from tma_github.testing.fake import FakeGitHub
 from tma_gitlab.testing.fake import FakeGitLab
 
-from tma_agent.testing.web import served
+from tma_agent.testing.web import csrf_of, logged_in, served
+from tma_agent.web.auth import hash_password
 
 GITLAB_TOKEN = "gitlab-hook-token-0123456789"
 GITHUB_SECRET = "github-hook-secret-0123456789"
@@ -32,12 +33,18 @@ def _no_token_left() -> Iterator[None]:
     os.environ.pop(TOKEN_ENV, None)
 
 
+CLIENT_PASSWORD = "acme-password-0123"
+
+
 def _configure(fleet: Fleet, backend: str, url: str, token: str, project: str) -> None:
     os.environ[TOKEN_ENV] = token
+    user = {"name": "acme-cto", "password_hash": hash_password(CLIENT_PASSWORD),
+            "role": "client", "client": "acme"}  # fmt: skip
     fleet.write(
         tickets={"backend": backend, "url": url, "token": {"$env": TOKEN_ENV}, "project": project},
         web={
             "secret_key": "k" * 40,
+            "users": [user],
             "webhooks": {
                 "gitlab": {"token": GITLAB_TOKEN},
                 "github": {"secret": GITHUB_SECRET},
@@ -124,3 +131,25 @@ def test_a_github_signature_is_checked_before_anything(
         assert done.status_code == 200, done.text
         assert _validations(fleet, "tma:www:site") == [("jane.client", "github")]
         assert web.get("/hooks/github").status_code == 405
+
+
+def test_a_portal_validation_is_written_back_to_gitlab(
+    fleet: Fleet, fake_gitlab: FakeGitLab
+) -> None:
+    _configure(fleet, "gitlab", fake_gitlab.url, fake_gitlab.token, fake_gitlab.project.path)
+    fleet.run()
+    (request,) = [r for r in fleet.requests() if r["fingerprint"] == "tma:www:site"]
+    labels_before = list(fake_gitlab.project.issues[int(request["ticket"])]["labels"])
+    with served(fleet.config) as url, logged_in(url, "acme-cto", CLIENT_PASSWORD) as web:
+        page = web.get(f"/requests/{request['id']}")
+        done = web.post(f"/requests/{request['id']}/validate", data={"csrf": csrf_of(page.text)})
+        assert done.status_code == 303
+        again = web.post(f"/requests/{request['id']}/validate", data={"csrf": csrf_of(page.text)})
+        assert again.status_code == 303  # validating twice keeps the first, one note
+    assert _validations(fleet, "tma:www:site") == [("acme-cto", "portal")]
+    iid = int(request["ticket"])
+    notes = [n["body"] for n in fake_gitlab.project.notes[iid] if "client portal" in n["body"]]
+    assert len(notes) == 1 and notes[0].startswith("Validated by acme-cto in the client portal")
+    assert fake_gitlab.project.issues[iid]["labels"] == labels_before  # fields unchanged
+    outbox = fleet.show("tma:www:site")["outbox"]
+    assert [o["state"] for o in outbox] == ["done", "done"]

@@ -104,7 +104,7 @@ def create_app(
 
         ledger = open_ledger(config)
     opened = ledger
-    pages = Pages(config, opened, _templates())
+    pages = Pages(config, opened, _templates(), pm)
     login = _Login(config, pages)
     routes: list[BaseRoute] = [
         Route("/login", login.form, methods=["GET"]),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import pluggy
 from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -32,6 +33,7 @@ class Pages:
     config: Config
     ledger: Ledger
     templates: Environment
+    pm: pluggy.PluginManager
 
     def render(self, request: Request, name: str, code: int = 200, **context: Any) -> Response:
         template = self.templates.get_template(name)
@@ -125,9 +127,13 @@ class Pages:
         viewer, refused = await self._client_write(request, client_of)
         if refused is not None or viewer is None:
             return refused or self.error(request, 403, "refused", api=False)
+        from tma_agent.web.writeback import send_validation_note
+
         await run_in_threadpool(
             validate_request, self.ledger, str(request_id), viewer.name, source="portal"
         )
+        # Written back at once when the ticket system answers; else queued for the next run.
+        await run_in_threadpool(send_validation_note, self.config, self.pm, self.ledger, request_id)
         return RedirectResponse(f"/requests/{request_id}", 303)
 
     def routes(self) -> list[Route]:
