@@ -75,8 +75,12 @@ def test_every_route_refuses_another_clients_ids_and_no_session(portal: Portal) 
     """Every route of the app's own router, tried as acme with globex's ids, then without a
     session: nothing of globex's is ever shown, nothing is written."""
     app = create_app(load_config(portal.fleet.config))
-    globex = {"client": "globex", "request_id": str(portal.request_of["globex"]),
-              "month": MONTH, "token": "x"}  # fmt: skip
+    globex = {
+        "client": "globex",
+        "request_id": str(portal.request_of["globex"]),
+        "month": MONTH,
+        "token": "x",
+    }
     tried = 0
     with _as(portal, "acme-cto") as web, httpx.Client(base_url=portal.url) as anonymous:
         token = csrf_of(web.get("/").text)
@@ -135,8 +139,9 @@ def test_a_client_validates_its_request_as_the_cli_records_it(portal: Portal) ->
     assert [(v["by"], v["source"]) for v in shown["validations"]] == [("acme-cto", "portal")]
     with _as(portal, "alice") as staff:
         page = staff.get(f"/requests/{portal.request_of['globex']}")
-        refused = staff.post(f"/requests/{portal.request_of['globex']}/validate",
-                             data={"csrf": csrf_of(page.text)})  # fmt: skip
+        refused = staff.post(
+            f"/requests/{portal.request_of['globex']}/validate", data={"csrf": csrf_of(page.text)}
+        )
         assert refused.status_code == 403  # the client's act, not the agency's
 
 
@@ -149,8 +154,9 @@ def test_headers_cookie_flags_and_a_wrong_password(portal: Portal) -> None:
         assert login.headers["x-content-type-options"] == "nosniff"
         cookie = login.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
-        wrong = web.post("/login", data={"name": "alice", "password": "nope",
-                                          "csrf": csrf_of(login.text)})  # fmt: skip
+        wrong = web.post(
+            "/login", data={"name": "alice", "password": "nope", "csrf": csrf_of(login.text)}
+        )
         assert wrong.status_code == 401 and "wrong name or password" in wrong.text
         assert web.get("/api/fleet").status_code == 401
         no_token = web.post("/login", data={"name": "alice", "password": PASSWORDS["alice"]})
@@ -164,8 +170,12 @@ def test_log_ins_are_rate_limited_and_https_cookies_secure(
     with FeedServer() as server:
         made = make_portal(tmp_path_factory.mktemp("limits"), server)
         users = load_config(made.fleet.config).web.users
-        configure(made.fleet, users=[u.model_dump() for u in users],
-                  base_url="https://tma.agency.example", login_attempts=3)  # fmt: skip
+        configure(
+            made.fleet,
+            users=[u.model_dump() for u in users],
+            base_url="https://tma.agency.example",
+            login_attempts=3,
+        )
         with served(made.fleet.config) as url, httpx.Client(base_url=url) as web:
             login = web.get("/login")
             assert "secure" in login.headers["set-cookie"].lower()
@@ -173,11 +183,17 @@ def test_log_ins_are_rate_limited_and_https_cookies_secure(
             # The Secure cookie is not sent back over http: the test keeps it by hand.
             cookie = login.headers["set-cookie"].split(";")[0]
             answers = [
-                web.post("/login", headers={"cookie": cookie},
-                         data={"name": "alice", "password": "wrong", "csrf": token}).status_code
+                web.post(
+                    "/login",
+                    headers={"cookie": cookie},
+                    data={"name": "alice", "password": "wrong", "csrf": token},
+                ).status_code
                 for _ in range(3)
-            ]  # fmt: skip
+            ]
             assert answers == [401, 401, 401]
-            right = web.post("/login", headers={"cookie": cookie},
-                             data={"name": "alice", "password": PASSWORDS["alice"], "csrf": token})  # fmt: skip
+            right = web.post(
+                "/login",
+                headers={"cookie": cookie},
+                data={"name": "alice", "password": PASSWORDS["alice"], "csrf": token},
+            )
             assert right.status_code == 429

@@ -23,8 +23,13 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
 def browser() -> Iterator[webdriver.Chrome]:
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
-                 "--disable-dev-shm-usage"):  # fmt: skip
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1280,900",
+        "--disable-dev-shm-usage",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.set_page_load_timeout(30)
@@ -79,8 +84,19 @@ def test_a_client_validates_a_month_and_tma_report_shows_it_locked(
     report = portal.json("report", "monthly", "--client", "acme", "--month", MONTH)
     assert report["validation"]["validated"] is True
     assert (report["validation"]["by"], report["validation"]["source"]) == ("acme-cto", "portal")
-    late = portal.tma("time", "log", "--site", "www", "--hours", "1", "--kind", "corrective",
-                      "--date", f"{MONTH}-20", "Too late")  # fmt: skip
+    late = portal.tma(
+        "time",
+        "log",
+        "--site",
+        "www",
+        "--hours",
+        "1",
+        "--kind",
+        "corrective",
+        "--date",
+        f"{MONTH}-20",
+        "Too late",
+    )
     assert late.returncode == 6, late.stdout + late.stderr  # the month is locked
     other = portal.json("report", "monthly", "--client", "globex", "--month", MONTH)
     assert other["validation"]["validated"] is False

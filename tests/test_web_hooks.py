@@ -38,8 +38,12 @@ CLIENT_PASSWORD = "acme-password-0123"
 
 def _configure(fleet: Fleet, backend: str, url: str, token: str, project: str) -> None:
     os.environ[TOKEN_ENV] = token
-    user = {"name": "acme-cto", "password_hash": hash_password(CLIENT_PASSWORD),
-            "role": "client", "client": "acme"}  # fmt: skip
+    user = {
+        "name": "acme-cto",
+        "password_hash": hash_password(CLIENT_PASSWORD),
+        "role": "client",
+        "client": "acme",
+    }
     fleet.write(
         tickets={"backend": backend, "url": url, "token": {"$env": TOKEN_ENV}, "project": project},
         web={
@@ -99,8 +103,11 @@ def test_a_gitlab_label_reaches_the_ledger_at_once(fleet: Fleet, fake_gitlab: Fa
             "/hooks/gitlab", content=b"x" * (2 << 20), headers={"X-Gitlab-Token": GITLAB_TOKEN}
         )
         assert too_big.status_code == 413
-        chunked = web.post("/hooks/gitlab", content=iter([b"x" * (1 << 19)] * 4),
-                           headers={"X-Gitlab-Token": GITLAB_TOKEN})  # fmt: skip
+        chunked = web.post(
+            "/hooks/gitlab",
+            content=iter([b"x" * (1 << 19)] * 4),
+            headers={"X-Gitlab-Token": GITLAB_TOKEN},
+        )
         assert chunked.status_code == 413  # no length declared: counted while read
 
 
@@ -123,11 +130,17 @@ def test_a_github_signature_is_checked_before_anything(
                 headers["X-Hub-Signature-256"] = signature
             assert web.post("/hooks/github", content=body, headers=headers).status_code == 401
         assert _validations(fleet, "tma:www:site") == []
-        ping = web.post("/hooks/github", content=body,
-                        headers={"X-GitHub-Event": "ping", "X-Hub-Signature-256": good})  # fmt: skip
+        ping = web.post(
+            "/hooks/github",
+            content=body,
+            headers={"X-GitHub-Event": "ping", "X-Hub-Signature-256": good},
+        )
         assert ping.status_code == 200 and ping.json()["changes"] == []
-        done = web.post("/hooks/github", content=body,
-                        headers={"X-GitHub-Event": "issues", "X-Hub-Signature-256": good})  # fmt: skip
+        done = web.post(
+            "/hooks/github",
+            content=body,
+            headers={"X-GitHub-Event": "issues", "X-Hub-Signature-256": good},
+        )
         assert done.status_code == 200, done.text
         assert _validations(fleet, "tma:www:site") == [("jane.client", "github")]
         assert web.get("/hooks/github").status_code == 405

@@ -71,11 +71,21 @@ def configure(fleet: Fleet, **web: Any) -> None:
     if not shop.exists():
         build_drupal10(shop)
     sites = [
-        {"id": name, "client": "acme", "stack": "drupal",
-         "environments": {"production": {"path": str(path)}}}
+        {
+            "id": name,
+            "client": "acme",
+            "stack": "drupal",
+            "environments": {"production": {"path": str(path)}},
+        }
         for name, path in fleet.sites.items()
-    ] + [{"id": "shop", "client": "globex", "stack": "drupal",
-          "environments": {"production": {"path": str(shop)}}}]  # fmt: skip
+    ] + [
+        {
+            "id": "shop",
+            "client": "globex",
+            "stack": "drupal",
+            "environments": {"production": {"path": str(shop)}},
+        }
+    ]
     clients = [
         {"id": "acme", "name": "ACME", "contract": {"days": 2}},
         {"id": "globex", "name": "Globex Corp", "contract": {"days": 1}},
@@ -86,18 +96,40 @@ def configure(fleet: Fleet, **web: Any) -> None:
 def make_portal(tmp: Path, server: FeedServer, **web: Any) -> Portal:
     fleet = Fleet(tmp, server)
     configure(fleet)
-    users = [_account(fleet, "alice", None), _account(fleet, "acme-cto", "acme"),
-             _account(fleet, "globex-cto", "globex")]  # fmt: skip
+    users = [
+        _account(fleet, "alice", None),
+        _account(fleet, "acme-cto", "acme"),
+        _account(fleet, "globex-cto", "globex"),
+    ]
     configure(fleet, users=users, **web)
     fleet.run()
     request_of = {}
     for site, client in (("www", "acme"), ("shop", "globex")):
-        done = fleet.tma("requests", "add", "--site", site, "--by", "alice",
-                         f"<script>alert('{client}')</script> fix", "A bug to fix.")  # fmt: skip
+        done = fleet.tma(
+            "requests",
+            "add",
+            "--site",
+            site,
+            "--by",
+            "alice",
+            f"<script>alert('{client}')</script> fix",
+            "A bug to fix.",
+        )
         assert done.returncode == 0, done.stderr
         request_of[client] = int(done.stdout.split()[1].lstrip("#"))
-        logged = fleet.tma("time", "log", "--site", site, "--hours", "1.5", "--kind",
-                           "corrective", "--date", f"{MONTH}-03", f"Fixed {site}'s form")  # fmt: skip
+        logged = fleet.tma(
+            "time",
+            "log",
+            "--site",
+            site,
+            "--hours",
+            "1.5",
+            "--kind",
+            "corrective",
+            "--date",
+            f"{MONTH}-03",
+            f"Fixed {site}'s form",
+        )
         assert logged.returncode == 0, logged.stderr
     return Portal(fleet, "", request_of)
 

@@ -35,8 +35,9 @@ def serve(state: _State, host: str | None, port: int | None) -> None:
         f"tma serve: listening on http://{where} ({len(config.web.users)} accounts)", err=True
     )
     # The proxy headers are trusted from loopback only (uvicorn's default), access log kept.
-    uvicorn.run(app, host=host or bound_host, port=port or bound_port, log_level="info",
-                server_header=False)  # fmt: skip
+    uvicorn.run(
+        app, host=host or bound_host, port=port or bound_port, log_level="info", server_header=False
+    )
 
 
 @click.group("users")
@@ -72,8 +73,12 @@ def users_add(state: _State, name: str, client: str | None, password_stdin: bool
     if len(password) < 12:
         raise click.BadParameter("use 12 characters or more", param_hint="password")
     try:
-        user = WebUser(name=name, password_hash=hash_password(password),
-                       role="client" if client else "staff", client=client)  # fmt: skip
+        user = WebUser(
+            name=name,
+            password_hash=hash_password(password),
+            role="client" if client else "staff",
+            client=client,
+        )
     except ValidationError as exc:
         raise click.BadParameter(exc.errors()[0]["msg"], param_hint="NAME") from None
     entry = user.model_dump(exclude_none=True)

@@ -62,14 +62,20 @@ class _Login:
         address = request.client.host if request.client else "unknown"
         keys = (f"address:{address}", f"account:{name.casefold()}")
         if self.limiter.blocked(*keys):
-            return self.pages.render(request, "login.html.j2", 429, next=target,
-                                     message="too many failed log-ins: wait a few minutes")  # fmt: skip
+            return self.pages.render(
+                request,
+                "login.html.j2",
+                429,
+                next=target,
+                message="too many failed log-ins: wait a few minutes",
+            )
         user = self.config.web.user(name)
         ok = await run_in_threadpool(verify_password, user, password)
         if not ok or user is None or (user.role == "client" and not self.config.web.clients_portal):
             self.limiter.failed(*keys)
-            return self.pages.render(request, "login.html.j2", 401, next=target,
-                                     message="wrong name or password")  # fmt: skip
+            return self.pages.render(
+                request, "login.html.j2", 401, next=target, message="wrong name or password"
+            )
         # A new session (and CSRF token) on every log-in: none chosen before it survives.
         request.session.clear()
         request.session["user"] = user.name

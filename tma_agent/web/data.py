@@ -86,9 +86,24 @@ def fleet(config: Config, ledger: Ledger, viewer: Viewer) -> dict[str, Any]:
 
 
 def _request_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("id", "fingerprint", "site", "client", "kind", "state",
-                                "priority", "estimate_minutes", "validated", "ticket",
-                                "ticket_status", "outbox", "title")}  # fmt: skip
+    return {
+        k: row[k]
+        for k in (
+            "id",
+            "fingerprint",
+            "site",
+            "client",
+            "kind",
+            "state",
+            "priority",
+            "estimate_minutes",
+            "validated",
+            "ticket",
+            "ticket_status",
+            "outbox",
+            "title",
+        )
+    }
 
 
 def requests_by_state(ledger: Ledger, viewer: Viewer) -> dict[str, Any]:

@@ -38,8 +38,9 @@ class Pages:
     def render(self, request: Request, name: str, code: int = 200, **context: Any) -> Response:
         template = self.templates.get_template(name)
         viewer = viewer_of(request, self.config.web)
-        body = template.render(viewer=viewer, csrf=csrf_token(request), csrf_field=CSRF_FIELD,
-                               **context)  # fmt: skip
+        body = template.render(
+            viewer=viewer, csrf=csrf_token(request), csrf_field=CSRF_FIELD, **context
+        )
         return HTMLResponse(body, status_code=code)
 
     def error(self, request: Request, status: int, message: str, *, api: bool) -> Response:

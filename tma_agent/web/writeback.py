@@ -46,7 +46,7 @@ def queue_validation_note(ledger: Ledger, request_id: int) -> bool:
                 payload={
                     "draft": last.payload["draft"],
                     "note": NOTE.format(by=validation.validated_by, at=at),
-                },  # fmt: skip
+                },
                 idempotency_key=key,
                 state=OutboxState.QUEUED,
             )
