@@ -42,6 +42,11 @@ def test_staff_sees_the_whole_fleet_with_updates_by_kind(portal: Portal) -> None
         clients = web.get("/api/clients").json()
         assert_valid(clients, "web-clients.schema.json")
         assert [c["client"] for c in clients["clients"]] == ["acme", "globex"]
+        site = web.get("/api/sites/www").json()
+        assert_valid(site, "web-site.schema.json")
+        assert [r["state"] for r in site["requests"]] == ["estimated", "new"]
+        assert [e["description"] for e in site["interventions"]] == ["Fixed www's form"]
+        assert site["billed_minutes"] == 90 and site["environments"][0]["name"] == "production"
         runs = web.get("/api/runs").json()
         assert_valid(runs, "web-runs.schema.json")
         assert runs["runs"][0]["state"] == "completed" and runs["runs"][0]["sites"] == {
@@ -76,6 +81,7 @@ def test_every_route_refuses_another_clients_ids_and_no_session(portal: Portal) 
     session: nothing of globex's is ever shown, nothing is written."""
     app = create_app(load_config(portal.fleet.config))
     globex = {
+        "site": "shop",
         "client": "globex",
         "request_id": str(portal.request_of["globex"]),
         "month": MONTH,
@@ -109,7 +115,7 @@ def test_every_route_refuses_another_clients_ids_and_no_session(portal: Portal) 
                     assert alone.status_code == 303 and alone.headers["location"] == "/login"
                 for answer in (mine, alone):
                     assert "globex" not in answer.text.lower() and "shop" not in answer.text
-    assert tried >= 14
+    assert tried >= 16
     shown = portal.json("requests", "show", str(portal.request_of["globex"]))
     assert shown["validations"] == []
     report = portal.json("report", "monthly", "--client", "globex", "--month", MONTH)

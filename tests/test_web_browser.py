@@ -66,6 +66,11 @@ def test_staff_logs_in_and_sees_the_fleet(
     assert [r.get_attribute("data-site") for r in rows] == ["www", "intranet", "shop"]
     assert "1 security" in rows[0].text and "updates" in rows[0].text
     _shot(browser, tmp_path, "web-fleet")
+    browser.find_element(By.LINK_TEXT, "www").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "www"
+    rows = browser.find_elements(By.CSS_SELECTOR, "#interventions tbody tr")
+    assert len(rows) == 1 and "Fixed www's form" in rows[0].text
+    _shot(browser, tmp_path, "web-site")
 
 
 def test_a_client_validates_a_month_and_tma_report_shows_it_locked(

@@ -28,6 +28,7 @@ __all__ = [
     "request_detail",
     "requests_by_state",
     "runs",
+    "site_detail",
     "today",
 ]
 
@@ -83,6 +84,28 @@ def fleet(config: Config, ledger: Ledger, viewer: Viewer) -> dict[str, Any]:
             }
         )
     return {"sites": rows, "last_completed_run": status["last_completed_run"]}
+
+
+def site_detail(config: Config, ledger: Ledger, viewer: Viewer, site_id: str) -> dict[str, Any]:
+    """One site: its environments, last check, updates by kind, requests and interventions."""
+    from tma_agent.billing.listing import list_entries
+
+    site = next((s for s in config.sites if s.id == site_id), None)
+    if site is None or not viewer.sees(site.client):
+        raise NotFound(f"site {site_id}")
+    row = next(r for r in fleet(config, ledger, viewer)["sites"] if r["site"] == site.id)
+    with ledger.session() as session:
+        entries = list_entries(session, site=site.id)
+    return {
+        **row,
+        "environments": [
+            {"name": name, "url": env.url, "branch": env.branch}
+            for name, env in site.environments.items()
+        ],
+        "requests": [_request_row(r) for r in list_requests(ledger, site=site.id)],
+        "interventions": entries["entries"][-100:],
+        "billed_minutes": entries["totals"]["billed_minutes"],
+    }
 
 
 def _request_row(row: dict[str, Any]) -> dict[str, Any]:

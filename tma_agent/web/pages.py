@@ -141,6 +141,9 @@ class Pages:
         def fleet(c: Config, led: Ledger, v: Viewer, _: dict[str, Any]) -> dict[str, Any]:
             return data.fleet(c, led, v)
 
+        def site(c: Config, led: Ledger, v: Viewer, p: dict[str, Any]) -> dict[str, Any]:
+            return data.site_detail(c, led, v, p["site"])
+
         def requests(c: Config, led: Ledger, v: Viewer, _: dict[str, Any]) -> dict[str, Any]:
             return data.requests_by_state(led, v)
 
@@ -161,6 +164,7 @@ class Pages:
 
         return [
             *self.twin("/", "/api/fleet", "fleet.html.j2", fleet),
+            *self.twin("/sites/{site}", "/api/sites/{site}", "site.html.j2", site),
             *self.twin("/requests", "/api/requests", "requests.html.j2", requests),
             *self.twin(
                 "/requests/{request_id:int}",
