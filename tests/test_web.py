@@ -203,3 +203,73 @@ def test_log_ins_are_rate_limited_and_https_cookies_secure(
                 data={"name": "alice", "password": PASSWORDS["alice"], "csrf": token},
             )
             assert right.status_code == 429
+
+
+def test_a_trusted_proxy_header_names_the_account(portal: Portal) -> None:
+    """The same ledger served with `proxy_auth_header`: the header logs in an account of
+    `web.users` (its role and client from there); an unknown name is nobody."""
+    import json
+
+    config = json.loads(portal.fleet.config.read_text())
+    config["web"]["proxy_auth_header"] = "X-Remote-User"
+    proxied = portal.fleet.config.with_name("proxied.yaml")
+    proxied.write_text(json.dumps(config))
+    with served(proxied) as url, httpx.Client(base_url=url) as web:
+        mine = web.get("/api/fleet", headers={"X-Remote-User": "acme-cto"})
+        assert {s["site"] for s in mine.json()["sites"]} == {"www", "intranet"}
+        assert web.get("/api/fleet", headers={"X-Remote-User": "mallory"}).status_code == 401
+        assert web.get("/api/fleet").status_code == 401
+    log = (proxied.parent / "serve.log").read_text()
+    assert "listening on http://127.0.0.1:" in log  # loopback unless told otherwise
+
+
+def test_users_add_prompts_without_echo(portal: Portal) -> None:
+    """`tma users add` on a real terminal (a pty): the password typed twice never shows, the
+    printed entry is a `web.users` item whose argon2 hash verifies it."""
+    import json
+    import os
+    import pty
+    import sys
+
+    from tma_agent.web.auth import verify_password
+    from tma_agent.web.settings import WebUser
+
+    password = "typed-on-a-terminal-42"
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the pty is its controlling terminal, as in a shell
+        os.execv(  # noqa: S606 - this interpreter running tma, fixed arguments
+            sys.executable,
+            [
+                sys.executable,
+                "-m",
+                "tma_agent",
+                "--config",
+                str(portal.fleet.config),
+                "users",
+                "add",
+                "bob",
+                "--client",
+                "acme",
+            ],
+        )
+    output = b""
+    sent = 0
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+        while sent < output.count(b": ") and sent < 2:
+            os.write(fd, password.encode() + b"\n")
+            sent += 1
+    _, status = os.waitpid(pid, 0)
+    text = output.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert password not in text
+    line = next(x for x in text.splitlines() if x.startswith("- {"))
+    user = WebUser.model_validate(json.loads(line[2:]))
+    assert (user.role, user.client) == ("client", "acme")
+    assert verify_password(user, password) and not verify_password(user, "wrong")
