@@ -36,6 +36,12 @@ def test_staff_sees_the_whole_fleet_with_updates_by_kind(portal: Portal) -> None
         assert rows["www"]["open_requests"] == 2  # the run's and the typed one
         page = web.get("/")
         assert page.status_code == 200 and 'data-site="shop"' in page.text
+        only = web.get("/api/fleet", params={"client": "globex", "status": "updates"}).json()
+        assert [s["site"] for s in only["sites"]] == ["shop"]
+        ordered = web.get("/api/fleet", params={"sort": "site"}).json()["sites"]
+        assert [s["site"] for s in ordered] == ["intranet", "shop", "www"]
+        assert web.get("/api/fleet", params={"status": "error"}).json()["sites"] == []
+        assert 'value="updates" selected' in web.get("/?status=updates").text
         requests = web.get("/api/requests").json()
         assert_valid(requests, "web-requests.schema.json")
         assert requests["by_state"] == {"estimated": 3, "new": 2}
@@ -57,6 +63,7 @@ def test_staff_sees_the_whole_fleet_with_updates_by_kind(portal: Portal) -> None
 def test_a_client_sees_its_own_sites_requests_and_bucket_only(portal: Portal) -> None:
     with _as(portal, "acme-cto") as web:
         assert {s["site"] for s in web.get("/api/fleet").json()["sites"]} == {"www", "intranet"}
+        assert web.get("/api/fleet", params={"client": "globex"}).json()["sites"] == []
         requests = web.get("/api/requests").json()["requests"]
         assert requests and {r["client"] for r in requests} == {"acme"}
         assert [c["client"] for c in web.get("/api/clients").json()["clients"]] == ["acme"]

@@ -48,7 +48,10 @@ def _configure(fleet: Fleet, backend: str, url: str, token: str, project: str) -
         tickets={"backend": backend, "url": url, "token": {"$env": TOKEN_ENV}, "project": project},
         web={
             "secret_key": "k" * 40,
-            "users": [user],
+            "users": [
+                user,
+                {"name": "alice", "role": "staff", "password_hash": hash_password(CLIENT_PASSWORD)},
+            ],
             "webhooks": {
                 "gitlab": {"token": GITLAB_TOKEN},
                 "github": {"secret": GITHUB_SECRET},
@@ -166,3 +169,26 @@ def test_a_portal_validation_is_written_back_to_gitlab(
     assert fake_gitlab.project.issues[iid]["labels"] == labels_before  # fields unchanged
     outbox = fleet.show("tma:www:site")["outbox"]
     assert [o["state"] for o in outbox] == ["done", "done"]
+
+
+def test_staff_syncs_now_without_a_webhook(fleet: Fleet, fake_gitlab: FakeGitLab) -> None:
+    """The "sync now" button: every open request read back (Redmine has no webhooks)."""
+    _configure(fleet, "gitlab", fake_gitlab.url, fake_gitlab.token, fake_gitlab.project.path)
+    fleet.run()
+    iid = _ticket(fleet, "tma:intranet:site")
+    issue = fake_gitlab.project.issues[iid]
+    fake_gitlab.set_labels(iid, [*issue["labels"], "tma::validated"], by="jane.client")
+    with served(fleet.config) as url:
+        with logged_in(url, "acme-cto", CLIENT_PASSWORD) as client:
+            token = csrf_of(client.get("/requests").text)
+            assert 'id="sync"' not in client.get("/requests").text
+            assert client.post("/requests/sync", data={"csrf": token}).status_code == 404
+        assert _validations(fleet, "tma:intranet:site") == []
+        with logged_in(url, "alice", CLIENT_PASSWORD) as staff:
+            page = staff.get("/requests")
+            assert staff.post("/requests/sync", data={}).status_code == 403
+            done = staff.post("/requests/sync", data={"csrf": csrf_of(page.text)})
+            assert done.status_code == 303
+            shown = staff.get(done.headers["location"])
+            assert "1 request(s) changed" in shown.text
+    assert _validations(fleet, "tma:intranet:site") == [("jane.client", "gitlab")]

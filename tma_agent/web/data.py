@@ -23,6 +23,7 @@ __all__ = [
     "NotFound",
     "client_detail",
     "clients",
+    "filtered",
     "fleet",
     "month_report",
     "request_detail",
@@ -84,6 +85,28 @@ def fleet(config: Config, ledger: Ledger, viewer: Viewer) -> dict[str, Any]:
             }
         )
     return {"sites": rows, "last_completed_run": status["last_completed_run"]}
+
+
+#: `?sort=` keys of the fleet: None sorts last (never-checked sites at the end).
+_SORTS = {
+    "site": lambda r: (False, r["site"]),
+    "client": lambda r: (False, r["client"], r["site"]),
+    "status": lambda r: (r["last_status"] is None, r["last_status"] or "", r["site"]),
+    "last_check": lambda r: (r["last_checked_at"] is None, r["last_checked_at"] or "", r["site"]),
+    "updates": lambda r: (False, -sum(r["updates"].values()), r["site"]),
+}
+
+
+def filtered(found: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+    """The fleet narrowed by `?client=`, `?status=`, `?stack=` and ordered by `?sort=`
+    (site, client, status, last_check, updates); unknown values select nothing, an unknown
+    sort keeps the configuration's order."""
+    rows = found["sites"]
+    for key, column in (("client", "client"), ("status", "last_status"), ("stack", "stack")):
+        if query.get(key):
+            rows = [r for r in rows if r[column] == query[key]]
+    sort = _SORTS.get(query.get("sort", ""))
+    return {**found, "sites": sorted(rows, key=sort) if sort else rows}
 
 
 def site_detail(config: Config, ledger: Ledger, viewer: Viewer, site_id: str) -> dict[str, Any]:

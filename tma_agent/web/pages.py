@@ -28,6 +28,10 @@ __all__ = ["Pages"]
 _Loader = Callable[[Config, Ledger, Viewer, dict[str, Any]], dict[str, Any]]
 
 
+#: Query parameters a page may show back (escaped, like everything): its notices and filters.
+_SHOWN_QUERY = frozenset({"synced", "errors", "client", "status", "stack", "sort"})
+
+
 @dataclass
 class Pages:
     config: Config
@@ -57,7 +61,7 @@ class Pages:
                 if api:
                     return JSONResponse({"error": "log in first"}, status_code=401)
                 return RedirectResponse(f"/login?next={quote(request.url.path)}", 303)
-            params = dict(request.path_params)
+            params = {**request.path_params, "query": dict(request.query_params)}
             try:
                 found = await run_in_threadpool(load, self.config, self.ledger, viewer, params)
             except data.NotFound:
@@ -66,7 +70,8 @@ class Pages:
                 return self.error(request, 404, str(exc), api=api)
             if api:
                 return JSONResponse(found)
-            return self.render(request, template, data=found, params=params)
+            query = {k: v for k, v in request.query_params.items() if k in _SHOWN_QUERY}
+            return self.render(request, template, data=found, params=params, request_query=query)
 
         async def page(request: Request) -> Response:
             return await answer(request, api=False)
@@ -137,9 +142,36 @@ class Pages:
         await run_in_threadpool(send_validation_note, self.config, self.pm, self.ledger, request_id)
         return RedirectResponse(f"/requests/{request_id}", 303)
 
+    async def sync_now(self, request: Request) -> Response:
+        """Staff's "sync now": `tma requests sync` (every open request's ticket read back),
+        for ticket systems without webhooks (Redmine 5.0) or a hook that was missed."""
+        from tma_agent.tickets.registry import registered_ticket_backends
+        from tma_agent.tickets.sync import sync_states
+        from tma_agent.tickets.targets import Backends
+
+        viewer = viewer_of(request, self.config.web)
+        if viewer is None:
+            return RedirectResponse("/login", 303)
+        form = await request.form()
+        if not viewer.staff:
+            return self.error(request, 404, "not found", api=False)
+        if not check_csrf(request, form.get(CSRF_FIELD)):
+            return self.error(request, 403, "the form expired: reload the page", api=False)
+
+        def sync() -> tuple[int, int]:
+            backends = Backends(self.config, registered_ticket_backends(self.pm))
+            try:
+                report = sync_states(self.ledger, backends.target_of)
+            finally:
+                backends.close()
+            return len(report.changes), len(report.errors)
+
+        changed, errors = await run_in_threadpool(sync)
+        return RedirectResponse(f"/requests?synced={changed}&errors={errors}", 303)
+
     def routes(self) -> list[Route]:
-        def fleet(c: Config, led: Ledger, v: Viewer, _: dict[str, Any]) -> dict[str, Any]:
-            return data.fleet(c, led, v)
+        def fleet(c: Config, led: Ledger, v: Viewer, p: dict[str, Any]) -> dict[str, Any]:
+            return data.filtered(data.fleet(c, led, v), p["query"])
 
         def site(c: Config, led: Ledger, v: Viewer, p: dict[str, Any]) -> dict[str, Any]:
             return data.site_detail(c, led, v, p["site"])
@@ -166,6 +198,7 @@ class Pages:
             *self.twin("/", "/api/fleet", "fleet.html.j2", fleet),
             *self.twin("/sites/{site}", "/api/sites/{site}", "site.html.j2", site),
             *self.twin("/requests", "/api/requests", "requests.html.j2", requests),
+            Route("/requests/sync", self.sync_now, methods=["POST"]),
             *self.twin(
                 "/requests/{request_id:int}",
                 "/api/requests/{request_id:int}",
