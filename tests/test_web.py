@@ -98,8 +98,8 @@ def test_every_route_refuses_another_clients_ids_and_no_session(portal: Portal) 
     with _as(portal, "acme-cto") as web, httpx.Client(base_url=portal.url) as anonymous:
         token = csrf_of(web.get("/").text)
         for route in app.routes:
-            if isinstance(route, Mount) or route.path in ("/login", "/logout"):
-                continue
+            if isinstance(route, Mount) or route.path in ("/login", "/logout", "/link/{token}"):
+                continue  # session-less by design: tested on their own
             assert isinstance(route, Route)
             path = _filled(route.path, globex)
             for method in sorted(route.methods or ()):
@@ -280,3 +280,34 @@ def test_users_add_prompts_without_echo(portal: Portal) -> None:
     user = WebUser.model_validate(json.loads(line[2:]))
     assert (user.role, user.client) == ("client", "acme")
     assert verify_password(user, password) and not verify_password(user, "wrong")
+
+
+def test_a_signed_link_logs_a_client_in_and_expires(portal: Portal) -> None:
+    done = portal.tma("users", "link", "acme-cto", "--hours", "1")
+    assert done.returncode == 0, done.stderr
+    path = done.stdout.strip()
+    assert path.startswith("/link/")
+    with httpx.Client(base_url=portal.url) as web:
+        opened = web.get(path)
+        assert opened.status_code == 303 and opened.headers["location"] == "/clients/acme"
+        assert {s["site"] for s in web.get("/api/fleet").json()["sites"]} == {"www", "intranet"}
+    with httpx.Client(base_url=portal.url) as web:
+        tampered = path[:-2] + ("AA" if not path.endswith("AA") else "BB")
+        assert web.get(tampered).status_code == 404
+        assert web.get("/api/fleet").status_code == 401
+    assert portal.tma("users", "link", "alice").returncode == 2  # never for staff
+    from tma_agent.web.links import make_link_token, read_link_token
+
+    assert read_link_token("s" * 40, make_link_token("s" * 40, "acme-cto", 1)) == "acme-cto"
+    assert read_link_token("t" * 40, make_link_token("s" * 40, "acme-cto", 1)) is None
+    import time
+
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+    class TwoHoursAgo(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - 7200
+
+    old = URLSafeTimedSerializer("s" * 40, salt="tma-portal-link", signer=TwoHoursAgo)
+    assert read_link_token("s" * 40, old.dumps({"user": "acme-cto", "hours": 1})) is None
+    assert read_link_token("s" * 40, old.dumps({"user": "acme-cto", "hours": 3})) == "acme-cto"

@@ -86,6 +86,29 @@ def users_add(state: _State, name: str, client: str | None, password_stdin: bool
     click.echo(f"- {json.dumps(entry)}")
 
 
+@users_group.command("link")
+@click.argument("name")
+@click.option("--hours", type=click.IntRange(1, 24 * 31), default=72, show_default=True)
+@click.pass_obj
+def users_link(state: _State, name: str, hours: int) -> None:
+    """Print a signed log-in link for the client account NAME, valid for --hours (to mail
+    with the month's report). Changing web.secret_key revokes every link."""
+    from tma_agent.web.links import LINK_PATH, make_link_token
+
+    web = state.config.web
+    user = web.user(name)
+    if user is None or user.role != "client":
+        raise ConfigError(f"web.users: no client account {name!r} (links are for clients only)")
+    if not web.secret_key:
+        raise ConfigError("web.secret_key: needed to sign the link")
+    path = LINK_PATH + make_link_token(web.secret_key, name, hours)
+    click.echo(f"{web.base_url}{path}" if web.base_url else path)
+    if not web.base_url:
+        click.echo(
+            "web.base_url is not set: prefix the path with the dashboard's address", err=True
+        )
+
+
 def register_commands(cli: click.Group) -> None:
     cli.add_command(serve)
     cli.add_command(users_group)

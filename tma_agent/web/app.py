@@ -81,6 +81,19 @@ class _Login:
         request.session["user"] = user.name
         return RedirectResponse(target, 303)
 
+    async def link(self, request: Request) -> Response:
+        """A signed log-in link (`tma users link`): a client account only, never staff."""
+        from tma_agent.web.links import read_link_token
+
+        web = self.config.web
+        name = read_link_token(web.secret_key or "", request.path_params["token"])
+        user = web.user(name) if name else None
+        if user is None or user.role != "client" or not web.clients_portal:
+            return self.pages.error(request, 404, "this link is invalid or has expired", api=False)
+        request.session.clear()
+        request.session["user"] = user.name
+        return RedirectResponse(f"/clients/{user.client}", 303)
+
     async def logout(self, request: Request) -> Response:
         form = await request.form()
         if check_csrf(request, form.get(CSRF_FIELD)):
@@ -116,6 +129,7 @@ def create_app(
         Route("/login", login.form, methods=["GET"]),
         Route("/login", login.submit, methods=["POST"]),
         Route("/logout", login.logout, methods=["POST"]),
+        Route("/link/{token}", login.link, methods=["GET"]),
         *pages.routes(),
         *hook_routes(config, pm, opened),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
