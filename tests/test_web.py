@@ -76,6 +76,13 @@ def test_a_client_sees_its_own_sites_requests_and_bucket_only(portal: Portal) ->
         report = web.get(f"/api/clients/acme/months/{MONTH}").json()
         assert_valid(report, "report.schema.json")  # what `tma report monthly` prints
         assert report["totals"]["billed_minutes"] == 90
+        base = f"/clients/acme/months/{MONTH}"
+        chart = web.get(f"{base}/burndown.png")
+        assert chart.headers["content-type"] == "image/png" and chart.content[:4] == b"\x89PNG"
+        csv = web.get(f"{base}/report.csv", params={"lang": "en"})
+        assert "attachment" in csv.headers["content-disposition"] and "Fixed www's form" in csv.text
+        pdf = web.get(f"{base}/report.pdf")
+        assert pdf.content.startswith(b"%PDF") and pdf.headers["content-type"] == "application/pdf"
         assert web.get("/api/runs").status_code == 404  # runs name every client's sites
 
 

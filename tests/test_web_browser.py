@@ -82,6 +82,9 @@ def test_a_client_validates_a_month_and_tma_report_shows_it_locked(
     browser.find_element(By.LINK_TEXT, "Bucket and reports").click()
     browser.find_element(By.LINK_TEXT, MONTH).click()
     assert browser.find_element(By.ID, "total").text == "1:30"
+    # The burn-down chart loads under the page's CSP (an image of our own origin).
+    width = browser.execute_script("return document.getElementById('burndown').naturalWidth")
+    assert isinstance(width, int) and width > 100
     browser.find_element(By.ID, "validate").click()
     assert browser.find_element(By.ID, "validation").text.startswith("Validated by acme-cto")
     assert not browser.find_elements(By.ID, "validate")

@@ -21,6 +21,7 @@ from tma_agent.config import Config
 from tma_agent.errors import ConfigError
 from tma_agent.ledger.database import Ledger
 from tma_agent.web.auth import CSRF_FIELD, LoginLimiter, check_csrf, verify_password, viewer_of
+from tma_agent.web.downloads import download_routes
 from tma_agent.web.hooks import hook_routes
 from tma_agent.web.pages import Pages
 from tma_agent.web.security import SecurityHeaders
@@ -131,6 +132,7 @@ def create_app(
         Route("/logout", login.logout, methods=["POST"]),
         Route("/link/{token}", login.link, methods=["GET"]),
         *pages.routes(),
+        *download_routes(pages),
         *hook_routes(config, pm, opened),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
