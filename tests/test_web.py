@@ -51,6 +51,8 @@ def test_staff_sees_the_whole_fleet_with_updates_by_kind(portal: Portal) -> None
         site = web.get("/api/sites/www").json()
         assert_valid(site, "web-site.schema.json")
         assert [r["state"] for r in site["requests"]] == ["estimated", "new"]
+        core = next(f for f in site["findings"] if f["name"] == "drupal")
+        assert core["update"] == "security" and core["advisories"][0]["id"] == "10.2.4"
         assert [e["description"] for e in site["interventions"]] == ["Fixed www's form"]
         assert site["billed_minutes"] == 90 and site["environments"][0]["name"] == "production"
         runs = web.get("/api/runs").json()

@@ -14,7 +14,14 @@ from tma_agent.billing.report.freeze import report_document
 from tma_agent.billing.status import contract_statuses
 from tma_agent.config import Config
 from tma_agent.ledger.database import Ledger
-from tma_agent.ledger.models import Intervention, MonthValidation, Request, Run, utcnow
+from tma_agent.ledger.models import (
+    Intervention,
+    MonthValidation,
+    Request,
+    Run,
+    WorkState,
+    utcnow,
+)
 from tma_agent.service.status import gather_status
 from tma_agent.tickets.views import list_requests, show_request
 from tma_agent.web.auth import Viewer
@@ -33,6 +40,7 @@ __all__ = [
     "today",
 ]
 
+_ENDED = (WorkState.CLOSED, WorkState.REJECTED)
 #: Finished runs read back for each site's last findings (as `tma status` does).
 _HISTORY = 400
 
@@ -119,12 +127,24 @@ def site_detail(config: Config, ledger: Ledger, viewer: Viewer, site_id: str) ->
     row = next(r for r in fleet(config, ledger, viewer)["sites"] if r["site"] == site.id)
     with ledger.session() as session:
         entries = list_entries(session, site=site.id)
+        open_requests = session.scalars(
+            select(Request)
+            .where(Request.site == site.id, Request.state.not_in(_ENDED))
+            .order_by(Request.id)
+        )
+        # What the open requests ask for: each component, its target and its advisories.
+        findings = [
+            {**target, "request": request.id}
+            for request in open_requests
+            for target in request.targets
+        ]
     return {
         **row,
         "environments": [
             {"name": name, "url": env.url, "branch": env.branch}
             for name, env in site.environments.items()
         ],
+        "findings": findings,
         "requests": [_request_row(r) for r in list_requests(ledger, site=site.id)],
         "interventions": entries["entries"][-100:],
         "billed_minutes": entries["totals"]["billed_minutes"],
