@@ -31,7 +31,9 @@ BUILTIN_TICKET_PLUGINS = {
     "redmine-tickets": ["redmine"],
     "webhook-tickets": ["webhook"],
 }
-BUILTIN_PLUGINS = sorted([*BUILTIN_STACKS, *BUILTIN_TICKET_PLUGINS])
+#: The core's step families, registered as plugins like any other (docs/apply.md).
+BUILTIN_STEP_PLUGINS = {"shell-steps": ["shell"]}
+BUILTIN_PLUGINS = sorted([*BUILTIN_STACKS, *BUILTIN_TICKET_PLUGINS, *BUILTIN_STEP_PLUGINS])
 
 
 def test_plugins_list_shows_builtins_from_entry_points(tmp_path: Path) -> None:
@@ -43,6 +45,8 @@ def test_plugins_list_shows_builtins_from_entry_points(tmp_path: Path) -> None:
     assert sorted(rows) == BUILTIN_PLUGINS
     for name, backends in BUILTIN_TICKET_PLUGINS.items():
         assert rows[name][2] == ",".join(f"tickets:{b}" for b in backends)
+    for name, steps in BUILTIN_STEP_PLUGINS.items():
+        assert rows[name][2] == ",".join(f"step:{s}" for s in steps)
     assert rows["drupal"][1:4] == ["0.1.0", "drupal", "tma-agent"]
     assert "tma_drupal" in rows["drupal"][4]
     # Aligned: every column starts at the same offset on every line.

@@ -332,10 +332,11 @@ def _blocked_from_config(state: _State) -> list[str]:
         return []  # listing plugins must work before a config exists
 
 
-from tma_agent import cli_billing, cli_requests  # noqa: E402 (needs `cli` above)
+from tma_agent import cli_billing, cli_playbook, cli_requests  # noqa: E402 (needs `cli` above)
 
 cli_requests.register_commands(cli)
 cli_billing.register_commands(cli)
+cli_playbook.register_commands(cli)
 
 
 def main() -> None:

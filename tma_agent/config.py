@@ -22,6 +22,7 @@ from pydantic import (
 
 from tma_agent._secrets import resolve_secrets
 from tma_agent._yaml import LineMap, format_loc, load_yaml_with_lines
+from tma_agent.apply.settings import ApplyOverride, ApplySettings
 from tma_agent.billing.settings import BillingSettings, Contract
 from tma_agent.errors import ConfigError
 from tma_agent.hosts._settings import DEFAULT_MAX_FILE_BYTES
@@ -71,6 +72,7 @@ class Client(Strict):
     policies: Policy | None = None
     #: Overrides keys of the global `tickets` block (another `backend` replaces it whole).
     tickets: TicketsBlock | None = None
+    apply: ApplyOverride | None = None
 
     @field_validator("id")
     @classmethod
@@ -85,6 +87,10 @@ class Environment(Strict):
     path: str
     url: str | None = None
     ssh: SSHOverride | None = None
+    #: The Git branch the environment runs; apply branches start from it, deploys move it.
+    branch: str = "main"
+    #: The Git remote apply pushes its branches to and deploys fetch from.
+    remote: str = "origin"
 
     @field_validator("host")
     @classmethod
@@ -115,6 +121,7 @@ class Site(Strict):
     options: dict[str, Any] = Field(default_factory=dict)
     #: Read through symlinks (and paths) leaving the site path, e.g. Debian's WordPress.
     follow_symlinks: bool = False
+    apply: ApplyOverride | None = None
 
     _slug = field_validator("id")(Client._slug.__func__)  # type: ignore[attr-defined]
 
@@ -177,6 +184,7 @@ class Config(Strict):
     tickets: TicketsBlock = Field(default_factory=lambda: TicketsBlock())
     requests: RequestSettings = Field(default_factory=lambda: RequestSettings())
     billing: BillingSettings = Field(default_factory=lambda: BillingSettings())
+    apply: ApplySettings = Field(default_factory=lambda: ApplySettings())
     #: IANA name deciding days and months of billed work (`Europe/Paris`); None: the machine's.
     timezone: str | None = None
     clients: list[Client] = Field(default_factory=list)
@@ -273,6 +281,11 @@ class Config(Strict):
         return self.policies.merged_with(client.policies if client else None).merged_with(
             site.policies
         )
+
+    def apply_for(self, site: Site) -> ApplySettings:
+        """`apply`, then the client's `apply` keys, then the site's."""
+        client = next((c for c in self.clients if c.id == site.client), None)
+        return self.apply.merged_with(client.apply if client else None).merged_with(site.apply)
 
     def ssh_for(self, site: Site, env: str) -> SSHSettings:
         settings = self.ssh
