@@ -192,6 +192,18 @@ def tma_apply_plan(site: Site, stack: str, findings: list[Finding]) -> ApplyPlan
     """
 
 
+@hookspec(firstresult=True)
+def tma_deploy_plan(site: Site, stack: str) -> ApplyPlan | None:
+    """Say how to install what a deploy brought to production: the playbook whose steps run
+    right after the core ``deploy`` playbook moved the checkout to the tested commit
+    (``composer install`` from the lock file, database updates, cache clear), and its variables.
+
+    Called by ``tma deploy``. Return None when ``stack`` is not yours; when no plugin answers,
+    the deploy runs the core steps only. Never a new ``composer update``: production gets
+    exactly what staging tested. firstresult.
+    """
+
+
 # --- Run: called once per `tma run` -----------------------------------------------------------
 
 

@@ -331,7 +331,10 @@ class ApplyRun(Base):
     state: Mapped[ApplyState] = mapped_column(_enum(ApplyState, "apply_state"), index=True)
     #: What the steps learnt, JSON-able (`git.start`, `db.backup`, `maintenance`...).
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    #: One entry per step run: name, type, changed, rc, error.
+    #: What a later recovery needs to run `on_failure` again: the playbook's path, the run's
+    #: stamp (backup directory, pid file), the stack and the variables as resolved.
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: One entry per step run: index, step, title, status, phase, error, commands.
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     #: `host:pid` of the process running it: a `running` row whose holder is gone was killed.
     holder: Mapped[str] = mapped_column(String(200))

@@ -35,6 +35,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("facts", sa.JSON(), nullable=False),
+        sa.Column("context", sa.JSON(), nullable=False),
         sa.Column("steps", sa.JSON(), nullable=False),
         sa.Column("holder", sa.String(length=200), nullable=False),
         sa.Column("pid_file", sa.String(length=500), nullable=True),
