@@ -142,3 +142,52 @@ def test_a_successful_apply_tests_the_request_and_bills_it(site: ApplySite) -> N
     # Staging is up to date now: a second apply finds nothing to do.
     again = site.json("apply", "--site", "www")
     assert (again["state"], again["findings"]) == ("nothing", [])
+
+
+DEPLOY = """
+    name: deploy
+    variables:
+      commit: {required: true}
+      tested_branch: {default: ""}
+    steps:
+      - name: Fetch
+        shell: [git, fetch, -q, origin]
+      - name: Fast-forward to the tested commit
+        shell: [git, merge, -q, --ff-only, "{{ commit }}"]
+    on_failure:
+      - name: Back
+        shell: [git, reset, -q, --hard, ORIG_HEAD]
+"""
+
+
+def test_deploy_needs_the_clients_validation_then_brings_production_to_the_tested_commit(
+    site: ApplySite,
+) -> None:
+    site.playbook("deploy", DEPLOY)
+    request = _open_request(site)
+    before = site.git(site.production, "rev-parse", "HEAD")
+    # Not validated: refused before anything touches production.
+    refused = site.tma("deploy", "--site", "www", "--request", "tma:www:site")
+    assert refused.returncode == 6, refused.stderr
+    assert "is not validated by the client" in refused.stderr
+    assert "tma requests validate" in refused.stderr
+    assert site.git(site.production, "rev-parse", "HEAD") == before
+    # Validated, but never tested in staging: still refused.
+    done = site.tma("requests", "validate", "tma:www:site", "--by", "Jane Client")
+    assert done.returncode == 0, done.stderr
+    untested = site.tma("deploy", "--site", "www", "--request", "tma:www:site")
+    assert untested.returncode == 6 and "never applied and tested in staging" in untested.stderr
+    applied = site.json("apply", "--site", "www")
+    assert applied["state"] == "succeeded"
+    out = site.json("deploy", "--site", "www", "--request", "tma:www:site")
+    assert (out["state"], out["env"], out["action"]) == ("succeeded", "production", "deploy")
+    assert site.git(site.production, "rev-parse", "HEAD") == applied["commit"] != before
+    assert site.version(site.production) == "2.0"
+    shown = site.json("requests", "show", str(request["fingerprint"]))
+    assert shown["state"] == "in_production"
+    actions = [a for a, *_ in _interventions(site)]
+    assert actions == ["apply", "deploy"]
+    assert [(r["action"], r["env"], r["state"]) for r in _journal(site)] == [
+        ("apply", "staging", "succeeded"),
+        ("deploy", "production", "succeeded"),
+    ]

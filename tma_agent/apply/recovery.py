@@ -150,7 +150,7 @@ def _playbook_of(context: dict[str, Any], steps: dict[str, StepInfo]) -> Playboo
     playbook = load_playbook(Path(path), steps)
     extra = context.get("extra_playbook_path")
     if extra:  # a deploy: the stack's install steps ran after the core ones
-        from tma_agent.apply.deploy_plan import combine
+        from tma_agent.apply.deploy import combine
 
         playbook = combine(playbook, load_playbook(Path(extra), steps))
     return playbook

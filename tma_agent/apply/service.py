@@ -21,7 +21,7 @@ from tma_agent.ledger.database import Ledger
 from tma_agent.ledger.models import Request, WorkState
 from tma_agent.models import UPDATE_SEVERITY, Finding
 
-__all__ = ["ApplyOutcome", "apply_site", "site_session"]
+__all__ = ["ApplyOutcome", "apply_site", "fill_outcome", "site_session"]
 
 
 @dataclass
@@ -132,7 +132,7 @@ def apply_site(
             request_ref=request.fingerprint if request else None,
             findings=outcome.findings,
         )
-        _fill(outcome, execution, request)
+        fill_outcome(outcome, execution, request)
         if ledger is not None and not dry_run:
             _record(ledger, config, site, stack, execution, outcome, chosen)
     return outcome
@@ -159,7 +159,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _fill(outcome: ApplyOutcome, execution: Execution, request: Request | None) -> None:
+def fill_outcome(outcome: ApplyOutcome, execution: Execution, request: Request | None) -> None:
     result, ctx = execution.outcome, execution.ctx
     outcome.state, outcome.playbook, outcome.error = result.status, result.playbook, result.error
     outcome.request = request.id if request else None
