@@ -24,8 +24,8 @@ UPDATE = """
     stacks: [flatfile]
     variables:
       version: {required: true}
-      pause: {default: "0"}
-      fail: {default: "no"}
+      pause: {default: "@PAUSE@"}
+      fail: {default: "@FAIL@"}
     steps:
       - name: Branch
         shell: [git, checkout, -q, -b, "tma/{{ date }}-flatfile"]
@@ -44,25 +44,23 @@ UPDATE = """
         shell: [git, checkout, -q, -f, "{{ branch }}"]
       - name: Clean the tree
         shell: [git, reset, -q, --hard]
+      - name: Drop the branch
+        shell: {argv: [git, branch, -q, -D, "tma/{{ date }}-flatfile"], ok_codes: [0, 1]}
       - name: Undo the marker
         shell: [rm, -f, "{{ path }}.started"]
 """
 
 
-def _config_variant(site: ApplySite, **plan: str) -> None:
-    """The playbook's defaults changed for one test (the stack's plan gives only `version`)."""
-    text = UPDATE
-    for name, value in plan.items():
-        text = text.replace(f'{name}: {{default: "', f'{name}: {{default: "{value}', 1)
-        text = text.replace(f'{{default: "{value}0"}}', f'{{default: "{value}"}}')
-        text = text.replace(f'{{default: "{value}no"}}', f'{{default: "{value}"}}')
+def _update(site: ApplySite, *, pause: int = 0, fail: bool = False) -> None:
+    """The update playbook with a long step of `pause` seconds and a failing smoke check."""
+    text = UPDATE.replace("@PAUSE@", str(pause)).replace("@FAIL@", "yes" if fail else "no")
     site.playbook("flatfile-update", text)
 
 
 @pytest.fixture
 def site(sshd: SSHServer, tmp_path: Path) -> Iterator[ApplySite]:
     site = ApplySite(sshd, tmp_path)
-    site.playbook("flatfile-update", UPDATE)
+    _update(site)
     try:
         yield site
     finally:
@@ -191,3 +189,102 @@ def test_deploy_needs_the_clients_validation_then_brings_production_to_the_teste
         ("apply", "staging", "succeeded"),
         ("deploy", "production", "succeeded"),
     ]
+
+
+def _clean_on_main(site: ApplySite) -> None:
+    assert site.version(site.staging) == "1.0"
+    assert site.git(site.staging, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+    assert site.git(site.staging, "status", "--porcelain") == ""
+
+
+def test_a_failing_step_rolls_back_notes_the_error_and_exits_4(site: ApplySite) -> None:
+    _update(site, fail=True)
+    _open_request(site)
+    done = site.tma("apply", "--site", "www", "--format", "json")
+    assert done.returncode == 4, done.stderr
+    out = json.loads(done.stdout)
+    assert out["state"] == "rolled_back"
+    assert "step 4 (Smoke check)" in out["error"] and "smoke check failed" in out["error"]
+    assert [s["title"] for s in out["steps"] if s["phase"] == "on_failure"] == [
+        "Back to the branch",
+        "Clean the tree",
+        "Drop the branch",
+        "Undo the marker",
+    ]
+    _clean_on_main(site)
+    (row,) = _journal(site)
+    assert row["state"] == "rolled_back" and "smoke check failed" in row["error"]
+    shown = site.json("requests", "show", "tma:www:site")
+    assert shown["state"] == "estimated"  # never tested
+    (note,) = _notes(site)
+    assert note.startswith("tma-agent could not apply this in staging (flatfile-update")
+    assert "smoke check failed" in note and "Rolled back (4 undo step(s))" in note
+    assert _interventions(site) == []
+
+
+def _wait_for(site: ApplySite, path: Path, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if site.sh('test -e "$1" && echo yes || true', str(path)).strip() == "yes":
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{path} never appeared")
+
+
+def test_the_site_lock_refuses_a_second_apply_and_a_killed_apply_is_recovered(
+    site: ApplySite,
+) -> None:
+    _update(site, pause=120)
+    _open_request(site)
+    marker = Path(f"{site.staging}.started")
+    with background_tma("apply", "--site", "www", config=site.config, env=site.env) as first:
+        _wait_for(site, marker)
+        # The first apply is in its long step: a second one is refused at once, naming it.
+        second = site.tma("apply", "--site", "www")
+        assert second.returncode == 5, second.stderr
+        assert f"site:www is held by {_hostname()}:{first.pid}" in second.stderr
+        (running,) = _journal(site)
+        assert running["state"] == "running" and running["pid_file"]
+        remote_pid = site.sh('cat "$1"', running["pid_file"]).strip()
+        assert _alive(site, remote_pid)
+        assert site.version(site.staging) == "2.0"  # half done
+        sigkill(first)
+    # The remote command outlived the agent; the next apply stops it and rolls back first.
+    assert _alive(site, remote_pid)
+    _update(site)
+    out = site.json("apply", "--site", "www")
+    (recovered,) = out["recovered"]
+    assert recovered["remote"].startswith(f"killed (pid {remote_pid}")
+    assert "left running by a killed tma" in recovered["message"]
+    assert "rolled back" in recovered["message"]
+    assert [s["status"] for s in recovered["undone"]] == ["changed"] * 4
+    assert not _alive(site, remote_pid)
+    # ...then goes on with its own work, from a clean tree.
+    assert out["state"] == "succeeded" and site.version(site.staging) == "2.0"
+    rows = _journal(site)
+    assert [r["state"] for r in rows] == ["recovered", "succeeded"]
+    assert [s["phase"] for s in rows[0]["steps"]][-4:] == ["on_failure"] * 4
+    assert any("left running by a killed tma" in n for n in _notes(site))
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def _alive(site: ApplySite, pid: str) -> bool:
+    return site.sh('ps -o stat= -p "$1" || true', pid).strip() not in ("", "Z")
+
+
+def test_a_freeze_makes_apply_wait_and_touch_nothing(site: ApplySite) -> None:
+    _open_request(site)
+    today = dt.date.today()
+    freeze = {"from": str(today - dt.timedelta(days=1)), "to": str(today + dt.timedelta(days=1))}
+    site.write(apply={"freeze": [{**freeze, "reason": "end-of-year sales"}]})
+    done = site.tma("apply", "--site", "www")
+    assert done.returncode == 7, done.stderr
+    assert "apply on www waits:" in done.stderr and "(end-of-year sales)" in done.stderr
+    assert "next opening" in done.stderr
+    _clean_on_main(site)
+    assert _journal(site) == []
