@@ -288,3 +288,27 @@ def test_a_freeze_makes_apply_wait_and_touch_nothing(site: ApplySite) -> None:
     assert "next opening" in done.stderr
     _clean_on_main(site)
     assert _journal(site) == []
+
+
+def test_tma_run_auto_applies_security_updates_in_staging_after_opening_the_request(
+    site: ApplySite,
+) -> None:
+    from check_schema import assert_valid
+
+    site.write(policies={"auto_apply": ["security"]})
+    done = site.tma("run", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    run = json.loads(done.stdout)
+    assert_valid(run, "run-output.schema.json")
+    (request,) = run["requests"]
+    assert request["action"] == "created"
+    (applied,) = run["applies"]
+    assert (applied["site"], applied["state"], applied["error"]) == ("www", "succeeded", None)
+    assert site.version(site.staging) == "2.0" and site.version(site.production) == "1.0"
+    shown = site.json("requests", "show", "tma:www:site")
+    assert shown["id"] == applied["request"] and shown["state"] == "tested"
+    assert [a for a, *_ in _interventions(site)] == ["apply"]
+    # The next run finds staging up to date: nothing more is applied, the request stays tested.
+    again = site.json("run")
+    assert [a["state"] for a in again["applies"]] == ["nothing"]
+    assert len(_journal(site)) == 1

@@ -52,15 +52,16 @@ class ApplyOutcome:
 
 @contextmanager
 def site_session(
-    config: Config, pm: pluggy.PluginManager, site: Site, *, what: str, dry_run: bool
+    config: Config, pm: pluggy.PluginManager, site: Site, *, what: str | None, dry_run: bool
 ) -> Iterator[tuple[Ledger | None, list[dict[str, Any]]]]:
-    """The windows, the ledger, the site's lock and the recovery of killed runs: what every
-    change to a site starts with. Yields (ledger or None in dry-run, runs recovered)."""
+    """The windows (for `what`: apply, deploy; None: none), the ledger, the site's lock and
+    the recovery of killed runs: what every change to a site starts with. Yields (ledger, or
+    None in a dry run without one; the runs recovered)."""
     from tma_agent.apply.registry import registered_steps
     from tma_agent.billing.periods import zone
 
     settings = config.apply_for(site)
-    if not dry_run:
+    if what is not None and not dry_run:
         check_window(site.id, what, settings.windows, settings.freeze, zone(config.timezone))
     if dry_run:
         from tma_agent.ledger.database import open_existing_ledger
