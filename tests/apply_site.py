@@ -19,7 +19,7 @@ from tma_agent.testing.sshd import SSHServer
 
 __all__ = ["PLUGIN", "ApplySite"]
 
-PLUGIN = textwrap.dedent('''
+PLUGIN = textwrap.dedent("""
     from __future__ import annotations
 
     from tma_agent.apply import ApplyPlan
@@ -70,7 +70,7 @@ PLUGIN = textwrap.dedent('''
             return None
         (finding,) = findings
         return ApplyPlan("flatfile-update", {"version": finding.recommended})
-''')
+""")
 
 
 class ApplySite:
@@ -105,7 +105,7 @@ class ApplySite:
         self.sh(
             'set -e; git init -q --bare -b main "$1"; git clone -q "$1" "$2" 2>/dev/null;'
             ' cd "$2"; git config user.name Dev; git config user.email dev@example;'
-            ' git checkout -q -b main; echo 1.0 > VERSION.flatfile; echo hello > index.html;'
+            " git checkout -q -b main; echo 1.0 > VERSION.flatfile; echo hello > index.html;"
             ' git add -A; git commit -qm "Site as delivered"; git push -q origin main;'
             ' git clone -q "$1" "$3"',
             str(self.origin),
@@ -170,7 +170,7 @@ class ApplySite:
         return json.loads(done.stdout)
 
     def git(self, where: Path, *args: str) -> str:
-        return self.sh(f"cd {shlex.quote(str(where))} && git \"$@\"", *args).strip()
+        return self.sh(f'cd {shlex.quote(str(where))} && git "$@"', *args).strip()
 
     def version(self, where: Path) -> str:
         return self.sh('cat "$1"/VERSION.flatfile', str(where)).strip()

@@ -103,7 +103,9 @@ def finish(state: _State, outcome: ApplyOutcome, fmt: str | None, *, dry_run: bo
     """Send the request's ticket writes, print the outcome, exit with its code."""
     from tma_agent.cli import EXIT_FAILED
 
-    errors = [] if dry_run or outcome.request is None else send_request_writes(state, outcome.request)
+    errors = (
+        [] if dry_run or outcome.request is None else send_request_writes(state, outcome.request)
+    )
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
     if fmt == "json":
         click.echo(json.dumps({**outcome.to_dict(), "dry_run": dry_run}, indent=2, default=str))

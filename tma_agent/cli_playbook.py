@@ -149,7 +149,9 @@ def playbook_run(
             if ledger is None:
                 click.echo(f"refused: --request {request_ref}: there is no ledger yet", err=True)
                 sys.exit(EXIT_REFUSED)
-            request_id, fingerprint = _request(state, ledger, site, request_ref, production, dry_run)
+            request_id, fingerprint = _request(
+                state, ledger, site, request_ref, production, dry_run
+            )
         execution = execute(
             ledger,
             config,

@@ -132,10 +132,13 @@ def require_validation(ledger: Ledger, request_id: int, sync: Any | None = None)
         errors = list(sync(site))
     with ledger.session() as session:
         request = session.get(Request, request_id)
-        assert request is not None
+        if request is None:  # deleted meanwhile: nothing can have validated it
+            raise TmaError(f"no request #{request_id}")
         if request.validations:
             first = request.validations[0]
-            return f"{first.validated_by} ({first.source}, {first.at.isoformat(timespec='seconds')})"
+            return (
+                f"{first.validated_by} ({first.source}, {first.at.isoformat(timespec='seconds')})"
+            )
         seen = f"; the ticket system could not be read: {errors[0]}" if errors else ""
         raise NotValidated(
             f"request #{request.id} {request.fingerprint} is not validated by the client: "

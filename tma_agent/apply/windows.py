@@ -36,7 +36,7 @@ def _clock(value: object) -> object:
     if isinstance(value, str):
         match = _HHMM.match(value.strip())
         if not match:
-            raise ValueError("must be a time of day HH:MM (quote it: \"09:00\")")
+            raise ValueError('must be a time of day HH:MM (quote it: "09:00")')
         return dt.time(int(match[1]), int(match[2]))
     return value
 
