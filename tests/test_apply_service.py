@@ -312,3 +312,20 @@ def test_tma_run_auto_applies_security_updates_in_staging_after_opening_the_requ
     again = site.json("run")
     assert [a["state"] for a in again["applies"]] == ["nothing"]
     assert len(_journal(site)) == 1
+
+
+def test_dry_run_prints_every_command_and_changes_nothing(site: ApplySite) -> None:
+    _open_request(site)
+    unknown = site.tma("apply", "--site", "www", "--component", "nope;rm -rf /")
+    assert unknown.returncode == 2
+    assert "--component nope;rm -rf /: no update to apply in staging (updatable: flatfile)" in (
+        unknown.stderr
+    )
+    out = site.json("apply", "--site", "www", "--component", "flatfile", "--dry-run")
+    assert out["state"] == "planned" and out["dry_run"] is True
+    commands = [c["command"] for s in out["steps"] for c in s["commands"] if not c["probe"]]
+    assert commands[1] == "sh -c 'printf \"%s\\n\" \"$1\" > VERSION.flatfile' sh 2.0"
+    assert commands[-1] == "git push -q origin HEAD"
+    _clean_on_main(site)
+    assert _journal(site) == []
+    assert site.json("requests", "show", "tma:www:site")["state"] == "estimated"
