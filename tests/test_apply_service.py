@@ -329,3 +329,35 @@ def test_dry_run_prints_every_command_and_changes_nothing(site: ApplySite) -> No
     _clean_on_main(site)
     assert _journal(site) == []
     assert site.json("requests", "show", "tma:www:site")["state"] == "estimated"
+
+
+def test_deploy_reads_the_validation_live_from_the_ticket_system(
+    site: ApplySite, fake_gitlab: Any
+) -> None:
+    site.playbook("deploy", DEPLOY)
+    site.env["TMA_TEST_GITLAB_TOKEN"] = fake_gitlab.token
+    site.write(
+        tickets={
+            "backend": "gitlab",
+            "url": fake_gitlab.url,
+            "token": {"$env": "TMA_TEST_GITLAB_TOKEN"},
+            "project": fake_gitlab.project.path,
+        }
+    )
+    _open_request(site)
+    (issue,) = fake_gitlab.project.issues.values()
+    applied = site.json("apply", "--site", "www")
+    assert applied["state"] == "succeeded"
+    # The apply's note reached the issue through the outbox.
+    comments = [n["body"] for n in fake_gitlab.project.notes[int(issue["iid"])]]
+    assert any("tma-agent applied this in staging" in c for c in comments), comments
+    refused = site.tma("deploy", "--site", "www", "--request", "tma:www:site")
+    assert refused.returncode == 6 and "not validated" in refused.stderr
+    # The client validates in GitLab; no `tma requests sync`: deploy reads it at that moment.
+    fake_gitlab.set_labels(int(issue["iid"]), [*issue["labels"], "tma::validated"], by="jane")
+    out = site.json("deploy", "--site", "www", "--request", "tma:www:site")
+    assert out["state"] == "succeeded"
+    assert site.git(site.production, "rev-parse", "HEAD") == applied["commit"]
+    shown = site.json("requests", "show", "tma:www:site")
+    assert shown["state"] == "in_production"
+    assert [(v["by"], v["source"]) for v in shown["validations"]] == [("jane", "gitlab")]
