@@ -361,3 +361,24 @@ def test_deploy_reads_the_validation_live_from_the_ticket_system(
     shown = site.json("requests", "show", "tma:www:site")
     assert shown["state"] == "in_production"
     assert [(v["by"], v["source"]) for v in shown["validations"]] == [("jane", "gitlab")]
+
+
+def test_tma_run_recovers_an_apply_killed_in_the_middle(site: ApplySite) -> None:
+    _update(site, pause=120)
+    _open_request(site)
+    with background_tma("apply", "--site", "www", config=site.config, env=site.env) as first:
+        _wait_for(site, Path(f"{site.staging}.started"))
+        (running,) = _journal(site)
+        remote_pid = site.sh('cat "$1"', running["pid_file"]).strip()
+        sigkill(first)
+    run = site.json("run")
+    (done,) = run["applies"]
+    assert done["state"] == "recovered"
+    (recovered,) = done["recovered"]
+    assert recovered["remote"].startswith(f"killed (pid {remote_pid}")
+    assert not _alive(site, remote_pid)
+    _clean_on_main(site)
+    assert [r["state"] for r in _journal(site)] == ["recovered"]
+    assert site.json("requests", "show", "tma:www:site")["state"] == "estimated"
+    # Recovered once: the next run has nothing left to clean up.
+    assert "applies" not in site.json("run")
