@@ -324,7 +324,7 @@ def test_dry_run_prints_every_command_and_changes_nothing(site: ApplySite) -> No
     out = site.json("apply", "--site", "www", "--component", "flatfile", "--dry-run")
     assert out["state"] == "planned" and out["dry_run"] is True
     commands = [c["command"] for s in out["steps"] for c in s["commands"] if not c["probe"]]
-    assert commands[1] == "sh -c 'printf \"%s\\n\" \"$1\" > VERSION.flatfile' sh 2.0"
+    assert commands[1] == 'sh -c \'printf "%s\\n" "$1" > VERSION.flatfile\' sh 2.0'
     assert commands[-1] == "git push -q origin HEAD"
     _clean_on_main(site)
     assert _journal(site) == []
