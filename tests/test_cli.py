@@ -32,8 +32,16 @@ BUILTIN_TICKET_PLUGINS = {
     "webhook-tickets": ["webhook"],
 }
 #: The core's step families, registered as plugins like any other (docs/apply.md).
-BUILTIN_STEP_PLUGINS = {"shell-steps": ["shell"]}
-BUILTIN_PLUGINS = sorted([*BUILTIN_STACKS, *BUILTIN_TICKET_PLUGINS, *BUILTIN_STEP_PLUGINS])
+BUILTIN_STEP_PLUGINS = {
+    "shell-steps": ["shell"],
+    "check-steps": ["http.check", "visual.check", "maintenance"],
+    "git-steps": ["git.fetch", "git.branch", "git.commit", "git.push", "git.reset", "git.deploy"],
+}
+#: Plugins on `tma_run_finished` only (they provide no stack, backend or step).
+BUILTIN_OBSERVERS = ["notify"]
+BUILTIN_PLUGINS = sorted(
+    [*BUILTIN_STACKS, *BUILTIN_TICKET_PLUGINS, *BUILTIN_STEP_PLUGINS, *BUILTIN_OBSERVERS]
+)
 
 
 def test_plugins_list_shows_builtins_from_entry_points(tmp_path: Path) -> None:

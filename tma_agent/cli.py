@@ -340,12 +340,14 @@ from tma_agent import (  # noqa: E402 (needs `cli` above)
     cli_billing,
     cli_playbook,
     cli_requests,
+    cli_service,
 )
 
 cli_requests.register_commands(cli)
 cli_billing.register_commands(cli)
 cli_playbook.register_commands(cli)
 cli_apply.register_commands(cli)
+cli_service.register_commands(cli)
 
 
 def main() -> None:

@@ -70,12 +70,31 @@ def run_command(
     def check() -> list[SiteReport]:
         return run_checks(state, site_ids, stack, concurrency, progress=_fmt(fmt) == "table")
 
-    try:
-        summary, code = execute_run(state.config, state.pm, backends, check, dry_run=dry_run)
-    finally:
-        backends.close()
-    applies = [] if dry_run else _applies(state, summary.reports)
-    _print_summary(summary, _fmt(fmt), dry_run=dry_run, applies=applies)
+    if dry_run:
+        try:
+            summary, code = execute_run(state.config, state.pm, backends, check, dry_run=True)
+        finally:
+            backends.close()
+        _print_summary(summary, _fmt(fmt), dry_run=True, applies=[])
+        return
+    import structlog
+
+    from tma_agent.ledger.models import utcnow
+    from tma_agent.service.heartbeat import Heartbeat, stale_warning
+
+    # A dry run is no scheduled run: only real ones are announced to the heartbeat.
+    with Heartbeat(state.config) as beat:
+        stale = stale_warning(state.config, utcnow())
+        if stale:
+            structlog.get_logger().warning("previous run is old", detail=stale)
+            click.echo(f"warning: {stale}", err=True)
+        try:
+            summary, code = execute_run(state.config, state.pm, backends, check, dry_run=False)
+        finally:
+            backends.close()
+        applies = _applies(state, summary.reports)
+        beat.exit_code = code
+    _print_summary(summary, _fmt(fmt), dry_run=False, applies=applies)
     if code:
         sys.exit(code)
 

@@ -28,6 +28,7 @@ from tma_agent.errors import ConfigError
 from tma_agent.hosts._settings import DEFAULT_MAX_FILE_BYTES
 from tma_agent.http_settings import HTTPSettings
 from tma_agent.plugin_settings import SettingsRegistry, settings_problems
+from tma_agent.service.settings import HeartbeatSettings, NotifySettings, ScheduleSettings
 from tma_agent.settings import (
     ComposerRepository,
     IgnoreRule,
@@ -185,6 +186,9 @@ class Config(Strict):
     requests: RequestSettings = Field(default_factory=lambda: RequestSettings())
     billing: BillingSettings = Field(default_factory=lambda: BillingSettings())
     apply: ApplySettings = Field(default_factory=lambda: ApplySettings())
+    schedule: ScheduleSettings = Field(default_factory=lambda: ScheduleSettings())
+    heartbeat: HeartbeatSettings = Field(default_factory=lambda: HeartbeatSettings())
+    notify: NotifySettings = Field(default_factory=lambda: NotifySettings())
     #: IANA name deciding days and months of billed work (`Europe/Paris`); None: the machine's.
     timezone: str | None = None
     clients: list[Client] = Field(default_factory=list)

@@ -17,7 +17,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from tma_agent.apply import ApplyPlan, StepInfo
+    from tma_agent.apply import ApplyPlan, StepContext, StepInfo
     from tma_agent.config import Site
     from tma_agent.context import SiteContext
     from tma_agent.hosts import GlobRequest
@@ -201,6 +201,15 @@ def tma_deploy_plan(site: Site, stack: str) -> ApplyPlan | None:
     Called by ``tma deploy``. Return None when ``stack`` is not yours; when no plugin answers,
     the deploy runs the core steps only. Never a new ``composer update``: production gets
     exactly what staging tested. firstresult.
+def tma_maintenance_commands(ctx: StepContext, enable: bool) -> list[list[str]] | None:
+    """Return the commands that turn maintenance mode on (``enable``) or off for the site of
+    ``ctx`` (``ctx.stack``, ``ctx.path``), each an argv run in order on the site's host.
+
+    Called by the ``maintenance`` step; read the site only through ``ctx.probe`` or
+    ``ctx.host`` reads, never change it here (the step runs the commands, so a dry run shows
+    them). Every argv item is data: put nothing read from the site into a shell's program
+    text. Return None when the site is not of your stack (the step then notes that the stack
+    has no maintenance mode and does nothing). firstresult.
     """
 
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
+from tma_agent.hookspecs import hookimpl
 from tma_agent.hosts import GlobRequest
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.stack import StackPlugin
-from tma_drupal import detect
+from tma_drupal import detect, maintenance
 from tma_drupal.evaluate import evaluate
 from tma_drupal.inventory import inventory, likely_globs
+
+if TYPE_CHECKING:
+    from tma_agent.apply import StepContext
 
 __all__ = ["DEFAULT_FEED_URL", "STACK", "DrupalStack"]
 
@@ -49,3 +54,9 @@ class DrupalStack(StackPlugin):
 
     def evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding]:
         return evaluate(site, components)
+
+    @hookimpl
+    def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
+        if ctx.stack != self.name:
+            return None
+        return maintenance.maintenance_commands(ctx.host, ctx.path, enable)

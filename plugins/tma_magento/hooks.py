@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.composer_site import composer_settings, composer_sources
+from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, StackInfo
 from tma_agent.stack import StackPlugin
+from tma_magento import maintenance
 from tma_magento.detect import STACK, detect_magento, detect_paths
 from tma_magento.evaluate import evaluate
 from tma_magento.inventory import list_components
+
+if TYPE_CHECKING:
+    from tma_agent.apply import StepContext
 
 __all__ = ["MagentoStack"]
 
@@ -35,3 +41,9 @@ class MagentoStack(StackPlugin):
 
     def evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding]:
         return evaluate(site, components)
+
+    @hookimpl
+    def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
+        if ctx.stack != self.name:
+            return None
+        return maintenance.maintenance_commands(enable)

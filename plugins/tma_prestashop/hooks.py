@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
+from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.plugin_settings import SettingsInfo
 from tma_agent.stack import StackPlugin
+from tma_prestashop import maintenance
 from tma_prestashop.detect import STACK, detect_paths, detect_prestashop
 from tma_prestashop.distribution import SOURCE_NAME
 from tma_prestashop.evaluate import evaluate
 from tma_prestashop.inventory import list_components
 from tma_prestashop.settings import PrestaShopSourceSettings
+
+if TYPE_CHECKING:
+    from tma_agent.apply import StepContext
 
 __all__ = ["DEFAULT_API_URL", "PrestaShopStack"]
 
@@ -44,3 +50,9 @@ class PrestaShopStack(StackPlugin):
 
     def evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding]:
         return evaluate(site, components)
+
+    @hookimpl
+    def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
+        if ctx.stack != self.name:
+            return None
+        return maintenance.maintenance_commands(ctx.host, ctx.path, enable)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from tma_agent.context import SiteContext
+from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.plugin_settings import SettingsInfo
 from tma_agent.stack import StackPlugin
-from tma_wordpress import wordfence, wpscan
+from tma_wordpress import maintenance, wordfence, wpscan
 from tma_wordpress.detect import STACK, detect_paths, detect_wordpress
 from tma_wordpress.evaluate import SOURCE_NAME, evaluate
 from tma_wordpress.inventory import list_components
 from tma_wordpress.security import apply_vulnerabilities
 from tma_wordpress.settings import TokenSettings, WordPressOptions
+
+if TYPE_CHECKING:
+    from tma_agent.apply import StepContext
 
 __all__ = ["DEFAULT_API_URL", "WordPressStack"]
 
@@ -58,3 +63,9 @@ class WordPressStack(StackPlugin):
         findings = evaluate(site, components)
         apply_vulnerabilities(site, findings)
         return findings
+
+    @hookimpl
+    def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
+        if ctx.stack != self.name:
+            return None
+        return maintenance.maintenance_commands(ctx.host, ctx.path, enable)

@@ -33,7 +33,9 @@ def execute_run(
     started = utcnow()
     if dry_run:
         summary = _dry_run(config, check())
-        _finished(pm, RunInfo(None, started, utcnow(), True, _sites(summary.reports)), summary)
+        _finished(
+            pm, RunInfo(None, started, utcnow(), True, _sites(summary.reports), config), summary
+        )
         return summary, 0
     from tma_agent.ledger import open_ledger
     from tma_agent.ledger.locks import hold_lock
@@ -52,7 +54,7 @@ def execute_run(
             record = session.get(Run, run.id)
             if record is not None:
                 record.finished_at, record.summary = finished, _recorded(summary)
-    _finished(pm, RunInfo(run.id, started, finished, False, _sites(reports)), summary)
+    _finished(pm, RunInfo(run.id, started, finished, False, _sites(reports), config), summary)
     return summary, EXIT_QUEUED if summary.queued or summary.parked else 0
 
 
