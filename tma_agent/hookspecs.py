@@ -201,6 +201,10 @@ def tma_deploy_plan(site: Site, stack: str) -> ApplyPlan | None:
     Called by ``tma deploy``. Return None when ``stack`` is not yours; when no plugin answers,
     the deploy runs the core steps only. Never a new ``composer update``: production gets
     exactly what staging tested. firstresult.
+    """
+
+
+@hookspec(firstresult=True)
 def tma_maintenance_commands(ctx: StepContext, enable: bool) -> list[list[str]] | None:
     """Return the commands that turn maintenance mode on (``enable``) or off for the site of
     ``ctx`` (``ctx.stack``, ``ctx.path``), each an argv run in order on the site's host.
