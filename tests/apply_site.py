@@ -65,6 +65,14 @@ PLUGIN = textwrap.dedent("""
 
 
     @hookimpl
+    def tma_maintenance_commands(ctx, enable):
+        if ctx.stack != "flatfile":
+            return None
+        flag = ctx.path + ".maintenance"  # beside the checkout, which stays clean
+        return [["touch", flag]] if enable else [["rm", "-f", flag]]
+
+
+    @hookimpl
     def tma_apply_plan(site, stack, findings):
         if stack != "flatfile":
             return None

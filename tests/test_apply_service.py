@@ -404,3 +404,32 @@ def test_tma_run_recovers_an_apply_killed_in_the_middle(site: ApplySite) -> None
     assert site.json("requests", "show", "tma:www:site")["state"] == "estimated"
     # Recovered once: the next run has nothing left to clean up.
     assert "applies" not in site.json("run")
+
+
+def test_a_site_left_in_maintenance_by_a_failed_apply_is_taken_out_of_it(site: ApplySite) -> None:
+    # The playbook's own undo forgets maintenance: the agent turns it off all the same.
+    site.playbook(
+        "flatfile-update",
+        """
+        name: flatfile-update
+        variables:
+          version: {required: true}
+        steps:
+          - maintenance: {enable: true}
+          - name: Update that fails
+            shell: [sh, -c, 'echo "cannot write" >&2; exit 1']
+        on_failure:
+          - name: Nothing about maintenance
+            shell: ["true"]
+        """,
+    )
+    _open_request(site)
+    flag = Path(f"{site.staging}.maintenance")
+    done = site.tma("apply", "--site", "www", "--format", "json")
+    assert done.returncode == 4, done.stderr
+    out = json.loads(done.stdout)
+    assert out["state"] == "rolled_back" and "cannot write" in out["error"]
+    assert site.sh('test -e "$1" && echo on || echo off', str(flag)).strip() == "off"
+    (row,) = _journal(site)
+    assert row["facts"]["maintenance"] is False
+    assert "maintenance mode off" in out["notes"]
