@@ -12,6 +12,7 @@ import click
 if TYPE_CHECKING:
     from tma_agent.apply.service import ApplyOutcome
     from tma_agent.cli import _State
+    from tma_agent.tickets.targets import Backends
 
 __all__ = ["register_commands", "send_request_writes"]
 
@@ -93,7 +94,8 @@ def _check_config(state: _State) -> None:
     state.config.check_settings(registered_settings(state.pm))
 
 
-def _backends(state: _State):  # type: ignore[no-untyped-def]
+def _backends(state: _State) -> Backends:
+    """The ticket backends, the configuration checked first (as `tma run` does)."""
     from tma_agent.cli_requests import _backends as backends_of
 
     return backends_of(state)

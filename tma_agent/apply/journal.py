@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.orm import Session
+
 from tma_agent.ledger.database import Ledger
 from tma_agent.ledger.locks import holder_id
 from tma_agent.ledger.models import ApplyRun, ApplyState, utcnow
@@ -110,7 +112,7 @@ class LedgerJournal:
             for name, value in fields.items():
                 setattr(row, name, value)
 
-    def _row(self, session: Any) -> ApplyRun:
+    def _row(self, session: Session) -> ApplyRun:
         row = session.get(ApplyRun, self.run_id) if self.run_id is not None else None
         if row is None:
             raise RuntimeError("the journal was not started")
