@@ -55,7 +55,9 @@ def test_plugins_list_shows_builtins_from_entry_points(tmp_path: Path) -> None:
         assert rows[name][2] == ",".join(f"tickets:{b}" for b in backends)
     for name, steps in BUILTIN_STEP_PLUGINS.items():
         assert rows[name][2] == ",".join(f"step:{s}" for s in steps)
-    assert rows["drupal"][1:4] == ["0.1.0", "drupal", "tma-agent"]
+    assert rows["drupal"][1] == "0.1.0" and rows["drupal"][3] == "tma-agent"
+    # The stack first, then the steps its playbooks use (drupal.find_drush...).
+    assert rows["drupal"][2].split(",")[:2] == ["drupal", "step:drupal.find_drush"]
     assert "tma_drupal" in rows["drupal"][4]
     # Aligned: every column starts at the same offset on every line.
     for column in ("version", "provides", "distribution", "module"):

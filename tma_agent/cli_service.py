@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -104,5 +105,73 @@ def systemd_install(
         )
 
 
+@click.command("status")
+@click.option("--runs", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option(
+    "--stale-days",
+    type=click.IntRange(1, 3650),
+    default=3,
+    show_default=True,
+    help="A site without a successful check for this long is listed.",
+)
+@click.option(
+    "--outbox-hours",
+    type=click.IntRange(1, 10000),
+    default=24,
+    show_default=True,
+    help="A ticket write waiting for this long is listed.",
+)
+@click.option("--check", is_flag=True, help="Exit 1 when a problem is listed (for monitoring).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]))
+@click.pass_obj
+def status_command(
+    state: _State, runs: int, stale_days: int, outbox_hours: int, check: bool, fmt: str | None
+) -> None:
+    """The last runs, sites not checked successfully for days, ticket writes left waiting."""
+    import json
+
+    from tma_agent.ledger.models import utcnow
+    from tma_agent.service.status import gather_status
+
+    status = gather_status(
+        state.config, utcnow(), runs=runs, stale_days=stale_days, outbox_hours=outbox_hours
+    )
+    if (fmt or ("table" if sys.stdout.isatty() else "json")) == "json":
+        click.echo(json.dumps(status, indent=2))
+    else:
+        _status_table(status)
+    if check and status["problems"]:
+        sys.exit(1)
+
+
+def _status_table(status: dict[str, Any]) -> None:
+    if status["ledger"]:
+        click.echo(f"ledger: {status['ledger']}")
+    click.echo("runs:")
+    for run in status["runs"]:
+        sites = ", ".join(f"{n} {k}" for k, n in sorted(run["sites"].items())) or "no sites"
+        made = ", ".join(f"{n} {k}" for k, n in sorted(run["requests"].items())) or "no requests"
+        took = f"{run['duration_seconds']} s" if run["duration_seconds"] is not None else "-"
+        click.echo(
+            f"  #{run['id']} {run['started_at']} {run['state']:<11} {took:>7}  {sites}; {made}"
+        )
+    stale = [s for s in status["sites"] if s["stale"]]
+    click.echo(f"sites: {len(status['sites'])}, not checked successfully lately: {len(stale)}")
+    for site in stale:
+        last = site["last_success_at"] or "never"
+        click.echo(
+            f"  {site['site']}: last success {last}, last status {site['last_status'] or '-'}"
+        )
+    outbox = status["outbox"]
+    click.echo(f"outbox: {outbox['queued']} queued, {outbox['parked']} parked")
+    for item in outbox["stale"]:
+        click.echo(
+            f"  #{item['id']} {item['operation']} {item['request'] or ''} ({item['state']}, since {item['created_at']})"
+        )
+    for problem in status["problems"]:
+        click.echo(f"problem: {problem}")
+
+
 def register_commands(cli: click.Group) -> None:
     cli.add_command(systemd_group)
+    cli.add_command(status_command)

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
 
+from tma_agent.apply import ApplyPlan, StepContext, StepInfo
+from tma_agent.config import Site
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
 from tma_agent.hookspecs import hookimpl
 from tma_agent.hosts import GlobRequest
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.stack import StackPlugin
-from tma_drupal import detect, maintenance
+from tma_drupal import detect, maintenance, steps
 from tma_drupal.evaluate import evaluate
 from tma_drupal.inventory import inventory, likely_globs
-
-if TYPE_CHECKING:
-    from tma_agent.apply import StepContext
+from tma_drupal.plan import drupal_plan
 
 __all__ = ["DEFAULT_FEED_URL", "STACK", "DrupalStack"]
 
@@ -60,3 +59,13 @@ class DrupalStack(StackPlugin):
         if ctx.stack != self.name:
             return None
         return maintenance.maintenance_commands(ctx.host, ctx.path, enable)
+
+    # -- applying updates (docs/apply.md) ----------------------------------------------------
+    @hookimpl
+    def tma_register_steps(self, register: Callable[[StepInfo], None]) -> None:
+        steps.register_steps(register)
+
+    @hookimpl
+    def tma_apply_plan(self, site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
+        # Drupal 7 (not Composer-managed) is planned by another playbook: None lets it answer.
+        return drupal_plan(site, findings) if stack == STACK else None

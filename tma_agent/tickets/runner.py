@@ -121,11 +121,18 @@ def _recorded(summary: RunSummary) -> dict[str, object]:
     for r in summary.requests:
         actions[r.action] = actions.get(r.action, 0) + 1
     statuses: dict[str, int] = {}
+    findings: dict[str, int] = {}
     for report in summary.reports:
         statuses[report.status] = statuses.get(report.status, 0) + 1
+        for component in report.components:
+            if component.update != "none":
+                findings[component.update] = findings.get(component.update, 0) + 1
     return {
         "requests": actions,
         "sites": statuses,
+        "findings": findings,
+        # Per site, for `tma status` (sites not checked successfully for days).
+        "site_status": {r.site: r.status for r in summary.reports},
         "queued": summary.queued,
         "parked": summary.parked,
         "ticket_errors": summary.ticket_errors[:20],
