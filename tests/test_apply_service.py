@@ -306,7 +306,8 @@ def test_a_freeze_makes_apply_wait_and_touch_nothing(site: ApplySite) -> None:
     site.write(apply={"freeze": [{**freeze, "reason": "end-of-year sales"}]})
     done = site.tma("apply", "--site", "www")
     assert done.returncode == 7, done.stderr
-    assert "apply on www waits:" in done.stderr and "(end-of-year sales)" in done.stderr
+    assert done.stderr.startswith("waiting: apply on www waits: ")
+    assert "(end-of-year sales)" in done.stderr
     assert "next opening" in done.stderr
     _clean_on_main(site)
     assert _journal(site) == []
@@ -348,6 +349,12 @@ def test_dry_run_prints_every_command_and_changes_nothing(site: ApplySite) -> No
     commands = [c["command"] for s in out["steps"] for c in s["commands"] if not c["probe"]]
     assert commands[1] == 'sh -c \'printf "%s\\n" "$1" > VERSION.flatfile\' sh 2.0'
     assert commands[-1] == "git push -q origin HEAD"
+    table = site.tma("apply", "--site", "www", "--dry-run", "--format", "table")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0] == "dry run of flatfile-update on www (staging) for request #1: planned"
+    assert "  flatfile 1.0 → 2.0" in lines
+    assert any(line.endswith("$ git push -q origin HEAD") for line in lines)
     _clean_on_main(site)
     assert _journal(site) == []
     assert site.json("requests", "show", "tma:www:site")["state"] == "estimated"

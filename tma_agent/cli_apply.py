@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
@@ -48,14 +50,15 @@ def apply_command(
 
     site = site_by_id(state.config, site_id)
     _check_config(state)
-    outcome = apply_site(
-        state.config,
-        state.pm,
-        site,
-        components=components,
-        request_ref=request_ref,
-        dry_run=dry_run,
-    )
+    with _waiting():
+        outcome = apply_site(
+            state.config,
+            state.pm,
+            site,
+            components=components,
+            request_ref=request_ref,
+            dry_run=dry_run,
+        )
     finish(state, outcome, fmt, dry_run=dry_run)
 
 
@@ -77,12 +80,25 @@ def deploy_command(
     _check_config(state)
     backends = _backends(state)
     try:
-        outcome = deploy_site(
-            state.config, state.pm, site, request_ref, backends=backends, dry_run=dry_run
-        )
+        with _waiting():
+            outcome = deploy_site(
+                state.config, state.pm, site, request_ref, backends=backends, dry_run=dry_run
+            )
     finally:
         backends.close()
     finish(state, outcome, fmt, dry_run=dry_run)
+
+
+@contextmanager
+def _waiting() -> Iterator[None]:
+    """A window or a freeze says "not now": said as such (not as an error), exit 7."""
+    from tma_agent.apply.gate import Waiting
+
+    try:
+        yield
+    except Waiting as exc:
+        click.echo(f"waiting: {exc}", err=True)
+        sys.exit(exc.exit_code)
 
 
 def _check_config(state: _State) -> None:

@@ -27,7 +27,6 @@ from tma_agent.config import Config, Site
 from tma_agent.errors import TmaError
 from tma_agent.hosts import Host
 from tma_agent.ledger.database import Ledger
-from tma_agent.ledger.locks import holder_id
 from tma_agent.ledger.models import ApplyRun, ApplyState, Request, utcnow
 
 __all__ = ["Recovered", "kill_remote", "maintenance_off", "recover_site"]
@@ -79,18 +78,14 @@ def recover_site(
     site: Site,
     steps: dict[str, StepInfo],
 ) -> list[Recovered]:
-    """Recover every run of `site` left `running` by a dead process (the caller holds the
-    site's lock); the runs recovered, oldest first."""
-    me = holder_id()
+    """Recover every run of `site` left `running` (the caller holds the site's lock and has
+    started none yet, so each belongs to a process that died, whatever its `holder` says: a
+    pid may have been reused since); the runs recovered, oldest first."""
     with ledger.session() as session:
         stale = list(
             session.scalars(
                 select(ApplyRun)
-                .where(
-                    ApplyRun.site == site.id,
-                    ApplyRun.state == ApplyState.RUNNING,
-                    ApplyRun.holder != me,
-                )
+                .where(ApplyRun.site == site.id, ApplyRun.state == ApplyState.RUNNING)
                 .order_by(ApplyRun.id)
             )
         )
