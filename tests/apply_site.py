@@ -73,6 +73,13 @@ PLUGIN = textwrap.dedent("""
 
 
     @hookimpl
+    def tma_deploy_plan(site, stack):
+        if stack != "flatfile":
+            return None
+        return ApplyPlan("flatfile-install", {"marker": "installed"})
+
+
+    @hookimpl
     def tma_apply_plan(site, stack, findings):
         if stack != "flatfile":
             return None

@@ -68,6 +68,32 @@ UPDATE_GIT = """
 """
 
 
+#: The stack's install steps after a deploy (`tma_deploy_plan`): a marker beside the checkout.
+INSTALL = """
+    name: flatfile-install
+    variables:
+      marker: {required: true}
+      fail: {default: "@FAIL@"}
+    steps:
+      - name: Install from the lock file
+        shell:
+          - sh
+          - -c
+          - 'echo "$2" > "$1.$2"; test "$3" != yes || { echo "install failed" >&2; exit 2; }'
+          - sh
+          - "{{ path }}"
+          - "{{ marker }}"
+          - "{{ fail }}"
+    on_failure:
+      - name: Remove the install marker
+        shell: [rm, -f, "{{ path }}.{{ marker }}"]
+"""
+
+
+def _install(site: ApplySite, *, fail: bool = False) -> None:
+    site.playbook("flatfile-install", INSTALL.replace("@FAIL@", "yes" if fail else "no"))
+
+
 def _update(site: ApplySite, *, pause: int = 0, fail: bool = False) -> None:
     """The update playbook with a long step of `pause` seconds and a failing smoke check."""
     text = UPDATE.replace("@PAUSE@", str(pause)).replace("@FAIL@", "yes" if fail else "no")
@@ -78,6 +104,7 @@ def _update(site: ApplySite, *, pause: int = 0, fail: bool = False) -> None:
 def site(sshd: SSHServer, tmp_path: Path) -> Iterator[ApplySite]:
     site = ApplySite(sshd, tmp_path)
     _update(site)
+    _install(site)
     try:
         yield site
     finally:
@@ -201,6 +228,9 @@ def test_deploy_needs_the_clients_validation_then_brings_production_to_the_teste
     assert (out["state"], out["env"], out["action"]) == ("succeeded", "production", "deploy")
     assert site.git(site.production, "rev-parse", "HEAD") == applied["commit"] != before
     assert site.version(site.production) == "2.0"
+    installed = Path(f"{site.production}.installed")
+    assert site.sh('cat "$1"', str(installed)).strip() == "installed"  # the stack's steps ran
+    assert out["playbook"] == "deploy+flatfile-install"
     shown = site.json("requests", "show", str(request["fingerprint"]))
     assert shown["state"] == "in_production"
     actions = [a for a, *_ in _interventions(site)]
@@ -440,3 +470,31 @@ def test_a_site_left_in_maintenance_by_a_failed_apply_is_taken_out_of_it(site: A
     (row,) = _journal(site)
     assert row["facts"]["maintenance"] is False
     assert "maintenance mode off" in out["notes"]
+
+
+def test_a_failed_deploy_puts_production_back_and_notes_it(site: ApplySite) -> None:
+    site.playbook("flatfile-update", UPDATE_GIT)
+    _install(site, fail=True)
+    _open_request(site)
+    assert site.json("apply", "--site", "www")["state"] == "succeeded"
+    assert site.tma("requests", "validate", "tma:www:site", "--by", "Jane").returncode == 0
+    before = site.git(site.production, "rev-parse", "HEAD")
+    done = site.tma("deploy", "--site", "www", "--request", "tma:www:site", "--format", "json")
+    assert done.returncode == 4, done.stderr
+    out = json.loads(done.stdout)
+    assert out["state"] == "rolled_back" and "install failed" in out["error"]
+    # The stack's undo first, then the core's: production is back where it was.
+    assert [s["title"] for s in out["steps"] if s["phase"] == "on_failure"] == [
+        "Remove the install marker",
+        "Back to the commit production ran before",
+    ]
+    assert site.git(site.production, "rev-parse", "HEAD") == before
+    assert site.git(site.production, "status", "--porcelain") == ""
+    assert (
+        site.sh('test -e "$1" && echo yes || echo no', f"{site.production}.installed").strip()
+        == "no"
+    )
+    assert site.json("requests", "show", "tma:www:site")["state"] == "tested"
+    assert _notes(site)[-1].startswith("tma-agent could not deploy this to production (deploy+")
+    assert [a for a, *_ in _interventions(site)] == ["apply"]
+    assert [r["state"] for r in _journal(site)] == ["succeeded", "rolled_back"]

@@ -18,10 +18,10 @@ _CHECK_SUFFIX = ".check"
 
 
 def success_note(execution: Execution, findings: list[Finding] | None, where: str) -> str:
+    """`where`: `staging` (an apply) or `production` (a deploy)."""
     result, ctx, tested = execution.outcome, execution.ctx, execution.tested
-    lines = [
-        f"tma-agent applied this in {where} ({result.playbook}, journal #{execution.journal_id})."
-    ]
+    done = "deployed this to" if where == "production" else "applied this in"
+    lines = [f"tma-agent {done} {where} ({result.playbook}, journal #{execution.journal_id})."]
     for finding in findings or []:
         lines.append(
             f"- `{finding.name}` {finding.installed} → {finding.recommended} ({finding.update})"
@@ -52,7 +52,8 @@ def failure_note(execution: Execution, where: str) -> str:
         verdict = f"the rollback failed too ({failed[0].title}: {failed[0].error}): look at it now"
     else:
         verdict = f"rolled back ({len(undo)} undo step(s))"
+    verb = "deploy this to" if where == "production" else "apply this in"
     return mask(
-        f"tma-agent could not apply this in {where} ({result.playbook}, journal "
+        f"tma-agent could not {verb} {where} ({result.playbook}, journal "
         f"#{execution.journal_id}): {result.error}. {verdict.capitalize()}."
     )
