@@ -173,6 +173,7 @@ def apply(
     request: str | None = None,
     dry_run: bool = False,
     recover: dict[str, Any] | None = None,
+    journal: Any = None,
 ) -> tuple[PlaybookOutcome, dict[str, Any]]:
     config = load_config(sites.config)
     pm = get_plugin_manager()
@@ -189,7 +190,7 @@ def apply(
             ctx.facts.update(recover)
             undo = roll_back(playbook, ctx, steps)
             return PlaybookOutcome(name, "shop", env, dry_run, "recovered", steps=undo), ctx.facts
-        return run_playbook(playbook, ctx, steps), ctx.facts
+        return run_playbook(playbook, ctx, steps, journal=journal), ctx.facts
     finally:
         ctx.host.close()
 
@@ -197,6 +198,33 @@ def apply(
 def assert_clean(repo: Path) -> None:
     assert git(repo, "status", "--porcelain") == ""
     assert (repo / "files" / "upload.jpg").exists() or not (repo / "files").exists()
+
+
+class _SavingJournal:
+    """Records, each time a step sets a fact, the facts and the checkout's branches then."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self.saves: list[tuple[dict[str, Any], str]] = []
+
+    def started(self, ctx: Any, playbook: Any) -> None: ...
+
+    def step_done(self, ctx: Any, outcome: Any) -> None: ...
+
+    def finished(self, ctx: Any, outcome: Any) -> None: ...
+
+    def save_facts(self, ctx: Any) -> None:
+        self.saves.append((dict(ctx.facts), git(self.repo, "branch", "--list", "tma/*")))
+
+
+def test_facts_reach_the_journal_before_what_they_undo_exists(sites: Sites) -> None:
+    journal = _SavingJournal(sites.staging)
+    outcome, facts = apply(sites, "git-apply", journal=journal)
+    assert outcome.status == "succeeded", outcome.error
+    first_with_start = next(s for s in journal.saves if "git.start" in s[0])
+    # Saved while the tma branch did not exist yet: a SIGKILL right after still rolls back.
+    assert first_with_start[1] == ""
+    assert journal.saves[-1][0] == facts
 
 
 def test_branch_commit_push_lands_on_origin(sites: Sites) -> None:

@@ -596,8 +596,9 @@ def test_plans_choose_playbooks_and_variables() -> None:
             "expect": {"drupal/core": "10.2.5", "drupal/pathauto": "2.0.1", "drupal/token": "1.13.0"},
         },
     )  # fmt: skip
-    # Drupal 7 is not Composer-managed: another playbook answers for it.
-    assert plan("drupal", [Finding("drupal", "core", "7.98", "7.101", "7.101", "security")]) is None
+    # Drupal 7 is not Composer-managed: its core is replaced from the release archive.
+    seven = plan("drupal", [Finding("drupal", "core", "7.98", "7.101", "7.101", "security")])
+    assert seven == ApplyPlan("drupal7-core", {"version": "7.101"})
     npm = plan("npm", [Finding("@scope/ui", "package", "1.0.0", "1.2.0", "1.2.0", "bugfix")])
     assert npm is not None and npm.variables["packages"] == ["@scope/ui@1.2.0"]
     assert npm.variables["scripts"] is False

@@ -36,6 +36,7 @@ BUILTIN_STEP_PLUGINS = {
     "shell-steps": ["shell"],
     "check-steps": ["http.check", "visual.check", "maintenance"],
     "git-steps": ["git.fetch", "git.branch", "git.commit", "git.push", "git.reset", "git.deploy"],
+    "backup-steps": ["db.backup", "db.restore", "files.backup", "files.restore"],
 }
 #: Plugins on `tma_run_finished` only (they provide no stack, backend or step).
 BUILTIN_OBSERVERS = ["notify"]

@@ -249,3 +249,22 @@ def test_run_over_ssh_records_the_remote_pid(sshd: SSHServer, tmp_path: Path) ->
         assert (site / "a.txt").stat().st_uid == os.stat(backups).st_uid  # made by the ssh user
     pid_files = list((backups / "shop").glob(".*.pid"))
     assert len(pid_files) == 1 and pid_files[0].read_text().strip().isdigit()
+
+
+def test_a_template_may_stand_for_a_list_checked_once_rendered(
+    local_site: tuple[Path, Path], tmp_path: Path
+) -> None:
+    config, _ = local_site
+    _playbook(
+        tmp_path,
+        "codes",
+        "variables:\n  codes: {default: [0, 3]}\n"
+        "steps:\n  - shell: {argv: [sh, -c, 'exit 3'], ok_codes: '{{ codes }}'}\n",
+    )
+    done = run_tma("playbook", "run", "codes", "--site", "shop", config=config)
+    assert done.returncode == 0, done.stderr
+    bad = run_tma(
+        "playbook", "run", "codes", "--site", "shop", "--var", "codes=[zero]", config=config
+    )
+    assert bad.returncode == 4
+    assert "ok_codes.0: Input should be a valid integer" in bad.stdout + bad.stderr

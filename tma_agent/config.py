@@ -22,6 +22,7 @@ from pydantic import (
 
 from tma_agent._secrets import resolve_secrets
 from tma_agent._yaml import LineMap, format_loc, load_yaml_with_lines
+from tma_agent.apply.database import SiteDatabase
 from tma_agent.apply.settings import ApplyOverride, ApplySettings
 from tma_agent.billing.settings import BillingSettings, Contract
 from tma_agent.errors import ConfigError
@@ -92,6 +93,9 @@ class Environment(Strict):
     branch: str = "main"
     #: The Git remote apply pushes its branches to and deploys fetch from.
     remote: str = "origin"
+    #: The site's database for db.backup/db.restore; when absent, its stack reads the site's
+    #: own settings file (`tma_site_database`).
+    database: SiteDatabase | None = None
 
     @field_validator("host")
     @classmethod

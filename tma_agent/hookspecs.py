@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import click
 
     from tma_agent.apply import ApplyPlan, StepContext, StepInfo
+    from tma_agent.apply.database import SiteDatabase
     from tma_agent.config import Site
     from tma_agent.context import SiteContext
     from tma_agent.hosts import GlobRequest
@@ -201,6 +202,19 @@ def tma_deploy_plan(site: Site, stack: str) -> ApplyPlan | None:
     Called by ``tma deploy``. Return None when ``stack`` is not yours; when no plugin answers,
     the deploy runs the core steps only. Never a new ``composer update``: production gets
     exactly what staging tested. firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def tma_site_database(ctx: StepContext) -> SiteDatabase | None:
+    """Say where the site's database is and how to log in, read from the site's own settings
+    (``settings.php``, ``wp-config.php``...) under ``ctx.path`` on ``ctx.host``.
+
+    Called by ``db.backup`` and ``db.restore`` (and their preflight) only when
+    ``environments.<env>.database`` is not configured. Read the file with
+    ``ctx.host.read_many`` and never execute it (``tma_agent.apply.php_literals`` reads PHP
+    literals); raise ``SiteTreeError`` naming the file when it cannot be used. Return None when
+    the site is not of your stack (``ctx.stack``) or has no such file. firstresult.
     """
 
 

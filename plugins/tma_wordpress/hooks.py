@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from tma_agent.context import SiteContext
@@ -18,7 +18,9 @@ from tma_wordpress.security import apply_vulnerabilities
 from tma_wordpress.settings import TokenSettings, WordPressOptions
 
 if TYPE_CHECKING:
-    from tma_agent.apply import StepContext
+    from tma_agent.apply import ApplyPlan, StepContext, StepInfo
+    from tma_agent.apply.database import SiteDatabase
+    from tma_agent.config import Site
 
 __all__ = ["DEFAULT_API_URL", "WordPressStack"]
 
@@ -63,6 +65,30 @@ class WordPressStack(StackPlugin):
         findings = evaluate(site, components)
         apply_vulnerabilities(site, findings)
         return findings
+
+    # Apply: imported when a command loads playbooks, so `tma check` never pays for them.
+    @hookimpl
+    def tma_register_steps(self, register: Callable[[StepInfo], None]) -> None:
+        from tma_wordpress.steps import STEPS
+
+        for step in STEPS:
+            register(step)
+
+    @hookimpl
+    def tma_apply_plan(self, site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
+        from tma_wordpress.apply_plan import wordpress_apply_plan
+
+        return wordpress_apply_plan(stack, findings)
+
+    @hookimpl
+    def tma_site_database(self, ctx: StepContext) -> SiteDatabase | None:
+        """The site's database as its settings file says (read, never executed)."""
+        if ctx.stack not in (None, self.name):
+            return None
+        # Imported here: checking sites needs none of the apply machinery.
+        from tma_wordpress.database import read_database
+
+        return read_database(ctx.host, ctx.path)
 
     @hookimpl
     def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:

@@ -4,7 +4,7 @@ commands there (recorded, pid-tracked for recovery, only printed in dry-run)."""
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tma_agent.apply.settings import ApplySettings
     from tma_agent.config import Config, Environment, Site
 
-__all__ = ["Attachment", "CommandRecord", "StepContext", "last_line"]
+__all__ = ["Attachment", "CommandRecord", "Facts", "StepContext", "last_line"]
 
 #: Runs the command in `$2` with its pid in the file `$1`: `exec` keeps the pid, so a later
 #: recovery can find the command (and its process group) after the agent was killed.
@@ -48,6 +48,19 @@ class CommandRecord:
         }
 
 
+class Facts(dict[str, Any]):
+    """What a run must remember to be undone: every key set is saved to the journal at once
+    (`on_change`), so an agent killed in the middle of a step still knows, for example, the
+    commit it started from or that it turned maintenance mode on."""
+
+    on_change: Callable[[], None] | None = None
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        if self.on_change is not None:
+            self.on_change()
+
+
 @dataclass(frozen=True)
 class Attachment:
     label: str
@@ -68,7 +81,7 @@ class StepContext:
     stack: str | None = None
     dry_run: bool = False
     vars: dict[str, Any] = field(default_factory=dict)
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: Facts = field(default_factory=Facts)
     commands: list[CommandRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from tma_agent._masking import mask
 from tma_agent.apply._types import StepInfo, StepResult
-from tma_agent.apply.context import StepContext
+from tma_agent.apply.context import Facts, StepContext
 from tma_agent.apply.playbook import Playbook, PlaybookStep
 from tma_agent.apply.templates import TemplateProblem, render_value, truth
 from tma_agent.errors import TmaError
@@ -97,6 +97,9 @@ class Journal(Protocol):
 
     def step_done(self, ctx: StepContext, outcome: StepOutcome) -> None: ...
 
+    def save_facts(self, ctx: StepContext) -> None:
+        """Called each time a step sets a fact, before the step goes on."""
+
     def finished(self, ctx: StepContext, outcome: PlaybookOutcome) -> None: ...
 
 
@@ -105,6 +108,9 @@ class NullJournal:
         return None
 
     def step_done(self, ctx: StepContext, outcome: StepOutcome) -> None:
+        return None
+
+    def save_facts(self, ctx: StepContext) -> None:
         return None
 
     def finished(self, ctx: StepContext, outcome: PlaybookOutcome) -> None:
@@ -122,6 +128,7 @@ def run_playbook(
     journal = journal or NullJournal()
     outcome = PlaybookOutcome(playbook.name, ctx.site.id, ctx.env_name, ctx.dry_run)
     journal.started(ctx, playbook)
+    _save_facts_with(ctx, journal)
     refusal = _preflight(playbook, ctx, steps)
     if refusal is not None:
         outcome.steps.append(refusal)
@@ -166,12 +173,21 @@ def roll_back(
     """Run every `on_failure` step (each one even when an earlier one failed): the facts in
     `ctx` say what there is to undo. Also what a recovery runs after a killed apply."""
     journal = journal or NullJournal()
+    _save_facts_with(ctx, journal)
     done = []
     for index, step in enumerate(playbook.on_failure):
         result = _run_step(index, step, ctx, steps, "on_failure")
         done.append(result)
         journal.step_done(ctx, result)
     return done
+
+
+def _save_facts_with(ctx: StepContext, journal: Journal) -> None:
+    facts = ctx.facts if isinstance(ctx.facts, Facts) else Facts(ctx.facts)
+    ctx.facts = facts
+    # A journal written before `save_facts` existed keeps working: it saves after each step.
+    save = getattr(journal, "save_facts", None)
+    facts.on_change = (lambda: save(ctx)) if save is not None and not ctx.dry_run else None
 
 
 def _preflight(

@@ -95,6 +95,14 @@ class LedgerJournal:
             row.steps = [*row.steps, entry]
             row.facts = _jsonable(ctx.facts)
 
+    def save_facts(self, ctx: StepContext) -> None:
+        """A step set a fact (the commit it starts from, maintenance on): saved at once, so a
+        run killed in the middle of that very step still knows what to undo."""
+        if self.run_id is None:
+            return
+        with self.ledger.session() as session:
+            self._row(session).facts = _jsonable(ctx.facts)
+
     def finished(self, ctx: StepContext, outcome: PlaybookOutcome) -> None:
         with self.ledger.session() as session:
             row = self._row(session)

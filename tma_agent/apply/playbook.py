@@ -190,10 +190,17 @@ class _Reader:
         try:
             info.args_model.model_validate(args)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            at = ".".join(str(p) for p in first["loc"])
-            message = "unknown argument" if first["type"] == "extra_forbidden" else first["msg"]
-            raise self.fail((*loc, kind), f"{kind}: {at + ': ' if at else ''}{message}") from None
+            # A template stands for a value of any type (`expect: "{{ expect }}"`): its type is
+            # checked once rendered, before the step runs. Everything else is checked now.
+            errors = [e for e in exc.errors() if not _templated(args, e["loc"])]
+            if errors:
+                first = errors[0]
+                at = ".".join(str(p) for p in first["loc"])
+                unknown = first["type"] == "extra_forbidden"
+                message = "unknown argument" if unknown else first["msg"]
+                raise self.fail(
+                    (*loc, kind), f"{kind}: {at + ': ' if at else ''}{message}"
+                ) from None
         when = raw.get("when")
         register = raw.get("register")
         timeout = raw.get("timeout")
@@ -242,3 +249,16 @@ class _Reader:
                     )
                 if step.register:
                     seen.add(step.register)
+
+
+def _templated(args: Any, loc: Sequence[str | int]) -> bool:
+    """Whether the value at `loc` in the raw arguments (or one of its parents) is a template."""
+    value = args
+    for part in loc:
+        if isinstance(value, str):
+            break
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return isinstance(value, str) and "{{" in value

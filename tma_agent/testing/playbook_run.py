@@ -26,12 +26,17 @@ class FactsJournal:
     """A Journal keeping (phase, step, status, facts) after every step."""
 
     after: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
+    #: The facts each time a step set one (what the ledger's journal saves at once).
+    saved: list[dict[str, Any]] = field(default_factory=list)
 
     def started(self, ctx: StepContext, playbook: Playbook) -> None:
         return None
 
     def step_done(self, ctx: StepContext, outcome: StepOutcome) -> None:
         self.after.append((outcome.phase, outcome.step, outcome.status, copy.deepcopy(ctx.facts)))
+
+    def save_facts(self, ctx: StepContext) -> None:
+        self.saved.append(copy.deepcopy(dict(ctx.facts)))
 
     def finished(self, ctx: StepContext, outcome: PlaybookOutcome) -> None:
         return None
