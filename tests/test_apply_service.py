@@ -67,6 +67,22 @@ UPDATE_GIT = """
       - git.reset: {}
 """
 
+#: With a long command after the version is written (to be killed in), undone by `git.reset`
+#: from the facts the journal kept (the starting commit and branch).
+UPDATE_GIT_LONG = UPDATE_GIT.replace(
+    "      - git.commit: {}\n",
+    """      - name: Long command
+        shell: [sh, -c, 'touch "$1.started"; sleep 120', sh, "{{ path }}"]
+      - git.commit: {}
+""",
+).replace(
+    "      - git.reset: {}\n",
+    """      - git.reset: {}
+      - name: Undo the marker
+        shell: [rm, -f, "{{ path }}.started"]
+""",
+)
+
 
 #: The stack's install steps after a deploy (`tma_deploy_plan`): a marker beside the checkout.
 INSTALL = """
@@ -284,7 +300,7 @@ def _wait_for(site: ApplySite, path: Path, seconds: float = 90) -> None:
 def test_the_site_lock_refuses_a_second_apply_and_a_killed_apply_is_recovered(
     site: ApplySite,
 ) -> None:
-    _update(site, pause=120)
+    site.playbook("flatfile-update", UPDATE_GIT_LONG)
     _open_request(site)
     marker = Path(f"{site.staging}.started")
     with background_tma("apply", "--site", "www", config=site.config, env=site.env) as first:
@@ -298,22 +314,31 @@ def test_the_site_lock_refuses_a_second_apply_and_a_killed_apply_is_recovered(
         remote_pid = site.sh('cat "$1"', running["pid_file"]).strip()
         assert _alive(site, remote_pid)
         assert site.version(site.staging) == "2.0"  # half done
+        # git.branch's facts were saved the moment it set them: what the recovery undoes from.
+        assert running["facts"]["git.start_branch"] == "main"
+        assert running["facts"]["git.start"] == site.git(site.origin, "rev-parse", "main")
+        made = running["facts"]["git.branch"]
         sigkill(first)
     # The remote command outlived the agent; the next apply stops it and rolls back first.
     assert _alive(site, remote_pid)
-    _update(site)
+    site.playbook("flatfile-update", UPDATE_GIT)
     out = site.json("apply", "--site", "www")
     (recovered,) = out["recovered"]
     assert recovered["remote"].startswith(f"killed (pid {remote_pid}")
     assert "left running by a killed tma" in recovered["message"]
     assert "rolled back" in recovered["message"]
-    assert [s["status"] for s in recovered["undone"]] == ["changed"] * 4
+    assert [(s["step"], s["status"]) for s in recovered["undone"]] == [
+        ("git.reset", "changed"),
+        ("shell", "changed"),
+    ]
     assert not _alive(site, remote_pid)
-    # ...then goes on with its own work, from a clean tree.
+    assert site.sh('test -e "$1" && echo yes || echo no', str(marker)).strip() == "no"
+    # ...then goes on with its own work, from a clean tree (the killed run's branch is gone).
     assert out["state"] == "succeeded" and site.version(site.staging) == "2.0"
+    assert out["commit"] == site.git(site.origin, "rev-parse", made)
     rows = _journal(site)
     assert [r["state"] for r in rows] == ["recovered", "succeeded"]
-    assert [s["phase"] for s in rows[0]["steps"]][-4:] == ["on_failure"] * 4
+    assert [s["phase"] for s in rows[0]["steps"]][-2:] == ["on_failure"] * 2
     assert any("left running by a killed tma" in n for n in _notes(site))
 
 

@@ -4,6 +4,8 @@ killed half-way leaves its facts and the pid file of its remote command for a la
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
@@ -65,6 +67,11 @@ class LedgerJournal:
             "vars": _jsonable(ctx.vars),
             **self.context,
         }
+        # A recovery must undo with the playbook that ran, even if its file changed since.
+        for key in ("playbook_path", "extra_playbook_path"):
+            if context.get(key):
+                context[f"{key}_source"] = context[key]
+                context[key] = _keep_copy(Path(context[key]), ctx.workdir)
         with self.ledger.session() as session:
             row = ApplyRun(
                 site=ctx.site.id,
@@ -125,6 +132,18 @@ class LedgerJournal:
         if row is None:
             raise RuntimeError("the journal was not started")
         return row
+
+
+def _keep_copy(path: Path, workdir: Path) -> str:
+    """A copy of the playbook file in the run's own directory; the original when it cannot be
+    made (the recovery then reads the file as it is then)."""
+    copy = workdir / f"playbook-{path.name}"
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+    except OSError:
+        return str(path)
+    return str(copy)
 
 
 def _jsonable(value: Any) -> Any:
