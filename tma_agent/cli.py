@@ -338,6 +338,7 @@ def _blocked_from_config(state: _State) -> list[str]:
 from tma_agent import (  # noqa: E402 (needs `cli` above)
     cli_apply,
     cli_billing,
+    cli_plan,
     cli_playbook,
     cli_requests,
     cli_service,
@@ -348,6 +349,7 @@ cli_billing.register_commands(cli)
 cli_playbook.register_commands(cli)
 cli_apply.register_commands(cli)
 cli_service.register_commands(cli)
+cli_plan.register_commands(cli)
 
 
 def main() -> None:

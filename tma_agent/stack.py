@@ -1,6 +1,7 @@
 """A base class for stack plugins: the hooks every stack implements, written once.
 
-A stack subclasses `StackPlugin`, describes itself (`info`, `sources`) and writes four methods;
+A stack subclasses `StackPlugin`, describes itself (`info`, `sources`) and writes four methods
+to check sites, and up to four more to apply updates (steps, plan, database, maintenance mode);
 the hook implementations here answer only for sites of that stack. The entry point names the
 instance: `[project.entry-points.tma_agent] mystack = "tma_mystack:plugin"`. A plugin may still
 implement any hook as a plain function instead (docs/hooks.md).
@@ -9,7 +10,7 @@ implement any hook as a plain function instead (docs/hooks.md).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from tma_agent.context import SiteContext
 from tma_agent.errors import ConfigError
@@ -17,6 +18,11 @@ from tma_agent.hookspecs import hookimpl
 from tma_agent.hosts import GlobRequest
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.plugin_settings import SettingsInfo
+
+if TYPE_CHECKING:
+    from tma_agent.apply import ApplyPlan, StepContext, StepInfo
+    from tma_agent.apply.database import SiteDatabase
+    from tma_agent.config import Site
 
 __all__ = ["StackPlugin"]
 
@@ -51,6 +57,22 @@ class StackPlugin:
 
     def evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding]:
         raise NotImplementedError
+
+    # -- what a stack may write to apply updates (docs/apply.md); nothing by default ------------
+    def register_steps(self, register: Callable[[StepInfo], None]) -> None:
+        """Register the stack's own playbook steps (`drupal.find_drush`...)."""
+
+    def apply_plan(self, site: Site, findings: list[Finding]) -> ApplyPlan | None:
+        """The playbook and variables that apply `findings` on a site of this stack."""
+        return None
+
+    def site_database(self, ctx: StepContext) -> SiteDatabase | None:
+        """The site's database as its own settings say (read, never executed)."""
+        return None
+
+    def maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
+        """The argv lists turning the site's maintenance mode on or off; None: it has none."""
+        return None
 
     # -- the hooks, answering only for this stack's sites -----------------------------------------
     @hookimpl
@@ -105,3 +127,20 @@ class StackPlugin:
     @hookimpl
     def tma_evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding] | None:
         return self.evaluate(site, components) if site.stack == self.name else None
+
+    @hookimpl
+    def tma_register_steps(self, register: Callable[[StepInfo], None]) -> None:
+        self.register_steps(register)
+
+    @hookimpl
+    def tma_apply_plan(self, site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
+        return self.apply_plan(site, findings) if stack == self.name else None
+
+    @hookimpl
+    def tma_site_database(self, ctx: StepContext) -> SiteDatabase | None:
+        # A site whose stack is not configured is read by every stack until one answers.
+        return self.site_database(ctx) if ctx.stack in (None, self.name) else None
+
+    @hookimpl
+    def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
+        return self.maintenance_commands(ctx, enable) if ctx.stack == self.name else None

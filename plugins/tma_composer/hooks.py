@@ -10,7 +10,6 @@ from tma_agent.config import Site
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.composer_findings import evaluate_packages
 from tma_agent.ecosystems.composer_site import composer_settings, composer_sources
-from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, StackInfo
 from tma_agent.stack import StackPlugin
 from tma_composer import steps
@@ -44,17 +43,12 @@ class ComposerStack(StackPlugin):
         return evaluate_packages(site, components)
 
     # -- applying updates (docs/apply.md) ----------------------------------------------------
-    @hookimpl
-    def tma_register_steps(self, register: Callable[[StepInfo], None]) -> None:
+    def register_steps(self, register: Callable[[StepInfo], None]) -> None:
         steps.register_steps(register)
 
-    @hookimpl
-    def tma_apply_plan(self, site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
-        return composer_plan(site, findings) if stack == STACK else None
+    def apply_plan(self, site: Site, findings: list[Finding]) -> ApplyPlan | None:
+        return composer_plan(site, findings)
 
-    @hookimpl
-    def tma_site_database(self, ctx: StepContext) -> SiteDatabase | None:
+    def site_database(self, ctx: StepContext) -> SiteDatabase | None:
         """The project's database as its dotenv files say (read, never expanded)."""
-        if ctx.stack not in (None, self.name):
-            return None
         return read_database(ctx.host, ctx.path)

@@ -61,6 +61,5 @@ class NpmStack(StackPlugin):
         return super().tma_detect_stack(site, files)
 
     # -- applying updates (docs/apply.md) ----------------------------------------------------
-    @hookimpl
-    def tma_apply_plan(self, site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
-        return npm_plan(site, findings) if stack == STACK else None
+    def apply_plan(self, site: Site, findings: list[Finding]) -> ApplyPlan | None:
+        return npm_plan(site, findings)

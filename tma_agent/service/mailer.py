@@ -56,7 +56,12 @@ def build_message(
         message.add_alternative(html, subtype="html")
     for item in attachments:
         main, _, sub = item.mime_type.partition("/")
-        message.add_attachment(item.content, maintype=main, subtype=sub, filename=item.filename)
+        if main == "text":
+            # As text with its charset: sent as bytes, a mail client would read it as ASCII.
+            text = item.content.decode("utf-8")
+            message.add_attachment(text, subtype=sub, filename=item.filename, charset="utf-8")
+        else:
+            message.add_attachment(item.content, maintype=main, subtype=sub, filename=item.filename)
     return message
 
 
