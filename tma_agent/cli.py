@@ -33,6 +33,7 @@ __all__ = [
     "EXIT_QUEUED",
     "EXIT_REFUSED",
     "EXIT_USAGE",
+    "EXIT_WAITING",
     "cli",
     "main",
     "run_checks",
@@ -51,6 +52,8 @@ EXIT_FAILED = 4
 EXIT_LOCKED = 5
 #: Refused by a rule (a deploy without validation, a change to a validated month).
 EXIT_REFUSED = 6
+#: Outside the site's maintenance windows or in a freeze: nothing was done (try later).
+EXIT_WAITING = 7
 
 
 class _State(GlobalOptions):
@@ -333,6 +336,7 @@ def _blocked_from_config(state: _State) -> list[str]:
 
 
 from tma_agent import (  # noqa: E402 (needs `cli` above)
+    cli_apply,
     cli_billing,
     cli_plan,
     cli_playbook,
@@ -343,6 +347,7 @@ from tma_agent import (  # noqa: E402 (needs `cli` above)
 cli_requests.register_commands(cli)
 cli_billing.register_commands(cli)
 cli_playbook.register_commands(cli)
+cli_apply.register_commands(cli)
 cli_service.register_commands(cli)
 cli_plan.register_commands(cli)
 

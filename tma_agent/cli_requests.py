@@ -75,7 +75,7 @@ def run_command(
             summary, code = execute_run(state.config, state.pm, backends, check, dry_run=True)
         finally:
             backends.close()
-        _print_summary(summary, _fmt(fmt), dry_run=True)
+        _print_summary(summary, _fmt(fmt), dry_run=True, applies=[])
         return
     import structlog
 
@@ -92,17 +92,36 @@ def run_command(
             summary, code = execute_run(state.config, state.pm, backends, check, dry_run=False)
         finally:
             backends.close()
+        applies = _applies(state, summary.reports)
         beat.exit_code = code
-    _print_summary(summary, _fmt(fmt), dry_run=False)
+    _print_summary(summary, _fmt(fmt), dry_run=False, applies=applies)
     if code:
         sys.exit(code)
 
 
-def _print_summary(summary: RunSummary, fmt: str, *, dry_run: bool) -> None:
+def _applies(state: _State, reports: list[SiteReport]) -> list[dict[str, Any]]:
+    """Recover killed applies and auto-apply in staging what the policy allows (docs/apply.md);
+    their ticket notes are sent at once."""
+    from tma_agent.apply.auto import after_run
+    from tma_agent.cli_apply import send_request_writes
+    from tma_agent.ledger import open_ledger
+
+    with open_ledger(state.config) as ledger:
+        applies = after_run(state.config, state.pm, ledger, reports)
+    for request_id in {a["request"] for a in applies if a["request"] is not None}:
+        for error in send_request_writes(state, request_id):
+            click.echo(f"ticket system: {error}", err=True)
+    return applies
+
+
+def _print_summary(
+    summary: RunSummary, fmt: str, *, dry_run: bool, applies: list[dict[str, Any]]
+) -> None:
     if fmt == "json":
-        click.echo(
-            json.dumps({**summary.to_dict(), "dry_run": dry_run}, indent=2, ensure_ascii=False)
-        )
+        out = {**summary.to_dict(), "dry_run": dry_run}
+        if applies:
+            out["applies"] = applies
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False, default=str))
         return
     from rich.console import Console
     from rich.table import Table
@@ -123,6 +142,11 @@ def _print_summary(summary: RunSummary, fmt: str, *, dry_run: bool) -> None:
         click.echo(f"bucket alert: {alert['message']}", err=True)
     for error in summary.ticket_errors:
         click.echo(f"ticket system: {error}", err=True)
+    for done in applies:
+        for recovered in done["recovered"]:
+            click.echo(f"recovered: {recovered['message']}")
+        error = f": {done['error']}" if done["error"] else ""
+        click.echo(f"auto-apply {done['site']}: {done['state']}{error}")
 
 
 @click.group("requests")

@@ -194,6 +194,18 @@ def tma_apply_plan(site: Site, stack: str, findings: list[Finding]) -> ApplyPlan
 
 
 @hookspec(firstresult=True)
+def tma_deploy_plan(site: Site, stack: str) -> ApplyPlan | None:
+    """Say how to install what a deploy brought to production: the playbook whose steps run
+    right after the core ``deploy`` playbook moved the checkout to the tested commit
+    (``composer install`` from the lock file, database updates, cache clear), and its variables.
+
+    Called by ``tma deploy``. Return None when ``stack`` is not yours; when no plugin answers,
+    the deploy runs the core steps only. Never a new ``composer update``: production gets
+    exactly what staging tested. firstresult.
+    """
+
+
+@hookspec(firstresult=True)
 def tma_site_database(ctx: StepContext) -> SiteDatabase | None:
     """Say where the site's database is and how to log in, read from the site's own settings
     (``settings.php``, ``wp-config.php``...) under ``ctx.path`` on ``ctx.host``.
