@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tma_agent.cli import _State
+    from tma_agent.ledger.database import Ledger
     from tma_agent.models import SiteReport
     from tma_agent.tickets.summary import RunSummary
     from tma_agent.tickets.targets import Backends
@@ -89,29 +92,37 @@ def run_command(
             structlog.get_logger().warning("previous run is old", detail=stale)
             click.echo(f"warning: {stale}", err=True)
         try:
-            summary, code = execute_run(state.config, state.pm, backends, check, dry_run=False)
+            summary, code = execute_run(
+                state.config, state.pm, backends, check, dry_run=False, after=_applies(state)
+            )
         finally:
             backends.close()
-        applies = _applies(state, summary.reports)
+        _send_apply_notes(state, summary.applies)
         beat.exit_code = code
-    _print_summary(summary, _fmt(fmt), dry_run=False, applies=applies)
+    _print_summary(summary, _fmt(fmt), dry_run=False, applies=summary.applies)
     if code:
         sys.exit(code)
 
 
-def _applies(state: _State, reports: list[SiteReport]) -> list[dict[str, Any]]:
-    """Recover killed applies and auto-apply in staging what the policy allows (docs/apply.md);
-    their ticket notes are sent at once."""
-    from tma_agent.apply.auto import after_run
-    from tma_agent.cli_apply import send_request_writes
-    from tma_agent.ledger import open_ledger
+def _applies(state: _State) -> Callable[[Ledger, list[SiteReport]], list[dict[str, Any]]]:
+    """Recover killed applies and auto-apply in staging what the policy allows (docs/apply.md),
+    inside the run (its lock held, its record and observers told)."""
 
-    with open_ledger(state.config) as ledger:
-        applies = after_run(state.config, state.pm, ledger, reports)
+    def after(ledger: Ledger, reports: list[SiteReport]) -> list[dict[str, Any]]:
+        from tma_agent.apply.auto import after_run
+
+        return after_run(state.config, state.pm, ledger, reports)
+
+    return after
+
+
+def _send_apply_notes(state: _State, applies: list[dict[str, Any]]) -> None:
+    """The applies' ticket notes, sent at once."""
+    from tma_agent.cli_apply import send_request_writes
+
     for request_id in {a["request"] for a in applies if a["request"] is not None}:
         for error in send_request_writes(state, request_id):
             click.echo(f"ticket system: {error}", err=True)
-    return applies
 
 
 def _print_summary(
