@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tma_agent import __version__
-from tma_agent.cli_group import GlobalOptions, TmaGroup
+from tma_agent.cli_group import GlobalOptions, LazyCommand, TmaGroup
 from tma_agent.errors import ConfigError, TmaError
 from tma_agent.fail_on import FAIL_ON_CHOICES
 
@@ -33,6 +33,7 @@ __all__ = [
     "EXIT_QUEUED",
     "EXIT_REFUSED",
     "EXIT_USAGE",
+    "LAZY_COMMANDS",
     "cli",
     "main",
     "run_checks",
@@ -51,6 +52,20 @@ EXIT_FAILED = 4
 EXIT_LOCKED = 5
 #: Refused by a rule (a deploy without validation, a change to a validated month).
 EXIT_REFUSED = 6
+
+
+#: The built-in commands kept in modules of their own, imported only when one of their
+#: commands runs (`tma --help` lists them from here). One line registers one: the module has
+#: `register_commands(cli)` (or adds its commands to `cli` on import), and the text is the
+#: first sentence of the command's help (tests/test_cli_lazy.py keeps the two in step).
+LAZY_COMMANDS: dict[str, LazyCommand] = {
+    "contract": LazyCommand("tma_agent.cli_billing", "Clients' contracts: the bucket of man-days (README: Billing)."),
+    "report": LazyCommand("tma_agent.cli_billing", "The monthly client report, and its validation (README: Billing)."),
+    "requests": LazyCommand("tma_agent.cli_requests", "Maintenance requests: list, show, validate, sync, retry (README: Requests)."),
+    "run": LazyCommand("tma_agent.cli_requests", "Check sites, then open, update or close their maintenance requests in the ticket system (README: Requests)."),
+    "tickets": LazyCommand("tma_agent.cli_requests", "The ticket systems the requests go to."),
+    "time": LazyCommand("tma_agent.cli_billing", "Billable time: log, list, edit, delete, reconcile with the ticket system (README: Billing)."),
+}  # fmt: skip
 
 
 class _State(GlobalOptions):
@@ -76,7 +91,11 @@ class _State(GlobalOptions):
         return self._pm
 
 
-@click.group(cls=TmaGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=TmaGroup,
+    lazy_commands=LAZY_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="tma")
 @click.option(
     "--config",
@@ -330,12 +349,6 @@ def _blocked_from_config(state: _State) -> list[str]:
         return list(state.config.plugins.block)
     except ConfigError:
         return []  # listing plugins must work before a config exists
-
-
-from tma_agent import cli_billing, cli_requests  # noqa: E402 (needs `cli` above)
-
-cli_requests.register_commands(cli)
-cli_billing.register_commands(cli)
 
 
 def main() -> None:
