@@ -31,7 +31,18 @@ BUILTIN_TICKET_PLUGINS = {
     "redmine-tickets": ["redmine"],
     "webhook-tickets": ["webhook"],
 }
-BUILTIN_PLUGINS = sorted([*BUILTIN_STACKS, *BUILTIN_TICKET_PLUGINS])
+#: The core's step families, registered as plugins like any other (docs/apply.md).
+BUILTIN_STEP_PLUGINS = {
+    "shell-steps": ["shell"],
+    "check-steps": ["http.check", "visual.check", "maintenance"],
+    "git-steps": ["git.fetch", "git.branch", "git.commit", "git.push", "git.reset", "git.deploy"],
+    "backup-steps": ["db.backup", "db.restore", "files.backup", "files.restore"],
+}
+#: Plugins on `tma_run_finished` only (they provide no stack, backend or step).
+BUILTIN_OBSERVERS = ["notify"]
+BUILTIN_PLUGINS = sorted(
+    [*BUILTIN_STACKS, *BUILTIN_TICKET_PLUGINS, *BUILTIN_STEP_PLUGINS, *BUILTIN_OBSERVERS]
+)
 
 
 def test_plugins_list_shows_builtins_from_entry_points(tmp_path: Path) -> None:
@@ -43,7 +54,11 @@ def test_plugins_list_shows_builtins_from_entry_points(tmp_path: Path) -> None:
     assert sorted(rows) == BUILTIN_PLUGINS
     for name, backends in BUILTIN_TICKET_PLUGINS.items():
         assert rows[name][2] == ",".join(f"tickets:{b}" for b in backends)
-    assert rows["drupal"][1:4] == ["0.1.0", "drupal", "tma-agent"]
+    for name, steps in BUILTIN_STEP_PLUGINS.items():
+        assert rows[name][2] == ",".join(f"step:{s}" for s in steps)
+    assert rows["drupal"][1] == "0.1.0" and rows["drupal"][3] == "tma-agent"
+    # The stack first, then the steps its playbooks use (drupal.find_drush...).
+    assert rows["drupal"][2].split(",")[:2] == ["drupal", "step:drupal.find_drush"]
     assert "tma_drupal" in rows["drupal"][4]
     # Aligned: every column starts at the same offset on every line.
     for column in ("version", "provides", "distribution", "module"):

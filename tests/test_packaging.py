@@ -22,6 +22,8 @@ DATA_FILES = [
     "tma_agent/py.typed",
     "tma_agent/ledger/migrations/script.py.mako",
     "tma_agent/billing/report/templates/*.html.j2",
+    # The top-level playbooks/, shipped through the tma_agent/playbooks symlink.
+    "tma_agent/playbooks/*.yaml",
     "tma_prestashop/*.example.json",
 ]
 

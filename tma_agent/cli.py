@@ -60,9 +60,13 @@ EXIT_REFUSED = 6
 #: first sentence of the command's help (tests/test_cli_lazy.py keeps the two in step).
 LAZY_COMMANDS: dict[str, LazyCommand] = {
     "contract": LazyCommand("tma_agent.cli_billing", "Clients' contracts: the bucket of man-days (README: Billing)."),
+    "plan": LazyCommand("tma_agent.cli_plan", "Assign the open requests to the team by skill, priority and SLA deadline; show each person's load per week, and what does not fit or misses its SLA."),
+    "playbook": LazyCommand("tma_agent.cli_playbook", "Playbooks: list them, show one, run one on a site (README: Apply)."),
     "report": LazyCommand("tma_agent.cli_billing", "The monthly client report, and its validation (README: Billing)."),
     "requests": LazyCommand("tma_agent.cli_requests", "Maintenance requests: list, show, validate, sync, retry (README: Requests)."),
     "run": LazyCommand("tma_agent.cli_requests", "Check sites, then open, update or close their maintenance requests in the ticket system (README: Requests)."),
+    "status": LazyCommand("tma_agent.cli_service", "The last runs, sites not checked successfully for days, ticket writes left waiting."),
+    "systemd": LazyCommand("tma_agent.cli_service", "The systemd service and timer that run `tma run` on a schedule."),
     "tickets": LazyCommand("tma_agent.cli_requests", "The ticket systems the requests go to."),
     "time": LazyCommand("tma_agent.cli_billing", "Billable time: log, list, edit, delete, reconcile with the ticket system (README: Billing)."),
 }  # fmt: skip

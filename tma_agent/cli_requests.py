@@ -70,11 +70,30 @@ def run_command(
     def check() -> list[SiteReport]:
         return run_checks(state, site_ids, stack, concurrency, progress=_fmt(fmt) == "table")
 
-    try:
-        summary, code = execute_run(state.config, state.pm, backends, check, dry_run=dry_run)
-    finally:
-        backends.close()
-    _print_summary(summary, _fmt(fmt), dry_run=dry_run)
+    if dry_run:
+        try:
+            summary, code = execute_run(state.config, state.pm, backends, check, dry_run=True)
+        finally:
+            backends.close()
+        _print_summary(summary, _fmt(fmt), dry_run=True)
+        return
+    import structlog
+
+    from tma_agent.ledger.models import utcnow
+    from tma_agent.service.heartbeat import Heartbeat, stale_warning
+
+    # A dry run is no scheduled run: only real ones are announced to the heartbeat.
+    with Heartbeat(state.config) as beat:
+        stale = stale_warning(state.config, utcnow())
+        if stale:
+            structlog.get_logger().warning("previous run is old", detail=stale)
+            click.echo(f"warning: {stale}", err=True)
+        try:
+            summary, code = execute_run(state.config, state.pm, backends, check, dry_run=False)
+        finally:
+            backends.close()
+        beat.exit_code = code
+    _print_summary(summary, _fmt(fmt), dry_run=False)
     if code:
         sys.exit(code)
 

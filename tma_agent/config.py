@@ -22,11 +22,15 @@ from pydantic import (
 
 from tma_agent._secrets import resolve_secrets
 from tma_agent._yaml import LineMap, format_loc, load_yaml_with_lines
+from tma_agent.apply.database import SiteDatabase
+from tma_agent.apply.settings import ApplyOverride, ApplySettings
 from tma_agent.billing.settings import BillingSettings, Contract
 from tma_agent.errors import ConfigError
 from tma_agent.hosts._settings import DEFAULT_MAX_FILE_BYTES
 from tma_agent.http_settings import HTTPSettings
 from tma_agent.plugin_settings import SettingsRegistry, settings_problems
+from tma_agent.service.planning.settings import PlanningSettings, TeamMember
+from tma_agent.service.settings import HeartbeatSettings, NotifySettings, ScheduleSettings
 from tma_agent.settings import (
     ComposerRepository,
     IgnoreRule,
@@ -71,6 +75,9 @@ class Client(Strict):
     policies: Policy | None = None
     #: Overrides keys of the global `tickets` block (another `backend` replaces it whole).
     tickets: TicketsBlock | None = None
+    apply: ApplyOverride | None = None
+    #: Who receives `tma report send` (the client's addresses).
+    report_to: list[str] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod
@@ -85,6 +92,13 @@ class Environment(Strict):
     path: str
     url: str | None = None
     ssh: SSHOverride | None = None
+    #: The Git branch the environment runs; apply branches start from it, deploys move it.
+    branch: str = "main"
+    #: The Git remote apply pushes its branches to and deploys fetch from.
+    remote: str = "origin"
+    #: The site's database for db.backup/db.restore; when absent, its stack reads the site's
+    #: own settings file (`tma_site_database`).
+    database: SiteDatabase | None = None
 
     @field_validator("host")
     @classmethod
@@ -115,6 +129,7 @@ class Site(Strict):
     options: dict[str, Any] = Field(default_factory=dict)
     #: Read through symlinks (and paths) leaving the site path, e.g. Debian's WordPress.
     follow_symlinks: bool = False
+    apply: ApplyOverride | None = None
 
     _slug = field_validator("id")(Client._slug.__func__)  # type: ignore[attr-defined]
 
@@ -177,6 +192,13 @@ class Config(Strict):
     tickets: TicketsBlock = Field(default_factory=lambda: TicketsBlock())
     requests: RequestSettings = Field(default_factory=lambda: RequestSettings())
     billing: BillingSettings = Field(default_factory=lambda: BillingSettings())
+    apply: ApplySettings = Field(default_factory=lambda: ApplySettings())
+    schedule: ScheduleSettings = Field(default_factory=lambda: ScheduleSettings())
+    heartbeat: HeartbeatSettings = Field(default_factory=lambda: HeartbeatSettings())
+    notify: NotifySettings = Field(default_factory=lambda: NotifySettings())
+    #: The TMA team and how its workload is planned (`tma plan`, docs/planning.md).
+    team: list[TeamMember] = Field(default_factory=list)
+    planning: PlanningSettings = Field(default_factory=lambda: PlanningSettings())
     #: IANA name deciding days and months of billed work (`Europe/Paris`); None: the machine's.
     timezone: str | None = None
     clients: list[Client] = Field(default_factory=list)
@@ -187,6 +209,7 @@ class Config(Strict):
     def _references(self) -> Config:
         _unique([c.id for c in self.clients], "clients", "client id")
         _unique([s.id for s in self.sites], "sites", "site id")
+        _unique([m.name for m in self.team], "team", "team member", key="name")
         client_ids = {c.id for c in self.clients}
         for index, site in enumerate(self.sites):
             if site.client not in client_ids:
@@ -251,12 +274,20 @@ class Config(Strict):
         return f"{prefix}{format_loc(loc)}"
 
     def check_stacks(self, known: Collection[str]) -> None:
-        """Every configured `sites[].stack` must be one a plugin registered."""
+        """Every configured `sites[].stack` and `team[].skills` must be a stack a plugin
+        registered (a skill typo would leave that stack's requests to nobody in `tma plan`)."""
         names = ", ".join(sorted(known)) or "none"
         problems = [
             f"{self.where(('sites', i, 'stack'))}: unknown stack {s.stack!r} (known: {names})"
             for i, s in enumerate(self.sites)
             if s.stack is not None and s.stack not in known
+        ]
+        problems += [
+            f"{self.where(('team', i, 'skills'))}: {member.name}: unknown stack {skill!r} "
+            f"(skills are stack names: {names})"
+            for i, member in enumerate(self.team)
+            for skill in member.skills
+            if skill not in known
         ]
         if problems:
             raise ConfigError("\n".join(problems))
@@ -274,6 +305,11 @@ class Config(Strict):
             site.policies
         )
 
+    def apply_for(self, site: Site) -> ApplySettings:
+        """`apply`, then the client's `apply` keys, then the site's."""
+        client = next((c for c in self.clients if c.id == site.client), None)
+        return self.apply.merged_with(client.apply if client else None).merged_with(site.apply)
+
     def ssh_for(self, site: Site, env: str) -> SSHSettings:
         settings = self.ssh
         for override in (site.ssh, site.environments[env].ssh):
@@ -290,11 +326,11 @@ class _RefError(ValueError):
         self.loc = loc
 
 
-def _unique(values: list[str], where: str, what: str) -> None:
+def _unique(values: list[str], where: str, what: str, *, key: str = "id") -> None:
     seen: dict[str, int] = {}
     for index, value in enumerate(values):
         if value in seen:
-            raise _RefError((where, index, "id"), f"duplicate {what} {value!r}")
+            raise _RefError((where, index, key), f"duplicate {what} {value!r}")
         seen[value] = index
 
 

@@ -17,6 +17,9 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
+    from tma_agent.apply import ApplyPlan, StepContext, StepInfo
+    from tma_agent.apply.database import SiteDatabase
+    from tma_agent.config import Site
     from tma_agent.context import SiteContext
     from tma_agent.hosts import GlobRequest
     from tma_agent.models import Component, Detection, Finding, SiteReport, SourceInfo, StackInfo
@@ -73,6 +76,28 @@ def tma_register_ticket_backends(register: Callable[[BackendInfo], None]) -> Non
     ``tma tickets check``), all implementations run. A name must be unique across plugins; the
     names are what ``tickets.backend`` accepts. ``BackendInfo.settings_model`` validates the
     ``tickets:`` block for the backend (``file:line`` errors, exit 2).
+    """
+
+
+@hookspec
+def tma_register_steps(register: Callable[[StepInfo], None]) -> None:
+    """Register the playbook step types this plugin provides by calling
+    ``register(StepInfo(...))``.
+
+    Called once when a command loads playbooks (``tma playbook``, ``tma apply``, ``tma deploy``,
+    ``tma run`` with auto-apply), all implementations run. A name must be unique across plugins;
+    stack steps are prefixed with the stack (``drupal.updb``). ``StepInfo.args_model`` validates
+    the step's arguments when the playbook is loaded (``file:line`` errors, nothing runs).
+    """
+
+
+@hookspec
+def tma_playbook_dirs() -> list[str]:
+    """Return directories holding the ``*.yaml`` playbooks this plugin ships.
+
+    Called when playbooks are looked up, all implementations run. The agency's
+    ``apply.playbook_dirs`` are searched first, the plugins' next, the agent's own last; the
+    first playbook of a name wins (``tma playbook list`` shows the origin of each).
     """
 
 
@@ -151,6 +176,46 @@ def tma_site_checked(site: SiteContext, report: SiteReport) -> None:
 
     Called after each site is checked, successful or not, all implementations run. Must not
     raise: an exception is logged and ignored.
+    """
+
+
+# --- Apply: called when updates are applied -----------------------------------------------
+
+
+@hookspec(firstresult=True)
+def tma_apply_plan(site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
+    """Say how to apply ``findings`` (the updates chosen on a site of stack ``stack``): the
+    playbook's name and its variables (package names, target versions...).
+
+    Called by ``tma apply`` and auto-apply once the findings are chosen. Return None when
+    ``stack`` is not yours. Names and versions are data: validate them and raise ``TmaError``
+    for one that cannot be passed on safely. firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def tma_site_database(ctx: StepContext) -> SiteDatabase | None:
+    """Say where the site's database is and how to log in, read from the site's own settings
+    (``settings.php``, ``wp-config.php``...) under ``ctx.path`` on ``ctx.host``.
+
+    Called by ``db.backup`` and ``db.restore`` (and their preflight) only when
+    ``environments.<env>.database`` is not configured. Read the file with
+    ``ctx.host.read_many`` and never execute it (``tma_agent.apply.php_literals`` reads PHP
+    literals); raise ``SiteTreeError`` naming the file when it cannot be used. Return None when
+    the site is not of your stack (``ctx.stack``) or has no such file. firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def tma_maintenance_commands(ctx: StepContext, enable: bool) -> list[list[str]] | None:
+    """Return the commands that turn maintenance mode on (``enable``) or off for the site of
+    ``ctx`` (``ctx.stack``, ``ctx.path``), each an argv run in order on the site's host.
+
+    Called by the ``maintenance`` step; read the site only through ``ctx.probe`` or
+    ``ctx.host`` reads, never change it here (the step runs the commands, so a dry run shows
+    them). Every argv item is data: put nothing read from the site into a shell's program
+    text. Return None when the site is not of your stack (the step then notes that the stack
+    has no maintenance mode and does nothing). firstresult.
     """
 
 

@@ -39,6 +39,7 @@ class PluginRecord:
     module: str
     stacks: tuple[str, ...] = ()
     ticket_backends: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
 
     @property
     def origin(self) -> str:
@@ -52,12 +53,17 @@ class PluginRecord:
             "module": self.module,
             "stacks": list(self.stacks),
             "ticket_backends": list(self.ticket_backends),
+            "steps": list(self.steps),
         }
 
     @property
     def provides(self) -> tuple[str, ...]:
-        """What `tma plugins list` shows: stack names, and `tickets:<backend>`."""
-        return (*self.stacks, *(f"tickets:{name}" for name in self.ticket_backends))
+        """What `tma plugins list` shows: stack names, `tickets:<backend>`, `step:<name>`."""
+        return (
+            *self.stacks,
+            *(f"tickets:{name}" for name in self.ticket_backends),
+            *(f"step:{name}" for name in self.steps),
+        )
 
 
 def get_plugin_manager(blocked: Iterable[str] = ()) -> pluggy.PluginManager:
@@ -73,6 +79,7 @@ def get_plugin_manager(blocked: Iterable[str] = ()) -> pluggy.PluginManager:
 def list_plugins(pm: pluggy.PluginManager) -> list[PluginRecord]:
     stacks = _registered_by_plugin(pm.hook.tma_register_stacks)
     backends = _registered_by_plugin(pm.hook.tma_register_ticket_backends)
+    steps = _registered_by_plugin(pm.hook.tma_register_steps)
     records = []
     for plugin, dist in pm.list_plugin_distinfo():
         name = pm.get_name(plugin) or "?"
@@ -85,6 +92,7 @@ def list_plugins(pm: pluggy.PluginManager) -> list[PluginRecord]:
                 module_file,
                 tuple(stacks.get(name, ())),
                 tuple(backends.get(name, ())),
+                tuple(steps.get(name, ())),
             )
         )
     return sorted(records, key=lambda r: r.name)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from tma_agent.apply import ApplyPlan, StepContext, StepInfo
+from tma_agent.apply.database import SiteDatabase
+from tma_agent.config import Site
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.composer_findings import evaluate_packages
 from tma_agent.ecosystems.composer_site import composer_settings, composer_sources
+from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, StackInfo
 from tma_agent.stack import StackPlugin
+from tma_composer import steps
+from tma_composer.database import read_database
 from tma_composer.detect import STACK, detect_composer, detect_paths
 from tma_composer.inventory import list_components
+from tma_composer.plan import composer_plan
 
 __all__ = ["ComposerStack"]
 
@@ -35,3 +42,19 @@ class ComposerStack(StackPlugin):
 
     def evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding]:
         return evaluate_packages(site, components)
+
+    # -- applying updates (docs/apply.md) ----------------------------------------------------
+    @hookimpl
+    def tma_register_steps(self, register: Callable[[StepInfo], None]) -> None:
+        steps.register_steps(register)
+
+    @hookimpl
+    def tma_apply_plan(self, site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
+        return composer_plan(site, findings) if stack == STACK else None
+
+    @hookimpl
+    def tma_site_database(self, ctx: StepContext) -> SiteDatabase | None:
+        """The project's database as its dotenv files say (read, never expanded)."""
+        if ctx.stack not in (None, self.name):
+            return None
+        return read_database(ctx.host, ctx.path)

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from tma_agent.apply import ApplyPlan, StepContext, StepInfo
+from tma_agent.apply.database import SiteDatabase
+from tma_agent.config import Site
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
+from tma_agent.hookspecs import hookimpl
 from tma_agent.hosts import GlobRequest
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.stack import StackPlugin
-from tma_drupal import detect
+from tma_drupal import detect, maintenance, steps
+from tma_drupal.database import read_database
 from tma_drupal.evaluate import evaluate
 from tma_drupal.inventory import inventory, likely_globs
+from tma_drupal.plan import drupal_plan
 
 __all__ = ["DEFAULT_FEED_URL", "STACK", "DrupalStack"]
 
@@ -49,3 +55,34 @@ class DrupalStack(StackPlugin):
 
     def evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding]:
         return evaluate(site, components)
+
+    @hookimpl
+    def tma_site_database(self, ctx: StepContext) -> SiteDatabase | None:
+        """The site's database as its settings file says (read, never executed)."""
+        if ctx.stack not in (None, self.name):
+            return None
+        return read_database(ctx.host, ctx.path)
+
+    @hookimpl
+    def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
+        if ctx.stack != self.name:
+            return None
+        return maintenance.maintenance_commands(ctx.host, ctx.path, enable)
+
+    # -- applying updates (docs/apply.md) ----------------------------------------------------
+    @hookimpl
+    def tma_register_steps(self, register: Callable[[StepInfo], None]) -> None:
+        from tma_drupal.steps7 import STEPS
+
+        steps.register_steps(register)
+        for step in STEPS:
+            register(step)
+
+    @hookimpl
+    def tma_apply_plan(self, site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
+        if stack != STACK:
+            return None
+        from tma_drupal.apply7 import drupal7_apply_plan
+
+        # Drupal 7 sites get their archive playbook; Drupal 8+ (Composer-managed) the other.
+        return drupal7_apply_plan(stack, findings) or drupal_plan(site, findings)

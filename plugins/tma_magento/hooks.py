@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from tma_agent.apply import ApplyPlan, StepContext, StepInfo
+from tma_agent.apply.database import SiteDatabase
+from tma_agent.config import Site
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.composer_site import composer_settings, composer_sources
+from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, StackInfo
 from tma_agent.stack import StackPlugin
+from tma_magento import maintenance, steps
+from tma_magento.database import read_database
 from tma_magento.detect import STACK, detect_magento, detect_paths
 from tma_magento.evaluate import evaluate
 from tma_magento.inventory import list_components
+from tma_magento.plan import magento_plan
 
 __all__ = ["MagentoStack"]
 
@@ -35,3 +42,25 @@ class MagentoStack(StackPlugin):
 
     def evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding]:
         return evaluate(site, components)
+
+    @hookimpl
+    def tma_site_database(self, ctx: StepContext) -> SiteDatabase | None:
+        """The site's database as its settings file says (read, never executed)."""
+        if ctx.stack not in (None, self.name):
+            return None
+        return read_database(ctx.host, ctx.path)
+
+    @hookimpl
+    def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
+        if ctx.stack != self.name:
+            return None
+        return maintenance.maintenance_commands(enable)
+
+    # -- applying updates (docs/apply.md) ----------------------------------------------------
+    @hookimpl
+    def tma_register_steps(self, register: Callable[[StepInfo], None]) -> None:
+        steps.register_steps(register)
+
+    @hookimpl
+    def tma_apply_plan(self, site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
+        return magento_plan(site, findings) if stack == STACK else None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from tma_agent.apply import ApplyPlan
+from tma_agent.config import Site
 from tma_agent.context import SiteContext
 from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
@@ -12,6 +14,7 @@ from tma_agent.stack import StackPlugin
 from tma_npm.detect import STACK, detect_npm, detect_paths
 from tma_npm.evaluate import SOURCE_NAME, evaluate
 from tma_npm.inventory import list_components
+from tma_npm.plan import npm_plan
 from tma_npm.settings import NpmOptions, NpmSourceSettings
 
 __all__ = ["DEFAULT_REGISTRY_URL", "NpmStack"]
@@ -56,3 +59,8 @@ class NpmStack(StackPlugin):
         # Asked last: a CMS or Composer project that builds its theme with npm keeps its own
         # stack (detect.py).
         return super().tma_detect_stack(site, files)
+
+    # -- applying updates (docs/apply.md) ----------------------------------------------------
+    @hookimpl
+    def tma_apply_plan(self, site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
+        return npm_plan(site, findings) if stack == STACK else None

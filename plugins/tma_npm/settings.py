@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, field_validator
 
 from tma_agent.settings import Strict
@@ -17,6 +19,21 @@ class NpmOptions(Strict):
         description="The front end's folder, relative to the site path, when package.json is "
         "not at the site path (a sub-folder of a larger repository).",
     )
+
+    npm_scripts: bool = Field(
+        False,
+        description="Let `tma apply` run the packages' install scripts (preinstall, install, "
+        "postinstall): off by default, `npm install` runs with `--ignore-scripts`, since a "
+        "package's script is code from the registry running on the site's host.",
+    )
+
+    @field_validator("npm_scripts", mode="before")
+    @classmethod
+    def _a_real_boolean(cls, value: Any) -> Any:
+        # A quoted "true" or YAML's `yes` must not turn scripts on by accident.
+        if not isinstance(value, bool):
+            raise ValueError("must be true or false")
+        return value
 
     @field_validator("npm_dir")
     @classmethod

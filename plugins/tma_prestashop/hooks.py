@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from tma_agent.apply import ApplyPlan, StepContext, StepInfo
+from tma_agent.apply.database import SiteDatabase
+from tma_agent.config import Site
 from tma_agent.context import SiteContext
 from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
+from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.plugin_settings import SettingsInfo
 from tma_agent.stack import StackPlugin
+from tma_prestashop import maintenance, steps
+from tma_prestashop.database import read_database
 from tma_prestashop.detect import STACK, detect_paths, detect_prestashop
 from tma_prestashop.distribution import SOURCE_NAME
 from tma_prestashop.evaluate import evaluate
 from tma_prestashop.inventory import list_components
+from tma_prestashop.plan import prestashop_plan
 from tma_prestashop.settings import PrestaShopSourceSettings
 
 __all__ = ["DEFAULT_API_URL", "PrestaShopStack"]
@@ -44,3 +51,25 @@ class PrestaShopStack(StackPlugin):
 
     def evaluate(self, site: SiteContext, components: list[Component]) -> list[Finding]:
         return evaluate(site, components)
+
+    @hookimpl
+    def tma_site_database(self, ctx: StepContext) -> SiteDatabase | None:
+        """The site's database as its settings file says (read, never executed)."""
+        if ctx.stack not in (None, self.name):
+            return None
+        return read_database(ctx.host, ctx.path)
+
+    @hookimpl
+    def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
+        if ctx.stack != self.name:
+            return None
+        return maintenance.maintenance_commands(ctx.host, ctx.path, enable)
+
+    # -- applying updates (docs/apply.md) ----------------------------------------------------
+    @hookimpl
+    def tma_register_steps(self, register: Callable[[StepInfo], None]) -> None:
+        steps.register_steps(register)
+
+    @hookimpl
+    def tma_apply_plan(self, site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
+        return prestashop_plan(site, findings) if stack == STACK else None

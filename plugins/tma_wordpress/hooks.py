@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from tma_agent.context import SiteContext
+from tma_agent.hookspecs import hookimpl
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.plugin_settings import SettingsInfo
 from tma_agent.stack import StackPlugin
-from tma_wordpress import wordfence, wpscan
+from tma_wordpress import maintenance, wordfence, wpscan
 from tma_wordpress.detect import STACK, detect_paths, detect_wordpress
 from tma_wordpress.evaluate import SOURCE_NAME, evaluate
 from tma_wordpress.inventory import list_components
 from tma_wordpress.security import apply_vulnerabilities
 from tma_wordpress.settings import TokenSettings, WordPressOptions
+
+if TYPE_CHECKING:
+    from tma_agent.apply import ApplyPlan, StepContext, StepInfo
+    from tma_agent.apply.database import SiteDatabase
+    from tma_agent.config import Site
 
 __all__ = ["DEFAULT_API_URL", "WordPressStack"]
 
@@ -58,3 +65,33 @@ class WordPressStack(StackPlugin):
         findings = evaluate(site, components)
         apply_vulnerabilities(site, findings)
         return findings
+
+    # Apply: imported when a command loads playbooks, so `tma check` never pays for them.
+    @hookimpl
+    def tma_register_steps(self, register: Callable[[StepInfo], None]) -> None:
+        from tma_wordpress.steps import STEPS
+
+        for step in STEPS:
+            register(step)
+
+    @hookimpl
+    def tma_apply_plan(self, site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
+        from tma_wordpress.apply_plan import wordpress_apply_plan
+
+        return wordpress_apply_plan(stack, findings)
+
+    @hookimpl
+    def tma_site_database(self, ctx: StepContext) -> SiteDatabase | None:
+        """The site's database as its settings file says (read, never executed)."""
+        if ctx.stack not in (None, self.name):
+            return None
+        # Imported here: checking sites needs none of the apply machinery.
+        from tma_wordpress.database import read_database
+
+        return read_database(ctx.host, ctx.path)
+
+    @hookimpl
+    def tma_maintenance_commands(self, ctx: StepContext, enable: bool) -> list[list[str]] | None:
+        if ctx.stack != self.name:
+            return None
+        return maintenance.maintenance_commands(ctx.host, ctx.path, enable)

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from tma_agent.settings import Strict
 
-__all__ = ["BillingSettings", "CarryOver", "Contract", "FlatRule", "KindName"]
+__all__ = ["BillingSettings", "CarryOver", "Contract", "FlatRule", "KindName", "SlaOverride"]
 
 KindName = Literal["preventive", "corrective", "evolutive"]
 
@@ -31,6 +31,15 @@ class CarryOver(Strict):
         return self
 
 
+class SlaOverride(Strict):
+    """A contract's own SLA deadlines, in working days: each key given replaces
+    `planning.sla_days` for this client's requests (tma plan, docs/planning.md)."""
+
+    security: int | None = Field(None, ge=1, le=250)
+    bugfix: int | None = Field(None, ge=1, le=250)
+    feature: int | None = Field(None, ge=1, le=250)
+
+
 class Contract(Strict):
     days: Decimal = Field(gt=0)
     hours_per_day: Decimal = Field(Decimal(7), gt=0, le=24)
@@ -42,6 +51,7 @@ class Contract(Strict):
     #: Price of an hour past the bucket, in `currency`; None: overage is shown, not priced.
     overage_rate: Decimal | None = Field(None, ge=0)
     currency: str = "EUR"
+    sla_days: SlaOverride | None = None
 
     @field_validator("currency")
     @classmethod

@@ -33,7 +33,9 @@ def execute_run(
     started = utcnow()
     if dry_run:
         summary = _dry_run(config, check())
-        _finished(pm, RunInfo(None, started, utcnow(), True, _sites(summary.reports)), summary)
+        _finished(
+            pm, RunInfo(None, started, utcnow(), True, _sites(summary.reports), config), summary
+        )
         return summary, 0
     from tma_agent.ledger import open_ledger
     from tma_agent.ledger.locks import hold_lock
@@ -52,7 +54,7 @@ def execute_run(
             record = session.get(Run, run.id)
             if record is not None:
                 record.finished_at, record.summary = finished, _recorded(summary)
-    _finished(pm, RunInfo(run.id, started, finished, False, _sites(reports)), summary)
+    _finished(pm, RunInfo(run.id, started, finished, False, _sites(reports), config), summary)
     return summary, EXIT_QUEUED if summary.queued or summary.parked else 0
 
 
@@ -119,11 +121,18 @@ def _recorded(summary: RunSummary) -> dict[str, object]:
     for r in summary.requests:
         actions[r.action] = actions.get(r.action, 0) + 1
     statuses: dict[str, int] = {}
+    findings: dict[str, int] = {}
     for report in summary.reports:
         statuses[report.status] = statuses.get(report.status, 0) + 1
+        for component in report.components:
+            if component.update != "none":
+                findings[component.update] = findings.get(component.update, 0) + 1
     return {
         "requests": actions,
         "sites": statuses,
+        "findings": findings,
+        # Per site, for `tma status` (sites not checked successfully for days).
+        "site_status": {r.site: r.status for r in summary.reports},
         "queued": summary.queued,
         "parked": summary.parked,
         "ticket_errors": summary.ticket_errors[:20],

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from tma_agent.config import Config
     from tma_agent.models import SiteReport
 
 __all__ = ["Action", "RequestOutcome", "RunInfo", "RunSummary"]
@@ -23,6 +24,8 @@ class RunInfo:
     finished_at: datetime
     dry_run: bool
     sites: tuple[str, ...]
+    #: The run's configuration, for plugins with settings of their own (notifications).
+    config: Config | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

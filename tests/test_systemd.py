@@ -1,0 +1,100 @@
+"""`tma systemd install`: units verified by the real `systemd-analyze verify` (system mode)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from tma_agent.testing.cli import run_tma
+
+
+def _config(tmp_path: Path, **extra: object) -> Path:
+    directory = tmp_path / "etc dir%1"
+    directory.mkdir()
+    path = directory / "tma.yaml"
+    data = {"state_dir": str(tmp_path / "state"), **extra}
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _verify(*units: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["systemd-analyze", "verify", *map(str, units)], capture_output=True, text=True, check=False
+    )
+
+
+def _directives(text: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            found.setdefault(key, []).append(value)
+    return found
+
+
+def test_system_units_verify_and_run_the_installed_tma(tmp_path: Path) -> None:
+    config = _config(
+        tmp_path, schedule={"on_calendar": "Mon..Fri *-*-* 03:10", "randomized_delay": "20m"}
+    )
+    root = tmp_path / "root"
+    done = run_tma(
+        "systemd", "install", "--root", str(root), "--run-as", "tma-agent", config=config
+    )
+    assert done.returncode == 0, done.stderr
+    unit_dir = root / "etc/systemd/system"
+    service, timer = unit_dir / "tma-agent.service", unit_dir / "tma-agent.timer"
+    assert "systemctl daemon-reload && systemctl enable --now tma-agent.timer" in done.stdout
+    verified = _verify(service, timer)
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stderr.strip() == "", verified.stderr
+
+    unit = _directives(service.read_text())
+    assert unit["Type"] == ["oneshot"]
+    assert unit["User"] == ["tma-agent"] and unit["NoNewPrivileges"] == ["yes"]
+    assert unit["ProtectSystem"] == ["strict"] and unit["PrivateTmp"] == ["yes"]
+    assert unit["ReadWritePaths"] == [str(tmp_path / "state")]
+    assert unit["ProtectHome"] == ["read-only"]
+    argv = shlex.split(unit["ExecStart"][0].replace("%%", "%"))
+    assert argv[1:] == ["--config", str(config), "--log-format", "json", "run"]
+    # The real installed `tma`: it answers.
+    assert os.access(argv[0], os.X_OK)
+    version = subprocess.run([argv[0], "--version"], capture_output=True, text=True, check=False)
+    assert version.returncode == 0 and "tma" in version.stdout
+
+    tick = _directives(timer.read_text())
+    assert tick["OnCalendar"] == ["Mon..Fri *-*-* 03:10"]
+    assert tick["Persistent"] == ["true"] and tick["RandomizedDelaySec"] == ["20m"]
+    assert tick["WantedBy"] == ["timers.target"]
+
+
+def test_a_bad_calendar_is_refused_with_systemds_reason(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    root = tmp_path / "root"
+    done = run_tma(
+        "systemd", "install", "--root", str(root), "--on-calendar", "tuesday 25:00", config=config
+    )
+    assert done.returncode == 2
+    assert "schedule.on_calendar 'tuesday 25:00'" in done.stderr and "Traceback" not in done.stderr
+    assert not root.exists()
+    config.write_text(yaml.safe_dump({"schedule": {"randomized_delay": "soon"}}))
+    done = run_tma("systemd", "install", "--print", config=config)
+    assert done.returncode == 2 and "randomized_delay" in done.stderr
+
+
+def test_print_writes_nothing_and_user_units_go_to_the_users_config(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    printed = run_tma("systemd", "install", "--print", "--user", config=config)
+    assert printed.returncode == 0
+    assert "# tma-agent.service" in printed.stdout and "OnCalendar=*-*-* 02:30" in printed.stdout
+    assert "User=" not in printed.stdout  # a user unit runs as the user who installs it
+    home = tmp_path / "home"
+    done = run_tma(
+        "systemd", "install", "--user", config=config, env={"XDG_CONFIG_HOME": str(home)}
+    )
+    assert done.returncode == 0, done.stderr
+    assert (home / "systemd/user/tma-agent.timer").is_file()
+    assert "systemctl --user daemon-reload" in done.stdout

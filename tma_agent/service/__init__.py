@@ -1,0 +1,1 @@
+"""Operations: the systemd units, run history and status, the heartbeat, notifications, planning."""
