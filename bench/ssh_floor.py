@@ -28,7 +28,8 @@ engineers' test runs. N=200, C=20, 5 rounds:
     tma:   wall 3.79 s, client CPU 1.42 s, server CPU 4.42 s, 1 round trip per site
     ratios (median of 5 rounds): wall 1.23x, client CPU 1.37x, server CPU 1.21x: targets met
     (rounds: wall 1.21-1.32, client CPU 1.32-1.57, server CPU 1.16-1.27)
-    an earlier run (3 rounds, load ~9): 1.25x / 1.42x / 1.22x
+    an earlier run (3 rounds, load ~9): 1.25x / 1.42x / 1.22x; after merging main at 05:37
+    (5 rounds, load 2-11): 1.25x / 1.42x / 1.22x (rounds 1.18-1.34, 1.31-1.62, 1.16-1.26)
     --rss, N=1000 through the real CLI: peak RSS 100.6 MB (target 150 MB), all 1000 checked
 
 Before this round (same bench, 3 rounds, 04:47): 1.39x / 1.80x / 1.35x. What changed:
