@@ -117,9 +117,10 @@ def tma_register_commands(cli: click.Group) -> None:
 def tma_detect_paths() -> list[str]:
     """Return paths, relative to a site's path, whose presence or content tells your stack.
 
-    Called once per site before detection, all implementations run: the runner reads every
-    path returned by every plugin in a single round trip and hands the result to
-    ``tma_detect_stack``.
+    Called once per run, all implementations run: the runner reads every path returned by
+    every plugin in a single round trip and hands the result to ``tma_detect_stack`` (for a
+    site whose stack is configured, only the paths of the plugins registering that stack or
+    no stack at all: no other stack answers for it).
     """
 
 
@@ -128,8 +129,8 @@ def tma_prefetch_globs() -> list[GlobRequest]:
     """Return the ``read_glob`` requests your stack's inventory is likely to make, with roots
     relative to a site's path (every layout you support: roots that do not exist cost nothing).
 
-    Called once per site before detection, all implementations run: the runner reads them in
-    the detection round trip, and a later ``site.host.read_glob`` asking for part of them (its
+    Called once per run, all implementations run (for a configured stack, as
+    ``tma_detect_paths``): the runner reads them in the detection round trip, and a later ``site.host.read_glob`` asking for part of them (its
     roots and names among theirs, no deeper, the same ``max_bytes``) costs no round trip.
     """
 
