@@ -21,49 +21,36 @@ client CPU <= 1.5x, <= 2 round trips per site, peak RSS <= 150 MB at 1,000 sites
 taken per round (floor then tma under the same load) and the median over `--repeat` rounds
 is reported, with every round's ratios under `rounds`.
 
-Measured 2026-12-01 23:20 UTC on the 2-core development machine, load average 3-15 from other
-engineers' test runs (the noise between runs, +-0.1 on every ratio, is as large as the last
-change's gain). N=200, C=20, 5 rounds per run:
+Measured 2026-12-02 05:28 UTC on the 2-core development machine, load average 4-11 from other
+engineers' test runs. N=200, C=20, 5 rounds:
 
-    floor: wall 3.97 s, client CPU 1.36 s, server CPU 5.20 s, 62.7 KB per site
-    tma:   wall 5.18 s, client CPU 2.06 s, server CPU 7.15 s, 1 round trip per site
-    ratios (median of 5 rounds): wall 1.38x, client CPU 1.73x, server CPU 1.38x
-    (rounds: wall 1.31-1.51, client CPU 1.52-2.01, server CPU 1.35-1.45;
-    targets 1.3x / 1.5x / 1.3x: NOT met)
-    a second run at 23:31: 1.39x / 1.69x / 1.36x (rounds 1.30-1.51, 1.58-1.96, 1.24-1.44)
-    --rss, N=1000 through the real CLI: peak RSS 102.5 MB (target 150 MB), all 1000 checked
+    floor: wall 2.87 s, client CPU 0.91 s, server CPU 3.62 s, 62.7 KB per site
+    tma:   wall 3.79 s, client CPU 1.42 s, server CPU 4.42 s, 1 round trip per site
+    ratios (median of 5 rounds): wall 1.23x, client CPU 1.37x, server CPU 1.21x: targets met
+    (rounds: wall 1.21-1.32, client CPU 1.32-1.57, server CPU 1.16-1.27)
+    an earlier run (3 rounds, load ~9): 1.25x / 1.42x / 1.22x; after merging main at 05:37
+    (5 rounds, load 2-11): 1.25x / 1.42x / 1.22x (rounds 1.18-1.34, 1.31-1.62, 1.16-1.26)
+    --rss, N=1000 through the real CLI: peak RSS 100.6 MB (target 150 MB), all 1000 checked
 
-The same bench before this round, same evening: wall 1.50x, client CPU 1.92x, server CPU
-1.46x (an earlier run: 1.49x / 1.81x / 1.42x). What changed, measured one at a time (each a
-single noisy run):
-- client: `parse_json` parses with orjson first (the stdlib decides whatever orjson refuses,
-  so values and errors stay the stdlib's): 58 KB composer.lock 0.09 ms instead of 0.16 ms
-  unloaded; under the bench's 20 threads and load py-spy --gil still puts ~12% of tma's
-  Python samples in that call, so most of the parse cost seen is contention, not the parser.
-  With READ_MANY as a shell function instead of a subshell: 1.46x / 1.75x / 1.32x.
-- server: READ_BOTH hands the detection files to the glob's `find` as start points (after
-  READ_MANY's shell checks), so one `find` and one `sh` + `cat` batch read everything: per
-  session, strace -f on sshd counts 5 execs / 6 forks (sshd, login sh, find, sh, cat), the
-  floor 3 / 4 (sshd, sh, cat), before this round 7 / 8 (+ stat, cat and a subshell): 1.41x /
-  1.75x / 1.36x.
-- client: the private key is parsed once per process instead of once per connection
-  (paramiko's PKey load was ~3.5% of tma's samples): 1.38x / 1.73x / 1.38x.
-
-What keeps the targets out of reach on this machine, per site (N=200: 1 ms = 0.2 s):
-- server: the floor's session is the login `sh` + `cat`, 2.4 ms of CPU in a local micro-run
-  (200 calls, same tree), tma's READ_BOTH 6.8 ms: the script itself 0.55 ms (parse, the loop
-  of shell tests), `find -L` ~2 ms (the heaviest start-up of the three, plus the walk of the
-  18 roots), the batch `sh` ~1 ms. Over SSH the difference measured is larger, ~10 ms of the
-  floor's ~26 ms per site, and not yet explained (the command line is ~6 KB, sshd's own cost
-  per session should not change). Fewer programs would need the contents without a batch `sh`
-  printing the `C` marker (find cannot print it between its records and a batch's output) or
-  a helper installed on the remote.
-- the client parses what the floor only transfers: composer.lock, 17 info files as libyaml
-  events (~13% of tma's samples), the release evaluation and policy (~16%), on top of the
-  floor's paramiko work per site; paramiko's per-connection known_hosts load (~2%) could be
-  shared only through a private attribute of SSHClient.
-- wall follows the CPU sum: client and sshd share 2 cores, so wall ~ (client + server CPU) / 2
-  for both sides, and its ratio sits between the two CPU ratios.
+Before this round (same bench, 3 rounds, 04:47): 1.39x / 1.80x / 1.35x. What changed:
+- server: the read programs rebuilt find's arguments with `set -- "$@" "$a"` per item, which is
+  quadratic in the shell (109 arguments: ~1.6 ms of `sh` per session, measured by running the
+  exact command line 300 times under `sh` locally); they now keep references ("${7}") and run
+  one `eval set --`. The shell part before `find` went from 3.8 ms to 2.2 ms (bare `sh`: 1 ms).
+- server and client: a site whose `stack` is configured (as here) reads only that stack's
+  detection paths: 7 for Drupal instead of every stack's 37, so fewer shell tests and a
+  shorter command; the hooks are asked once per run, not per site.
+- client: Drupal's info files are parsed once per run per distinct file (drupal.org packages
+  them, so a fleet's sites hold the same bytes; this bench's sites share 18 distinct files, a
+  real fleet's share most), and a feed's verdict on an installed version is computed once per
+  run; composer/drupal.org version parsing is memoized per process (short strings only). The
+  client's Python work per site after the read (a replay of the same answers, one thread):
+  1.9 ms -> 0.8 ms. known_hosts is parsed once per process (the floor still parses it per
+  connection, as paramiko's load_host_keys does).
+Tried and not kept: `find -P` instead of `find -L` (no difference measured on these trees:
+-L costs a stat per entry only where find would stat anyway). The remaining server gap per
+session is `find` (~1 ms to start) and the batch `sh` that prints `C` before `cat` (~1 ms);
+the client gap is mostly GIL contention between 20 site threads and 20 transport threads.
 """
 
 from __future__ import annotations

@@ -4,6 +4,13 @@
 each command (`python -X importtime`), self time, so a regression names its module.
 
     .venv/bin/python bench/startup.py --runs 20
+
+Measured 2026-12-02 05:31 UTC (python -c pass 0.023 s): `--version` 0.091 s, `--help` 0.111 s.
+The built-in command modules (run, requests, tickets, time, contract, report, plan, playbook,
+status, systemd) are listed from `tma_agent.cli.LAZY_COMMANDS` and imported only when one of
+their commands runs: `import tma_agent.cli` 74 ms -> 57 ms cumulative (-X importtime, before
+the merge that added plan, playbook, status and systemd). What is left: importlib.metadata
+for `tma_agent.__version__` (~25 ms) and tma_agent.models via fail_on (~5 ms).
 """
 
 from __future__ import annotations

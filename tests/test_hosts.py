@@ -18,6 +18,7 @@ import structlog
 
 from tma_agent.errors import HostError, HostKeyError, UnreachableError
 from tma_agent.hosts import (
+    GlobRequest,
     Host,
     HostSpec,
     LocalHost,
@@ -199,6 +200,10 @@ def test_arguments_are_data_never_code(host: Host, sshd: SSHServer) -> None:
         f"x\ntouch {marker}",
         f"x && touch {marker} #",
         f"'; touch {marker}; '",
+        # The read programs keep arguments as references ("${3}") for one `eval set --`: a
+        # name that looks like one is still its own text.
+        "ref${1}",
+        '"${2}"',
     ]
     echoed = host.run(["printf", "%s\\0", *hostile]).stdout
     assert echoed.split(b"\0")[:-1] == [arg.encode() for arg in hostile]
@@ -214,6 +219,14 @@ def test_arguments_are_data_never_code(host: Host, sshd: SSHServer) -> None:
     literal = [p for p in paths if not any(c in Path(p).name for c in "*?[\\")]
     assert set(host.read_glob([str(root)], [Path(p).name for p in paths])) == set(literal)
     assert host.read_many([f"{root}/$(touch {marker})/x"]) == {f"{root}/$(touch {marker})/x": None}
+    # Detection files and a glob read ahead in one session (READ_BOTH), with the same names.
+    ahead = GlobRequest((str(root),), tuple(Path(p).name for p in literal), 1)
+    trips = host.round_trips
+    assert host.read_many(paths, prefetch=ahead) == {p: f"content of {Path(p).name}" for p in paths}
+    assert set(host.read_glob([str(root)], [Path(p).name for p in literal], max_depth=1)) == set(
+        literal
+    )
+    assert host.round_trips == trips + 1  # read_glob was answered from the read-ahead
     assert not marker.exists()
 
 

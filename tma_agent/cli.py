@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tma_agent import __version__
-from tma_agent.cli_group import GlobalOptions, TmaGroup
+from tma_agent.cli_group import GlobalOptions, LazyCommand, TmaGroup
 from tma_agent.errors import ConfigError, TmaError
 from tma_agent.fail_on import FAIL_ON_CHOICES
 
@@ -33,6 +33,8 @@ __all__ = [
     "EXIT_QUEUED",
     "EXIT_REFUSED",
     "EXIT_USAGE",
+    "EXIT_WAITING",
+    "LAZY_COMMANDS",
     "cli",
     "main",
     "run_checks",
@@ -51,6 +53,30 @@ EXIT_FAILED = 4
 EXIT_LOCKED = 5
 #: Refused by a rule (a deploy without validation, a change to a validated month).
 EXIT_REFUSED = 6
+#: Outside the site's maintenance windows or in a freeze: nothing was done (try later).
+EXIT_WAITING = 7
+
+
+#: The built-in commands kept in modules of their own, imported only when one of their
+#: commands runs (`tma --help` lists them from here). One line registers one: the module has
+#: `register_commands(cli)` (or adds its commands to `cli` on import), and the text is the
+#: first sentence of the command's help (tests/test_cli_lazy.py keeps the two in step).
+LAZY_COMMANDS: dict[str, LazyCommand] = {
+    "apply": LazyCommand("tma_agent.cli_apply", "Apply a site's updates in staging with the stack's playbook; the request moves to `tested` (exit 4: failed and rolled back; 5: the site is locked; 7: outside a window)."),
+    "deploy": LazyCommand("tma_agent.cli_apply", "Bring production to the exact commit tested in staging, for a request the client validated (exit 6 otherwise; 4: failed and rolled back)."),
+    "contract": LazyCommand("tma_agent.cli_billing", "Clients' contracts: the bucket of man-days (README: Billing)."),
+    "plan": LazyCommand("tma_agent.cli_plan", "Assign the open requests to the team by skill, priority and SLA deadline; show each person's load per week, and what does not fit or misses its SLA."),
+    "playbook": LazyCommand("tma_agent.cli_playbook", "Playbooks: list them, show one, run one on a site (README: Apply)."),
+    "report": LazyCommand("tma_agent.cli_billing", "The monthly client report, and its validation (README: Billing)."),
+    "requests": LazyCommand("tma_agent.cli_requests", "Maintenance requests: list, show, validate, sync, retry (README: Requests)."),
+    "serve": LazyCommand("tma_agent.cli_web", "Serve the dashboard, the client portal and the ticket webhooks (docs/web.md)."),
+    "run": LazyCommand("tma_agent.cli_requests", "Check sites, then open, update or close their maintenance requests in the ticket system (README: Requests)."),
+    "status": LazyCommand("tma_agent.cli_service", "The last runs, sites not checked successfully for days, ticket writes left waiting."),
+    "systemd": LazyCommand("tma_agent.cli_service", "The systemd service and timer that run `tma run` on a schedule."),
+    "tickets": LazyCommand("tma_agent.cli_requests", "The ticket systems the requests go to."),
+    "time": LazyCommand("tma_agent.cli_billing", "Billable time: log, list, edit, delete, reconcile with the ticket system (README: Billing)."),
+    "users": LazyCommand("tma_agent.cli_web", "Accounts of the dashboard and the client portal (web.users)."),
+}  # fmt: skip
 
 
 class _State(GlobalOptions):
@@ -76,7 +102,11 @@ class _State(GlobalOptions):
         return self._pm
 
 
-@click.group(cls=TmaGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=TmaGroup,
+    lazy_commands=LAZY_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="tma")
 @click.option(
     "--config",
@@ -330,23 +360,6 @@ def _blocked_from_config(state: _State) -> list[str]:
         return list(state.config.plugins.block)
     except ConfigError:
         return []  # listing plugins must work before a config exists
-
-
-from tma_agent import (  # noqa: E402 (needs `cli` above)
-    cli_billing,
-    cli_plan,
-    cli_playbook,
-    cli_requests,
-    cli_service,
-    cli_web,
-)
-
-cli_requests.register_commands(cli)
-cli_billing.register_commands(cli)
-cli_playbook.register_commands(cli)
-cli_service.register_commands(cli)
-cli_plan.register_commands(cli)
-cli_web.register_commands(cli)
 
 
 def main() -> None:

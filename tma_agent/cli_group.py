@@ -1,10 +1,12 @@
-"""The `tma` command group: plugin commands loaded only when needed, and the global options
-(`--config`, `--log-format`, `-v`, `-q`) accepted after any sub-command as well as before it."""
+"""The `tma` command group: built-in command modules and plugin commands imported only when
+one of their commands runs, and the global options (`--config`, `--log-format`, `-v`, `-q`)
+accepted after any sub-command as well as before it."""
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,13 @@ from click.core import ParameterSource
 
 from tma_agent.errors import TmaError
 
-__all__ = ["GlobalOptions", "TmaGroup", "blocked_plugins_in_config", "with_global_options"]
+__all__ = [
+    "GlobalOptions",
+    "LazyCommand",
+    "TmaGroup",
+    "blocked_plugins_in_config",
+    "with_global_options",
+]
 
 _ARGS = "tma.args"
 _ENTRIES = "tma.plugin_entries"
@@ -36,9 +44,27 @@ class GlobalOptions:
         setup_logging(self.log_format, verbosity=-1 if self.quiet else self.verbose)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class LazyCommand:
+    """A built-in command living in its own module: `tma --help` lists it from `short_help`
+    (the first sentence of the command's help, kept in step by tests/test_cli_lazy.py) and the
+    module is imported only when the command runs or shows its own help. The module either
+    has `register_commands(cli)` or adds its commands to `tma_agent.cli.cli` on import."""
+
+    module: str
+    short_help: str
+
+
 class TmaGroup(click.Group):
-    """Built-in commands are plain; plugin commands are listed from a cache (see
-    `tma_agent.plugin_commands`) and imported only when one of them runs."""
+    """Commands defined with the group are plain; `lazy_commands` are imported on first use;
+    plugin commands are listed from a cache (see `tma_agent.plugin_commands`) and imported
+    only when one of them runs."""
+
+    def __init__(
+        self, *args: Any, lazy_commands: Mapping[str, LazyCommand] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, LazyCommand] = dict(lazy_commands or {})
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         # Kept for `--config` given after the sub-command: which plugins are blocked, hence
@@ -46,21 +72,44 @@ class TmaGroup(click.Group):
         ctx.meta[_ARGS] = list(args)
         return super().parse_args(ctx, args)
 
+    def builtin_names(self) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands})
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        plugin_names = [e.name for e in _plugin_entries(ctx) if e.name not in self.commands]
-        return [*super().list_commands(ctx), *sorted(plugin_names)]
+        builtin = self.builtin_names()
+        plugin_names = [e.name for e in _plugin_entries(ctx) if e.name not in builtin]
+        return [*builtin, *sorted(plugin_names)]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in self.lazy_commands:
+            command = self._load_lazy(cmd_name)
         if command is None and any(e.name == cmd_name for e in _plugin_entries(ctx)):
             command = _loaded_plugin_commands(ctx).get(cmd_name)
         return with_global_options(command) if command is not None else None
 
+    def _load_lazy(self, name: str) -> click.Command:
+        module_name = self.lazy_commands[name].module
+        module = importlib.import_module(module_name)
+        register = getattr(module, "register_commands", None)
+        if register is not None and name not in self.commands:
+            register(self)
+        if name not in self.commands:
+            # A wrong table entry is a bug of ours, caught by tests/test_cli_lazy.py.
+            raise RuntimeError(f"{module_name} does not define the `tma {name}` command")
+        return self.commands[name]
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        builtin = [(n, c) for n, c in sorted(self.commands.items()) if not c.hidden]
-        plugin = [
-            (e.name, e.short_help) for e in _plugin_entries(ctx) if e.name not in self.commands
+        builtin = [
+            (name, self.commands.get(name) or click.Command(name, help=lazy.short_help))
+            for name, lazy in sorted(self.lazy_commands.items())
         ]
+        builtin += [
+            (n, c) for n, c in self.commands.items() if n not in self.lazy_commands and not c.hidden
+        ]
+        builtin.sort(key=lambda row: row[0])
+        names_taken = self.builtin_names()
+        plugin = [(e.name, e.short_help) for e in _plugin_entries(ctx) if e.name not in names_taken]
         names = [n for n, _ in builtin] + [n for n, _ in plugin]
         if not names:
             return

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from tma_agent.apply.engine import PlaybookOutcome
     from tma_agent.apply.playbook import Playbook
     from tma_agent.cli import _State
+    from tma_agent.config import Site
+    from tma_agent.ledger.database import Ledger
 
 __all__ = ["playbook_group", "register_commands"]
 
@@ -97,6 +99,12 @@ def playbook_show(state: _State, name: str) -> None:
 @click.option("--site", "site_id", required=True, metavar="ID")
 @click.option("--env", "env_name", default="staging", show_default=True)
 @click.option("--var", "var_items", multiple=True, metavar="NAME=VALUE", help="Repeatable.")
+@click.option(
+    "--request",
+    "request_ref",
+    metavar="REF",
+    help="The request this work is for; production needs one the client validated.",
+)
 @click.option("--dry-run", is_flag=True, help="Print every command; run nothing that changes.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]))
 @click.pass_obj
@@ -106,34 +114,82 @@ def playbook_run(
     site_id: str,
     env_name: str,
     var_items: tuple[str, ...],
+    request_ref: str | None,
     dry_run: bool,
     fmt: str | None,
 ) -> None:
-    """Run playbook NAME on one environment of a site (staging by default)."""
-    from tma_agent.apply.engine import run_playbook
-    from tma_agent.apply.prepare import open_context, parse_var_options, site_by_id
+    """Run playbook NAME on one environment of a site (staging by default), under the site's
+    lock and journaled in the ledger; production only for a validated `--request`."""
+    from tma_agent.apply.prepare import parse_var_options, site_by_id
     from tma_agent.apply.registry import playbook_by_name
+    from tma_agent.apply.running import execute
+    from tma_agent.apply.service import site_session
     from tma_agent.cli import EXIT_FAILED, EXIT_REFUSED
 
     config = state.config
-    steps, settings = _steps_and_settings(state)
-    playbook = playbook_by_name(name, state.pm, settings, steps)
+    steps, _ = _steps_and_settings(state)
     site = site_by_id(config, site_id)
-    if env_name == PRODUCTION and not dry_run:
+    playbook = playbook_by_name(name, state.pm, config.apply_for(site), steps)
+    variables = parse_var_options(var_items)
+    production = env_name == PRODUCTION
+    if production and request_ref is None:
         click.echo(
-            "refused: production is changed only for a validated request (tma deploy)", err=True
+            "refused: production is changed only for a validated request (--request REF, "
+            "or tma deploy)",
+            err=True,
         )
         sys.exit(EXIT_REFUSED)
-    ctx = open_context(
-        config, state.pm, site, env_name, playbook, parse_var_options(var_items), dry_run=dry_run
-    )
-    try:
-        outcome = run_playbook(playbook, ctx, steps)
-    finally:
-        ctx.host.close()
-    show_outcome(outcome, ctx, playbook, _fmt(fmt))
-    if not outcome.ok:
+    # Windows and freezes hold production back; staging work typed by a person goes ahead.
+    what = "playbook run" if production else None
+    with site_session(config, state.pm, site, what=what, dry_run=dry_run) as (ledger, recovered):
+        for done in recovered:
+            click.echo(f"recovered: {done['message']}", err=True)
+        request_id = fingerprint = None
+        if request_ref is not None:
+            if ledger is None:
+                click.echo(f"refused: --request {request_ref}: there is no ledger yet", err=True)
+                sys.exit(EXIT_REFUSED)
+            request_id, fingerprint = _request(
+                state, ledger, site, request_ref, production, dry_run
+            )
+        execution = execute(
+            ledger,
+            config,
+            state.pm,
+            site,
+            env_name,
+            playbook,
+            variables,
+            steps,
+            action="playbook",
+            dry_run=dry_run,
+            request_id=request_id,
+            request_ref=fingerprint,
+        )
+    show_outcome(execution.outcome, execution.ctx, playbook, _fmt(fmt))
+    if not execution.outcome.ok:
         sys.exit(EXIT_FAILED)
+
+
+def _request(
+    state: _State, ledger: Ledger, site: Site, reference: str, production: bool, dry_run: bool
+) -> tuple[int, str]:
+    """The request's id and fingerprint; for production, validated (else exit 6)."""
+    from tma_agent.apply.deploy import validated_request
+    from tma_agent.tickets.lookup import find_request
+
+    if not production:
+        with ledger.session() as session:
+            request = find_request(session, reference)
+        return request.id, request.fingerprint
+    from tma_agent.cli_requests import _backends
+
+    backends = _backends(state)
+    try:
+        request, _who = validated_request(ledger, site, reference, backends, dry_run=dry_run)
+    finally:
+        backends.close()
+    return request.id, request.fingerprint
 
 
 def show_outcome(outcome: PlaybookOutcome, ctx: StepContext, playbook: Playbook, fmt: str) -> None:

@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tma_agent.cli import _State
+    from tma_agent.ledger.database import Ledger
     from tma_agent.models import SiteReport
     from tma_agent.tickets.summary import RunSummary
     from tma_agent.tickets.targets import Backends
@@ -75,7 +78,7 @@ def run_command(
             summary, code = execute_run(state.config, state.pm, backends, check, dry_run=True)
         finally:
             backends.close()
-        _print_summary(summary, _fmt(fmt), dry_run=True)
+        _print_summary(summary, _fmt(fmt), dry_run=True, applies=[])
         return
     import structlog
 
@@ -89,20 +92,47 @@ def run_command(
             structlog.get_logger().warning("previous run is old", detail=stale)
             click.echo(f"warning: {stale}", err=True)
         try:
-            summary, code = execute_run(state.config, state.pm, backends, check, dry_run=False)
+            summary, code = execute_run(
+                state.config, state.pm, backends, check, dry_run=False, after=_applies(state)
+            )
         finally:
             backends.close()
+        _send_apply_notes(state, summary.applies)
         beat.exit_code = code
-    _print_summary(summary, _fmt(fmt), dry_run=False)
+    _print_summary(summary, _fmt(fmt), dry_run=False, applies=summary.applies)
     if code:
         sys.exit(code)
 
 
-def _print_summary(summary: RunSummary, fmt: str, *, dry_run: bool) -> None:
+def _applies(state: _State) -> Callable[[Ledger, list[SiteReport]], list[dict[str, Any]]]:
+    """Recover killed applies and auto-apply in staging what the policy allows (docs/apply.md),
+    inside the run (its lock held, its record and observers told)."""
+
+    def after(ledger: Ledger, reports: list[SiteReport]) -> list[dict[str, Any]]:
+        from tma_agent.apply.auto import after_run
+
+        return after_run(state.config, state.pm, ledger, reports)
+
+    return after
+
+
+def _send_apply_notes(state: _State, applies: list[dict[str, Any]]) -> None:
+    """The applies' ticket notes, sent at once."""
+    from tma_agent.cli_apply import send_request_writes
+
+    for request_id in {a["request"] for a in applies if a["request"] is not None}:
+        for error in send_request_writes(state, request_id):
+            click.echo(f"ticket system: {error}", err=True)
+
+
+def _print_summary(
+    summary: RunSummary, fmt: str, *, dry_run: bool, applies: list[dict[str, Any]]
+) -> None:
     if fmt == "json":
-        click.echo(
-            json.dumps({**summary.to_dict(), "dry_run": dry_run}, indent=2, ensure_ascii=False)
-        )
+        out = {**summary.to_dict(), "dry_run": dry_run}
+        if applies:
+            out["applies"] = applies
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False, default=str))
         return
     from rich.console import Console
     from rich.table import Table
@@ -123,6 +153,11 @@ def _print_summary(summary: RunSummary, fmt: str, *, dry_run: bool) -> None:
         click.echo(f"bucket alert: {alert['message']}", err=True)
     for error in summary.ticket_errors:
         click.echo(f"ticket system: {error}", err=True)
+    for done in applies:
+        for recovered in done["recovered"]:
+            click.echo(f"recovered: {recovered['message']}")
+        error = f": {done['error']}" if done["error"] else ""
+        click.echo(f"auto-apply {done['site']}: {done['state']}{error}")
 
 
 @click.group("requests")

@@ -117,9 +117,10 @@ def tma_register_commands(cli: click.Group) -> None:
 def tma_detect_paths() -> list[str]:
     """Return paths, relative to a site's path, whose presence or content tells your stack.
 
-    Called once per site before detection, all implementations run: the runner reads every
-    path returned by every plugin in a single round trip and hands the result to
-    ``tma_detect_stack``.
+    Called once per run, all implementations run: the runner reads every path returned by
+    every plugin in a single round trip and hands the result to ``tma_detect_stack`` (for a
+    site whose stack is configured, only the paths of the plugins registering that stack or
+    no stack at all: no other stack answers for it).
     """
 
 
@@ -128,8 +129,8 @@ def tma_prefetch_globs() -> list[GlobRequest]:
     """Return the ``read_glob`` requests your stack's inventory is likely to make, with roots
     relative to a site's path (every layout you support: roots that do not exist cost nothing).
 
-    Called once per site before detection, all implementations run: the runner reads them in
-    the detection round trip, and a later ``site.host.read_glob`` asking for part of them (its
+    Called once per run, all implementations run (for a configured stack, as
+    ``tma_detect_paths``): the runner reads them in the detection round trip, and a later ``site.host.read_glob`` asking for part of them (its
     roots and names among theirs, no deeper, the same ``max_bytes``) costs no round trip.
     """
 
@@ -190,6 +191,18 @@ def tma_apply_plan(site: Site, stack: str, findings: list[Finding]) -> ApplyPlan
     Called by ``tma apply`` and auto-apply once the findings are chosen. Return None when
     ``stack`` is not yours. Names and versions are data: validate them and raise ``TmaError``
     for one that cannot be passed on safely. firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def tma_deploy_plan(site: Site, stack: str) -> ApplyPlan | None:
+    """Say how to install what a deploy brought to production: the playbook whose steps run
+    right after the core ``deploy`` playbook moved the checkout to the tested commit
+    (``composer install`` from the lock file, database updates, cache clear), and its variables.
+
+    Called by ``tma deploy``. Return None when ``stack`` is not yours; when no plugin answers,
+    the deploy runs the core steps only. Never a new ``composer update``: production gets
+    exactly what staging tested. firstresult.
     """
 
 

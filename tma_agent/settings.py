@@ -103,6 +103,9 @@ class Policy(Strict):
     ignore: list[IgnoreRule] = Field(default_factory=list)
     #: component -> version constraint it must stay within (`drupal: "^10.3"`).
     pin: dict[str, str] = Field(default_factory=dict)
+    #: Update kinds `tma run` applies in staging by itself once their request is open
+    #: (`[security]`); None or empty: nothing is applied without a `tma apply`.
+    auto_apply: list[UpdateLevel] | None = None
 
     def merged_with(self, narrower: Policy | None) -> Policy:
         if narrower is None:
@@ -116,4 +119,5 @@ class Policy(Strict):
             ),
             ignore=[*self.ignore, *narrower.ignore],
             pin={**self.pin, **narrower.pin},
+            auto_apply=narrower.auto_apply if narrower.auto_apply is not None else self.auto_apply,
         )

@@ -66,6 +66,11 @@ class StackPlugin:
         """The playbook and variables that apply `findings` on a site of this stack."""
         return None
 
+    def deploy_plan(self, site: Site) -> ApplyPlan | None:
+        """The install steps after `tma deploy` moved production to the tested commit
+        (`composer install` from the lock file, database updates); None: none."""
+        return None
+
     def site_database(self, ctx: StepContext) -> SiteDatabase | None:
         """The site's database as its own settings say (read, never executed)."""
         return None
@@ -135,6 +140,10 @@ class StackPlugin:
     @hookimpl
     def tma_apply_plan(self, site: Site, stack: str, findings: list[Finding]) -> ApplyPlan | None:
         return self.apply_plan(site, findings) if stack == self.name else None
+
+    @hookimpl
+    def tma_deploy_plan(self, site: Site, stack: str) -> ApplyPlan | None:
+        return self.deploy_plan(site) if stack == self.name else None
 
     @hookimpl
     def tma_site_database(self, ctx: StepContext) -> SiteDatabase | None:

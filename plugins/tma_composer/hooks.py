@@ -46,6 +46,10 @@ class ComposerStack(StackPlugin):
     def register_steps(self, register: Callable[[StepInfo], None]) -> None:
         steps.register_steps(register)
 
+    def deploy_plan(self, site: Site) -> ApplyPlan | None:
+        """After `tma deploy`: install exactly what the tested commit's lock files say."""
+        return ApplyPlan("composer-deploy")
+
     def apply_plan(self, site: Site, findings: list[Finding]) -> ApplyPlan | None:
         return composer_plan(site, findings)
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 from tma_agent.apply import ApplyPlan
 from tma_agent.config import Site
 from tma_agent.ecosystems.apply_plans import (
+    ComposerTargets,
     actionable,
     composer_name,
     composer_version,
-    new_major,
-    nothing_to_apply,
 )
 from tma_agent.models import Finding
 
@@ -24,19 +23,8 @@ PLAYBOOK = "composer-update"
 
 
 def composer_plan(site: Site, findings: list[Finding]) -> ApplyPlan:
-    packages: list[str] = []
-    require: list[str] = []
-    expect: dict[str, str] = {}
+    targets = ComposerTargets(site.id)
     for finding in actionable(findings):
         name = composer_name(site.id, finding.name)
-        target = composer_version(site.id, finding.recommended)
-        if new_major(finding.installed, target):
-            require.append(f"{name}:^{target.removeprefix('v')}")
-        packages.append(name)
-        expect[name] = target
-    if not packages:
-        raise nothing_to_apply(site.id)
-    return ApplyPlan(
-        PLAYBOOK,
-        {"packages": packages, "require": require, "expect": expect},
-    )
+        targets.add(name, finding.installed, composer_version(site.id, finding.recommended))
+    return targets.plan(PLAYBOOK)

@@ -24,7 +24,7 @@ from tma_agent.context import SiteContext
 from tma_agent.models import Component, Finding
 from tma_drupal.advisories import apply_packagist_advisories
 from tma_drupal.releases import ReleaseHistory, feed_url, fetch_release_history
-from tma_drupal.status import classify
+from tma_drupal.status import Classification, classify
 
 __all__ = ["KIND_ORDER", "SOURCE_NAME", "evaluate"]
 
@@ -86,8 +86,7 @@ def _finding(site: SiteContext, component: Component, history: ReleaseHistory | 
             "drupal: project unknown to the feed", url=history.url, reason=history.unknown_reason
         )
         return _unknown(component, "unknown")
-    installed = _resolve_installed(component, history)
-    verdict = classify(installed, history, datestamp=component.extra.get("datestamp"))
+    installed, verdict, released = _verdict(site, component, history)
     if verdict.reason:
         site.log.info("drupal: status unknown", component=component.name, reason=verdict.reason)
     return Finding(
@@ -97,10 +96,35 @@ def _finding(site: SiteContext, component: Component, history: ReleaseHistory | 
         latest=verdict.latest,
         recommended=verdict.recommended,
         update=verdict.update,
-        advisories=verdict.advisories,
+        # A list of this finding's own: the Packagist advisories are added to it.
+        advisories=list(verdict.advisories),
         source=history.url,
-        released=_release_date(history, verdict.recommended),
+        released=released,
     )
+
+
+_Verdict = tuple[str | None, Classification, str | None]
+
+
+def _verdict(site: SiteContext, component: Component, history: ReleaseHistory) -> _Verdict:
+    """(installed, classification, release date of the recommended one): a function of the
+    feed and the installed version only, so computed once per run for every site running
+    that version (a fleet's sites share most of their module versions)."""
+    candidates = tuple(component.extra.get("version_candidates") or ())
+    datestamp = component.extra.get("datestamp")
+    key = (history.url, component.installed, candidates, datestamp)
+    verdicts: dict[tuple[object, ...], tuple[ReleaseHistory, _Verdict]] = site.run.memo(
+        ("drupal.verdicts",), dict
+    )
+    known = verdicts.get(key)
+    # The run memoizes each feed, so one URL is one history; checked, not assumed.
+    if known is not None and known[0] is history:
+        return known[1]
+    installed = _resolve_installed(component, history)
+    verdict = classify(installed, history, datestamp=datestamp)
+    found = (installed, verdict, _release_date(history, verdict.recommended))
+    verdicts[key] = (history, found)  # a race computes the same value twice, nothing worse
+    return found
 
 
 def _release_date(history: ReleaseHistory, version: str | None) -> str | None:

@@ -70,6 +70,11 @@ class DrupalStack(StackPlugin):
         for step in STEPS:
             register(step)
 
+    def deploy_plan(self, site: Site) -> ApplyPlan | None:
+        """After `tma deploy`: install exactly what the tested commit's lock files say."""
+        # Drupal 7 and 8+ alike: composer install runs only where composer.lock is.
+        return ApplyPlan("drupal-deploy")
+
     def apply_plan(self, site: Site, findings: list[Finding]) -> ApplyPlan | None:
         from tma_drupal.apply7 import drupal7_apply_plan
 

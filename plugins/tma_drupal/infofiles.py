@@ -25,6 +25,7 @@ __all__ = [
     "MAX_INFO_BYTES",
     "MAX_INFO_DEPTH",
     "InfoFile",
+    "ParsedInfoFiles",
     "parse_info_file",
     "unreadable_info_file",
 ]
@@ -83,6 +84,32 @@ def parse_info_file(relative_path: str, content: str, *, drupal7: bool) -> InfoF
         datestamp=int(datestamp) if datestamp.isdigit() else None,
         origin=relative_path,
     )
+
+
+class ParsedInfoFiles:
+    """`parse_info_file` once per run for each distinct file: drupal.org packages info files,
+    so a fleet's sites hold the same few hundred byte for byte (one run scope's instance is
+    shared by every site: `site.run.memo`). The contents kept as keys are capped, so a fleet
+    of distinct files costs bounded memory and parses the rest as before."""
+
+    #: Characters of content kept as keys, at most (a few thousand real info files).
+    MAX_CHARS = 4 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, str, bool], InfoFile] = {}
+        self._chars = 0
+
+    def parse(self, relative_path: str, content: str, *, drupal7: bool) -> InfoFile:
+        key = (relative_path, content, drupal7)
+        info = self._found.get(key)
+        if info is None:
+            info = parse_info_file(relative_path, content, drupal7=drupal7)
+            # InfoFile is frozen: sharing it is safe. Threads racing here parse one file twice
+            # and may overshoot the cap by a file or two, nothing worse.
+            if self._chars + len(content) <= self.MAX_CHARS:
+                self._chars += len(content)
+                self._found[key] = info
+        return info
 
 
 class _Refused(ValueError):

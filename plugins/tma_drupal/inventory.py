@@ -38,7 +38,7 @@ from tma_drupal.detect import (
     detect_paths,
     strict_composer_packages,
 )
-from tma_drupal.infofiles import InfoFile, parse_info_file, unreadable_info_file
+from tma_drupal.infofiles import InfoFile, ParsedInfoFiles, unreadable_info_file
 
 __all__ = ["INSTALLED_JSON", "inventory", "likely_globs"]
 
@@ -144,8 +144,10 @@ def _projects_from_info(
     drupal7: bool,
 ) -> dict[str, Component]:
     groups: dict[str, list[InfoFile]] = {}
+    parsed = site.run.memo(("drupal.info_files",), ParsedInfoFiles)
+    inside = docroot.rstrip("/") + "/"
     for path in sorted({*scanned, *problems}):
-        relative = posixpath.relpath(path, docroot)
+        relative = _relative(path, inside, docroot)
         if any(segment in f"/{relative}" for segment in _IGNORED_SEGMENTS):
             continue
         suffix = ".info" if drupal7 else ".info.yml"
@@ -156,7 +158,7 @@ def _projects_from_info(
         if path in problems:
             info = unreadable_info_file(relative, problems[path], drupal7=drupal7)
         else:
-            info = parse_info_file(relative, scanned[path], drupal7=drupal7)
+            info = parsed.parse(relative, scanned[path], drupal7=drupal7)
         if info.error:
             site.log.warning("drupal: bad info file", file=path, error=info.error)
         if info.project == "drupal":
@@ -164,6 +166,15 @@ def _projects_from_info(
         groups.setdefault(info.project or info.machine_name, []).append(info)
     site_relative = posixpath.relpath(docroot, site.path)
     return {key: _component_from_group(key, infos, site_relative) for key, infos in groups.items()}
+
+
+def _relative(path: str, inside: str, docroot: str) -> str:
+    """posixpath.relpath(path, docroot), without its cost for the usual case: a normalized
+    path under the docroot (as `find` prints them under normalized roots)."""
+    rest = path[len(inside) :] if path.startswith(inside) else ""
+    if rest and posixpath.normpath(rest) == rest and not rest.startswith("../"):
+        return rest
+    return posixpath.relpath(path, docroot)
 
 
 def _component_from_group(key: str, infos: list[InfoFile], docroot: str) -> Component:

@@ -12,11 +12,10 @@ from __future__ import annotations
 from tma_agent.apply import ApplyPlan
 from tma_agent.config import Site
 from tma_agent.ecosystems.apply_plans import (
+    ComposerTargets,
     actionable,
     composer_name,
     composer_version,
-    new_major,
-    nothing_to_apply,
 )
 from tma_agent.models import Finding
 from tma_agent.versions import drupal_to_composer
@@ -42,24 +41,14 @@ def _composer_form(site: str, version: str | None) -> str:
 def drupal_plan(site: Site, findings: list[Finding]) -> ApplyPlan | None:
     if _drupal7(findings):
         return None
-    packages: list[str] = []
-    require: list[str] = []
-    expect: dict[str, str] = {}
+    targets = ComposerTargets(site.id)
     for finding in actionable(findings):
         target = _composer_form(site.id, finding.recommended)
         if finding.kind == "core":
-            expect["drupal/core"] = target
-            packages += ["drupal/core", "drupal/core-*"]
+            targets.packages += ["drupal/core", "drupal/core-*"]
+            targets.expect["drupal/core"] = target
             continue
         name = composer_name(site.id, f"drupal/{finding.name}")
         installed = _composer_form(site.id, finding.installed) if finding.installed else None
-        if new_major(installed, target):
-            require.append(f"{name}:^{target}")
-        packages.append(name)
-        expect[name] = target
-    if not packages:
-        raise nothing_to_apply(site.id)
-    return ApplyPlan(
-        PLAYBOOK,
-        {"packages": packages, "require": require, "expect": expect},
-    )
+        targets.add(name, installed, target)
+    return targets.plan(PLAYBOOK)

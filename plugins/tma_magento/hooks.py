@@ -53,5 +53,9 @@ class MagentoStack(StackPlugin):
     def register_steps(self, register: Callable[[StepInfo], None]) -> None:
         steps.register_steps(register)
 
+    def deploy_plan(self, site: Site) -> ApplyPlan | None:
+        """After `tma deploy`: install exactly what the tested commit's lock files say."""
+        return ApplyPlan("magento-deploy")
+
     def apply_plan(self, site: Site, findings: list[Finding]) -> ApplyPlan | None:
         return magento_plan(site, findings)

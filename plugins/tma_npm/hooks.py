@@ -61,5 +61,15 @@ class NpmStack(StackPlugin):
         return super().tma_detect_stack(site, files)
 
     # -- applying updates (docs/apply.md) ----------------------------------------------------
+    def deploy_plan(self, site: Site) -> ApplyPlan | None:
+        """After `tma deploy`: install exactly what the tested commit's lock files say."""
+        from tma_agent.plugin_settings import typed_settings
+        from tma_npm.settings import NpmOptions
+
+        options = typed_settings(NpmOptions, site.options, f"site {site.id}: options")
+        return ApplyPlan(
+            "npm-deploy", {"scripts": options.npm_scripts, "npm_dir": options.npm_dir or "."}
+        )
+
     def apply_plan(self, site: Site, findings: list[Finding]) -> ApplyPlan | None:
         return npm_plan(site, findings)

@@ -62,5 +62,9 @@ class PrestaShopStack(StackPlugin):
     def register_steps(self, register: Callable[[StepInfo], None]) -> None:
         steps.register_steps(register)
 
+    def deploy_plan(self, site: Site) -> ApplyPlan | None:
+        """After `tma deploy`: install exactly what the tested commit's lock files say."""
+        return ApplyPlan("prestashop-deploy")
+
     def apply_plan(self, site: Site, findings: list[Finding]) -> ApplyPlan | None:
         return prestashop_plan(site, findings)

@@ -72,6 +72,10 @@ class WordPressStack(StackPlugin):
         for step in STEPS:
             register(step)
 
+    def deploy_plan(self, site: Site) -> ApplyPlan | None:
+        """After `tma deploy`: install exactly what the tested commit's lock files say."""
+        return ApplyPlan("wordpress-deploy")
+
     def apply_plan(self, site: Site, findings: list[Finding]) -> ApplyPlan | None:
         from tma_wordpress.apply_plan import wordpress_apply_plan
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from tma_agent.apply.windows import Freeze, Window
 from tma_agent.settings import Strict
 
 __all__ = ["ApplyOverride", "ApplySettings"]
@@ -21,11 +22,20 @@ class ApplySettings(Strict):
     commit_author: str = "tma-agent <tma-agent@localhost>"
     #: The agency's own playbooks, searched before the plugins' and the built-in ones.
     playbook_dirs: list[str] = Field(default_factory=list)
+    #: When apply, deploy and auto-apply may start (none: any time), in `timezone`.
+    windows: list[Window] = Field(default_factory=list)
+    #: Days when they never do (a date range, weekdays, or both); wins over `windows`.
+    freeze: list[Freeze] = Field(default_factory=list)
 
     def merged_with(self, narrower: ApplyOverride | None) -> ApplySettings:
         if narrower is None:
             return self
-        given = narrower.model_dump(exclude_unset=True)
+        # The values themselves, not a dump: windows and freezes stay models.
+        given = {
+            name: getattr(narrower, name)
+            for name in narrower.model_fields_set
+            if getattr(narrower, name) is not None
+        }
         return self.model_copy(update=given)
 
 
@@ -35,3 +45,5 @@ class ApplyOverride(Strict):
     backup_dir: str | None = None
     keep_backups: int | None = Field(None, ge=1)
     commit_author: str | None = None
+    windows: list[Window] | None = None
+    freeze: list[Freeze] | None = None

@@ -16,10 +16,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from tma_agent.apply import ApplyPlan
 from tma_agent.errors import TmaError
 from tma_agent.models import Finding
 
 __all__ = [
+    "ComposerTargets",
     "PlanError",
     "Template",
     "UnsafeFindingError",
@@ -139,3 +141,32 @@ def _leading(version: str | None) -> tuple[int, int] | None:
     if match is None:
         return None
     return int(match.group(1)), int(match.group(2) or 0)
+
+
+class ComposerTargets:
+    """What a Composer playbook (`composer-update`, `drupal-composer`, `magento`) is given:
+    the packages to update, the `composer require`s a new major (or a pinned core) needs first,
+    and the version each must reach (checked in the lock file afterwards)."""
+
+    def __init__(self, site: str) -> None:
+        self.site = site
+        self.packages: list[str] = []
+        self.require: list[str] = []
+        self.expect: dict[str, str] = {}
+
+    def add(self, name: str, installed: str | None, target: str, *, pin: bool = False) -> None:
+        """`pin`: require exactly `target` (a platform's core), updated first."""
+        if pin:
+            self.require.append(f"{name}:{target}")
+            self.packages.insert(0, name)
+        else:
+            if new_major(installed, target):
+                self.require.append(f"{name}:^{target.removeprefix('v')}")
+            self.packages.append(name)
+        self.expect[name] = target
+
+    def plan(self, playbook: str) -> ApplyPlan:
+        if not self.packages:
+            raise nothing_to_apply(self.site)
+        variables = {"packages": self.packages, "require": self.require, "expect": self.expect}
+        return ApplyPlan(playbook, variables)

@@ -75,6 +75,30 @@ def _parsed_key(path: str) -> paramiko.PKey | None:
     return key
 
 
+# known_hosts parsed once per process too (paramiko's load parses every line, for every
+# connection): path -> (the file's identity when parsed, its keys). Read-only once stored.
+_KNOWN_HOSTS: dict[str, tuple[tuple[int, int, int], paramiko.HostKeys]] = {}
+
+
+def _load_host_keys(client: paramiko.SSHClient, path: str, name: str) -> None:
+    """What `client.load_host_keys(path)` gives the check of host `name` (the form paramiko
+    looks up: `host` or `[host]:port`): that host's keys, from a parse of the file shared by
+    every connection while the file is unchanged. OSError / SSHException as paramiko's."""
+    stat = os.stat(path)
+    identity = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    with _KEYS_LOCK:
+        known = _KNOWN_HOSTS.get(path)
+    if known is None or known[0] != identity:
+        known = (identity, paramiko.HostKeys(path))
+        with _KEYS_LOCK:
+            _KNOWN_HOSTS[path] = known
+    found = known[1].lookup(name)  # plain and hashed (`|1|...`) entries, as paramiko matches
+    if found is not None:
+        mine = client.get_host_keys()
+        for key_type in found:
+            mine.add(name, key_type, found[key_type])
+
+
 class _UnknownHostKey(paramiko.SSHException):
     """Raised from the strict policy so the presented key reaches our error message."""
 
@@ -149,7 +173,8 @@ class SSHHost(Host):
         if s.strict_host_keys:
             if os.path.isfile(known_hosts):
                 try:
-                    client.load_host_keys(known_hosts)
+                    name = _known_hosts_name(self.hostname, self.port)
+                    _load_host_keys(client, known_hosts, name)
                 except (OSError, paramiko.SSHException) as exc:
                     raise HostKeyError(
                         f"{where}: cannot read known_hosts {known_hosts}: {_one_line(exc)}"

@@ -27,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "ApplyRun",
+    "ApplyState",
     "Base",
     "BucketAlert",
     "Intervention",
@@ -97,6 +99,15 @@ class WorkState(enum.StrEnum):
     IN_PRODUCTION = "in_production"
     CLOSED = "closed"
     REJECTED = "rejected"
+
+
+class ApplyState(enum.StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+    #: Found `running` with its holder gone (a SIGKILL): cleaned up by a later run.
+    RECOVERED = "recovered"
 
 
 class OutboxState(enum.StrEnum):
@@ -301,3 +312,34 @@ class BucketAlert(Base):
     period_start: Mapped[date] = mapped_column()
     threshold: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApplyRun(Base):
+    """The journal of one apply, deploy or playbook run on a site: written when it starts and
+    after every step, so that a run killed in the middle leaves what a later one needs to
+    undo it (the facts: starting commit, backup paths, maintenance on) and who held it."""
+
+    __tablename__ = "apply_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site: Mapped[str] = mapped_column(String(200), index=True)
+    env: Mapped[str] = mapped_column(String(100))
+    #: `apply`, `deploy` or `playbook` (a `tma playbook run`).
+    action: Mapped[str] = mapped_column(String(20))
+    playbook: Mapped[str] = mapped_column(String(200))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    state: Mapped[ApplyState] = mapped_column(_enum(ApplyState, "apply_state"), index=True)
+    #: What the steps learnt, JSON-able (`git.start`, `db.backup`, `maintenance`...).
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: What a later recovery needs to run `on_failure` again: the playbook's path, the run's
+    #: stamp (backup directory, pid file), the stack and the variables as resolved.
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: One entry per step run: index, step, title, status, phase, error, commands.
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: `host:pid` of the process running it: a `running` row whose holder is gone was killed.
+    holder: Mapped[str] = mapped_column(String(200))
+    #: On the site's host: the file holding the pid of the command running there now.
+    pid_file: Mapped[str | None] = mapped_column(String(500))
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column()

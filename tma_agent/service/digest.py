@@ -91,7 +91,7 @@ def digest_of(run: RunInfo, summary: RunSummary) -> RunDigest:
         digest.requests[outcome.action] += 1
         if outcome.action == "created":
             digest.opened.append(f"{outcome.site}: {outcome.ticket or outcome.fingerprint}")
-    digest.applies = list(getattr(summary, "applies", []) or [])
+    digest.applies = [a for a in summary.applies if a.get("state") != "nothing"]
     digest.alerts = list(summary.alerts)
     digest.ticket_errors = list(summary.ticket_errors)
     return digest

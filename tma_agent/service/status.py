@@ -43,6 +43,7 @@ def _run_row(run: Run, running: bool) -> dict[str, Any]:
         "sites": dict(summary.get("sites") or {}),
         "findings": dict(summary.get("findings") or {}),
         "requests": dict(summary.get("requests") or {}),
+        "applies": dict(summary.get("applies") or {}),
         "queued": int(summary.get("queued") or 0),
         "parked": int(summary.get("parked") or 0),
     }

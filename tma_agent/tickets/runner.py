@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import pluggy
 import structlog
@@ -28,8 +29,11 @@ def execute_run(
     check: Callable[[], list[SiteReport]],
     *,
     dry_run: bool,
+    after: Callable[[Ledger, list[SiteReport]], list[dict[str, Any]]] | None = None,
 ) -> tuple[RunSummary, int]:
-    """(summary, exit code): 3 when ticket writes are left queued or parked, else 0."""
+    """(summary, exit code): 3 when ticket writes are left queued or parked, else 0. `after`
+    (recovering and auto-applying) runs once the requests are open, still under the run lock,
+    so the run's record and its `tma_run_finished` observers see what it did."""
     started = utcnow()
     if dry_run:
         summary = _dry_run(config, check())
@@ -47,6 +51,8 @@ def execute_run(
             session.add(run)
         reports = check()
         summary = run_requests(config, ledger, backends, reports)
+        if after is not None:
+            summary.applies = after(ledger, reports)
         summary.alerts = _bucket_alerts(config, ledger)
         summary.ticket_errors += _send_notices(ledger, backends)
         finished = utcnow()
@@ -137,15 +143,19 @@ def _recorded(summary: RunSummary) -> dict[str, object]:
         "site_findings": {r.site: _update_counts(r) for r in summary.reports},
         "queued": summary.queued,
         "parked": summary.parked,
+        "applies": _counts(a.get("state") for a in summary.applies),
         "ticket_errors": summary.ticket_errors[:20],
     }
 
 
 def _update_counts(report: SiteReport) -> dict[str, int]:
+    return _counts(c.update for c in report.components if c.update != "none")
+
+
+def _counts(values: Iterable[object]) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for component in report.components:
-        if component.update != "none":
-            counts[component.update] = counts.get(component.update, 0) + 1
+    for value in values:
+        counts[str(value)] = counts.get(str(value), 0) + 1
     return counts
 
 

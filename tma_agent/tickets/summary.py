@@ -62,6 +62,8 @@ class RunSummary:
     ticket_errors: list[str] = field(default_factory=list)
     #: Bucket thresholds (`billing.alerts`) reached for the first time in their period.
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    #: Applies the run recovered or made in staging (`policies.auto_apply`), one per site.
+    applies: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -11,7 +11,7 @@ name, so a list of versions always has a total order.
 from __future__ import annotations
 
 import re
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 from itertools import zip_longest
 from typing import Literal
 
@@ -59,8 +59,24 @@ _SHORT_STABILITIES = {"a": "alpha", "b": "beta", "p": "patch", "pl": "patch", "r
 _DRUPAL_CORE_PREFIX = re.compile(r"^\d+\.x-", re.ASCII)
 
 
+#: Version strings up to this length are normalised once per process: a fleet's locks and feeds
+#: name the same few thousand versions over and over (a hostile 1 MB "version" is not kept).
+_MEMO_MAX_LENGTH = 100
+
+
 def normalize_composer(version: str) -> str:
     """The normalised form Composer compares; ValueError naming the text when it is none."""
+    if len(version) <= _MEMO_MAX_LENGTH:
+        return _normalize_memo(version)
+    return _normalize(version)
+
+
+@lru_cache(maxsize=8192)
+def _normalize_memo(version: str) -> str:
+    return _normalize(version)  # a ValueError is not cached: raised again on the next call
+
+
+def _normalize(version: str) -> str:
     text = version.strip()
     alias = _ALIAS.match(text)
     if alias:  # `1.0.x-dev as 1.0.0`: the real version is the left side
@@ -222,12 +238,23 @@ class ComposerVersion:
         return f"ComposerVersion({self.raw!r})"
 
 
-def _release_numbers(version: str) -> list[int]:
+def _release_numbers(version: str) -> tuple[int, ...]:
+    if len(version) <= _MEMO_MAX_LENGTH:
+        return _release_numbers_memo(version)
+    return _numbers(version)
+
+
+@lru_cache(maxsize=8192)
+def _release_numbers_memo(version: str) -> tuple[int, ...]:
+    return _numbers(version)
+
+
+def _numbers(version: str) -> tuple[int, ...]:
     text = _DRUPAL_CORE_PREFIX.sub("", version.strip())
     normalized = normalize_composer(text)
     if normalized.startswith("dev-"):
         raise ValueError(f"a branch has no release numbers: {version!r}")
-    return [int(part) for part in normalized.split("-", 1)[0].split(".")]
+    return tuple(int(part) for part in normalized.split("-", 1)[0].split("."))
 
 
 def update_level(installed: str, target: str) -> UpdateLevel:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tma_agent.versions._generic import PRE_RELEASE_RANK
 
@@ -79,6 +80,17 @@ class DrupalVersion:
 
 def parse_drupal(raw: str) -> DrupalVersion:
     """Split a drupal.org version string; ValueError when it follows no drupal.org scheme."""
+    # DrupalVersion is frozen: one per distinct string and process (feeds and info files
+    # name the same versions for every site); a hostile long string is not kept.
+    return _parse_memo(raw) if len(raw) <= 100 else _parse(raw)
+
+
+@lru_cache(maxsize=8192)
+def _parse_memo(raw: str) -> DrupalVersion:
+    return _parse(raw)  # a ValueError is not cached: raised again on the next call
+
+
+def _parse(raw: str) -> DrupalVersion:
     text = raw.strip()
     match = _DRUPAL_VERSION.match(text)
     if not match:
