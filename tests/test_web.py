@@ -51,6 +51,16 @@ def test_staff_sees_the_whole_fleet_with_updates_by_kind(portal: Portal) -> None
         site = web.get("/api/sites/www").json()
         assert_valid(site, "web-site.schema.json")
         assert [r["state"] for r in site["requests"]] == ["estimated", "new"]
+        (applied,) = site["applies"]  # the playbook run on www's staging, from the journal
+        assert (applied["env"], applied["action"], applied["state"]) == (
+            "staging",
+            "playbook",
+            "succeeded",
+        )
+        assert applied["steps"] == [
+            {"index": 0, "step": "shell", "title": "Say hello", "status": "changed", "error": None}
+        ]
+        assert web.get("/api/sites/shop").json()["applies"] == []
         core = next(f for f in site["findings"] if f["name"] == "drupal")
         assert core["update"] == "security" and core["advisories"][0]["id"] == "10.2.4"
         assert [e["description"] for e in site["interventions"]] == ["Fixed www's form"]

@@ -15,6 +15,7 @@ from tma_agent.billing.status import contract_statuses
 from tma_agent.config import Config
 from tma_agent.ledger.database import Ledger
 from tma_agent.ledger.models import (
+    ApplyRun,
     Intervention,
     MonthValidation,
     Request,
@@ -133,6 +134,15 @@ def site_detail(config: Config, ledger: Ledger, viewer: Viewer, site_id: str) ->
             .order_by(Request.id)
         )
         # What the open requests ask for: each component, its target and its advisories.
+        applies = [
+            _apply_row(a)
+            for a in session.scalars(
+                select(ApplyRun)
+                .where(ApplyRun.site == site.id)
+                .order_by(ApplyRun.id.desc())
+                .limit(10)
+            )
+        ]
         findings = [
             {**target, "request": request.id}
             for request in open_requests
@@ -145,9 +155,34 @@ def site_detail(config: Config, ledger: Ledger, viewer: Viewer, site_id: str) ->
             for name, env in site.environments.items()
         ],
         "findings": findings,
+        "applies": applies,
         "requests": [_request_row(r) for r in list_requests(ledger, site=site.id)],
         "interventions": entries["entries"][-100:],
         "billed_minutes": entries["totals"]["billed_minutes"],
+    }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def _apply_row(run: ApplyRun) -> dict[str, Any]:
+    """An apply, deploy or playbook run as the journal keeps it, without the commands and
+    their output (the agency's plumbing, shown by `tma apply`): each step's outcome."""
+    return {
+        "id": run.id,
+        "env": run.env,
+        "action": run.action,
+        "playbook": run.playbook,
+        "request": run.request_id,
+        "state": run.state.value,
+        "started_at": _iso(run.started_at),
+        "ended_at": _iso(run.ended_at),
+        "error": run.error,
+        "steps": [
+            {k: step.get(k) for k in ("index", "step", "title", "status", "error")}
+            for step in run.steps
+        ],
     }
 
 
