@@ -45,6 +45,8 @@ def test_staff_sees_the_whole_fleet_with_updates_by_kind(portal: Portal) -> None
         requests = web.get("/api/requests").json()
         assert_valid(requests, "web-requests.schema.json")
         assert requests["by_state"] == {"estimated": 3, "new": 2}
+        waiting = {r["state"]: r["waiting_on"] for r in requests["requests"]}
+        assert waiting == {"estimated": "client", "new": "agency"}  # validate / estimate it
         clients = web.get("/api/clients").json()
         assert_valid(clients, "web-clients.schema.json")
         assert [c["client"] for c in clients["clients"]] == ["acme", "globex"]

@@ -186,25 +186,35 @@ def _apply_row(run: ApplyRun) -> dict[str, Any]:
     }
 
 
+_ROW_KEYS = (
+    "id",
+    "fingerprint",
+    "site",
+    "client",
+    "kind",
+    "state",
+    "priority",
+    "estimate_minutes",
+    "validated",
+    "ticket",
+    "ticket_status",
+    "outbox",
+    "title",
+)
+
+
+def waiting_on(row: dict[str, Any]) -> str | None:
+    """Who must act next: the agency (estimate it, do it, fix a refused ticket write) or the
+    client (validate it); None once it is done, closed or rejected."""
+    if row["state"] in ("closed", "rejected", "in_production"):
+        return None
+    if row["outbox"] == "parked" or row["state"] == "new" or row["validated"]:
+        return "agency"
+    return "client"
+
+
 def _request_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: row[k]
-        for k in (
-            "id",
-            "fingerprint",
-            "site",
-            "client",
-            "kind",
-            "state",
-            "priority",
-            "estimate_minutes",
-            "validated",
-            "ticket",
-            "ticket_status",
-            "outbox",
-            "title",
-        )
-    }
+    return {**{k: row[k] for k in _ROW_KEYS}, "waiting_on": waiting_on(row)}
 
 
 def requests_by_state(ledger: Ledger, viewer: Viewer) -> dict[str, Any]:
