@@ -196,6 +196,9 @@ def test_headers_cookie_flags_and_a_wrong_password(portal: Portal) -> None:
         no_token = web.post("/login", data={"name": "alice", "password": PASSWORDS["alice"]})
         assert no_token.status_code == 403
         assert web.get("/login?next=//evil.example").status_code == 200
+        # A name rebound to the loopback server is not answered (DNS rebinding).
+        assert web.get("/login", headers={"host": "evil.example"}).status_code == 400
+        assert web.get("/login", headers={"host": "localhost"}).status_code == 200
 
 
 def test_log_ins_are_rate_limited_and_https_cookies_secure(
@@ -213,6 +216,8 @@ def test_log_ins_are_rate_limited_and_https_cookies_secure(
         with served(made.fleet.config) as url, httpx.Client(base_url=url) as web:
             login = web.get("/login")
             assert "secure" in login.headers["set-cookie"].lower()
+            named = web.get("/login", headers={"host": "tma.agency.example"})
+            assert named.status_code == 200
             token = csrf_of(login.text)
             # The Secure cookie is not sent back over http: the test keeps it by hand.
             cookie = login.headers["set-cookie"].split(";")[0]
