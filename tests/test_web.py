@@ -17,6 +17,7 @@ from web_portal import portal as portal  # the fixture
 
 from tma_agent.config import load_config
 from tma_agent.testing.feeds import FeedServer
+from tma_agent.testing.postgres import PostgresCluster
 from tma_agent.testing.web import csrf_of, logged_in, served
 from tma_agent.web.app import create_app
 
@@ -337,3 +338,31 @@ def test_a_signed_link_logs_a_client_in_and_expires(portal: Portal) -> None:
     old = URLSafeTimedSerializer("s" * 40, salt="tma-portal-link", signer=TwoHoursAgo)
     assert read_link_token("s" * 40, old.dumps({"user": "acme-cto", "hours": 1})) is None
     assert read_link_token("s" * 40, old.dumps({"user": "acme-cto", "hours": 3})) == "acme-cto"
+
+
+def test_the_dashboard_on_a_postgresql_ledger(
+    tmp_path_factory: pytest.TempPathFactory, postgres_cluster: PostgresCluster
+) -> None:
+    """The same server on a PostgreSQL ledger (database.url): pages read it, the portal's
+    validation is what `tma report` reads back."""
+    url = postgres_cluster.create_database("web")
+    with FeedServer() as server:
+        made = make_portal(tmp_path_factory.mktemp("pg"), server, database=url)
+        with served(made.fleet.config) as base:
+            made.url = base
+            with _as(made, "acme-cto") as web:
+                assert {s["site"] for s in web.get("/api/fleet").json()["sites"]} == {
+                    "www",
+                    "intranet",
+                }
+                page = web.get(f"/clients/acme/months/{MONTH}")
+                done = web.post(
+                    f"/clients/acme/months/{MONTH}/validate", data={"csrf": csrf_of(page.text)}
+                )
+                assert done.status_code == 303
+                again = web.post(
+                    f"/clients/acme/months/{MONTH}/validate", data={"csrf": csrf_of(page.text)}
+                )
+                assert again.status_code == 409 and "already validated by acme-cto" in again.text
+    report = made.json("report", "monthly", "--client", "acme", "--month", MONTH)
+    assert (report["validation"]["by"], report["validation"]["source"]) == ("acme-cto", "portal")

@@ -95,8 +95,12 @@ def configure(fleet: Fleet, **web: Any) -> None:
     fleet.write(clients=clients, sites=sites, web={"secret_key": SECRET, **web})
 
 
-def make_portal(tmp: Path, server: FeedServer, **web: Any) -> Portal:
+def make_portal(
+    tmp: Path, server: FeedServer, *, database: str | None = None, **web: Any
+) -> Portal:
     fleet = Fleet(tmp, server)
+    if database is not None:
+        fleet.write(database={"url": database})
     configure(fleet)
     users = [
         _account(fleet, "alice", None),
