@@ -22,6 +22,9 @@ DATA_FILES = [
     "tma_agent/py.typed",
     "tma_agent/ledger/migrations/script.py.mako",
     "tma_agent/billing/report/templates/*.html.j2",
+    # The dashboard's pages and stylesheet (tma serve).
+    "tma_agent/web/templates/*.html.j2",
+    "tma_agent/web/static/*",
     # The top-level playbooks/, shipped through the tma_agent/playbooks symlink.
     "tma_agent/playbooks/*.yaml",
     "tma_prestashop/*.example.json",

@@ -42,6 +42,7 @@ from tma_agent.settings import (
     Strict,
 )
 from tma_agent.tickets.settings import RequestSettings, TicketsBlock
+from tma_agent.web.settings import WebSettings
 
 __all__ = [
     "CONFIG_ENV",
@@ -199,6 +200,8 @@ class Config(Strict):
     #: The TMA team and how its workload is planned (`tma plan`, docs/planning.md).
     team: list[TeamMember] = Field(default_factory=list)
     planning: PlanningSettings = Field(default_factory=lambda: PlanningSettings())
+    #: `tma serve`: the dashboard, the client portal and the ticket webhooks (docs/web.md).
+    web: WebSettings = Field(default_factory=lambda: WebSettings())
     #: IANA name deciding days and months of billed work (`Europe/Paris`); None: the machine's.
     timezone: str | None = None
     clients: list[Client] = Field(default_factory=list)
@@ -214,6 +217,11 @@ class Config(Strict):
         for index, site in enumerate(self.sites):
             if site.client not in client_ids:
                 raise _RefError(("sites", index, "client"), f"unknown client {site.client!r}")
+        for index, user in enumerate(self.web.users):
+            if user.client is not None and user.client not in client_ids:
+                raise _RefError(
+                    ("web", "users", index, "client"), f"unknown client {user.client!r}"
+                )
         return self
 
     @field_validator("timezone")

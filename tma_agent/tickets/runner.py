@@ -139,6 +139,8 @@ def _recorded(summary: RunSummary) -> dict[str, object]:
         "findings": findings,
         # Per site, for `tma status` (sites not checked successfully for days).
         "site_status": {r.site: r.status for r in summary.reports},
+        # Per site, updates by kind, for the dashboard's fleet page (`tma serve`).
+        "site_findings": {r.site: _update_counts(r) for r in summary.reports},
         "queued": summary.queued,
         "parked": summary.parked,
         "applies": _counts(a.get("state") for a in summary.applies),
@@ -151,6 +153,10 @@ def _counts(values: Iterable[object]) -> dict[str, int]:
     for value in values:
         counts[str(value)] = counts.get(str(value), 0) + 1
     return counts
+
+
+def _update_counts(report: SiteReport) -> dict[str, int]:
+    return _counts(c.update for c in report.components if c.update != "none")
 
 
 def _finished(pm: pluggy.PluginManager, run: RunInfo, summary: RunSummary) -> None:

@@ -46,8 +46,15 @@ class SyncReport:
 
 
 def sync_states(
-    ledger: Ledger, target_of: TargetOf, *, sites: Sequence[str] | None = None
+    ledger: Ledger,
+    target_of: TargetOf,
+    *,
+    sites: Sequence[str] | None = None,
+    refs: Sequence[str] | None = None,
+    ticket_backend: str | None = None,
 ) -> SyncReport:
+    """Read the open requests' tickets back (only these sites', or only the tickets `refs`
+    of `ticket_backend`: a webhook's nudge) and record what people decided there."""
     report = SyncReport()
     with ledger.session() as session:
         query = select(Request).where(
@@ -55,6 +62,10 @@ def sync_states(
         )
         if sites is not None:
             query = query.where(Request.site.in_(list(sites)))
+        if refs is not None:
+            query = query.where(Request.ticket_ref.in_(list(refs)))
+        if ticket_backend is not None:
+            query = query.where(Request.ticket_backend == ticket_backend)
         requests = list(session.scalars(query.order_by(Request.id)))
         batches: dict[str, list[Request]] = {}
         infos: dict[str, tuple[BackendInfo, TicketBackend, StatusMap]] = {}

@@ -1,0 +1,110 @@
+"""The dashboard in a real headless Chromium (Selenium, `/usr/bin/chromedriver` given
+explicitly: Selenium's driver manager would try to download one): staff logs in and sees the
+fleet; a client logs in, validates a month, and `tma report` then shows it locked (its time
+can no longer change). Screenshots are kept in the test's tmp dir and in .artifacts/."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from web_portal import MONTH, PASSWORDS, Portal
+from web_portal import portal as portal  # the fixture
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1280,900",
+        "--disable-dev-shm-usage",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _shot(driver: webdriver.Chrome, tmp_path: Path, name: str) -> None:
+    path = tmp_path / f"{name}.png"
+    assert driver.save_screenshot(str(path)) and path.stat().st_size > 5000
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy2(path, ARTIFACTS / path.name)
+    print(f"screenshot: {path} (kept as {ARTIFACTS / path.name})")
+
+
+def _log_in(driver: webdriver.Chrome, url: str, name: str) -> None:
+    driver.delete_all_cookies()
+    driver.get(f"{url}/login")
+    driver.find_element(By.ID, "name").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(PASSWORDS[name])
+    driver.find_element(By.ID, "login").click()
+    assert driver.find_element(By.ID, "who").text == name
+
+
+def test_staff_logs_in_and_sees_the_fleet(
+    browser: webdriver.Chrome, portal: Portal, tmp_path: Path
+) -> None:
+    browser.get(portal.url + "/")
+    assert browser.current_url.startswith(f"{portal.url}/login")  # no session: the log-in
+    _log_in(browser, portal.url, "alice")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#fleet tbody tr")
+    assert [r.get_attribute("data-site") for r in rows] == ["www", "intranet", "shop"]
+    assert "1 security" in rows[0].text and "updates" in rows[0].text
+    _shot(browser, tmp_path, "web-fleet")
+    browser.find_element(By.LINK_TEXT, "www").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "www"
+    rows = browser.find_elements(By.CSS_SELECTOR, "#interventions tbody tr")
+    assert len(rows) == 1 and "Fixed www's form" in rows[0].text
+    _shot(browser, tmp_path, "web-site")
+
+
+def test_a_client_validates_a_month_and_tma_report_shows_it_locked(
+    browser: webdriver.Chrome, portal: Portal, tmp_path: Path
+) -> None:
+    _log_in(browser, portal.url, "acme-cto")
+    sites = browser.find_elements(By.CSS_SELECTOR, "#fleet tbody tr")
+    assert [r.get_attribute("data-site") for r in sites] == ["www", "intranet"]
+    browser.find_element(By.LINK_TEXT, "Bucket and reports").click()
+    browser.find_element(By.LINK_TEXT, MONTH).click()
+    assert browser.find_element(By.ID, "total").text == "1:30"
+    # The burn-down chart loads under the page's CSP (an image of our own origin).
+    width = browser.execute_script("return document.getElementById('burndown').naturalWidth")
+    assert isinstance(width, int) and width > 100
+    browser.find_element(By.ID, "validate").click()
+    assert browser.find_element(By.ID, "validation").text.startswith("Validated by acme-cto")
+    assert not browser.find_elements(By.ID, "validate")
+    _shot(browser, tmp_path, "web-month-validated")
+    report = portal.json("report", "monthly", "--client", "acme", "--month", MONTH)
+    assert report["validation"]["validated"] is True
+    assert (report["validation"]["by"], report["validation"]["source"]) == ("acme-cto", "portal")
+    late = portal.tma(
+        "time",
+        "log",
+        "--site",
+        "www",
+        "--hours",
+        "1",
+        "--kind",
+        "corrective",
+        "--date",
+        f"{MONTH}-20",
+        "Too late",
+    )
+    assert late.returncode == 6, late.stdout + late.stderr  # the month is locked
+    other = portal.json("report", "monthly", "--client", "globex", "--month", MONTH)
+    assert other["validation"]["validated"] is False

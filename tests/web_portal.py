@@ -1,0 +1,143 @@
+"""A ledger filled through the real CLI for the dashboard tests: two clients (acme: two
+Drupal sites and a contract; globex: one site), a real `tma run` against local feeds, requests
+typed with `tma requests add`, time logged with `tma time log`, accounts made with
+`tma users add`; and `tma serve` running on it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from run_fleet import Fleet
+from tma_drupal.testing.trees import build_drupal10
+
+from tma_agent.testing.feeds import FeedServer
+from tma_agent.testing.web import served
+
+__all__ = ["MONTH", "PASSWORDS", "Portal", "make_portal"]
+
+MONTH = "2026-11"
+PASSWORDS = {
+    "alice": "staff-password-123",
+    "acme-cto": "acme-password-456",
+    "globex-cto": "globex-password-789",
+}
+SECRET = "s" * 40
+
+
+@dataclass
+class Portal:
+    fleet: Fleet
+    url: str
+    #: The ledger ids of each client's typed request.
+    request_of: dict[str, int]
+
+    def tma(self, *args: str) -> Any:
+        return self.fleet.tma(*args)
+
+    def json(self, *args: str) -> Any:
+        done = self.fleet.tma(*args, "--format", "json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+
+def _account(fleet: Fleet, name: str, client: str | None) -> dict[str, Any]:
+    """`tma users add NAME [--client ID]` with the password on stdin: its printed entry."""
+    import subprocess
+
+    from tma_agent.testing.cli import TMA
+
+    extra = ["--client", client] if client else []
+    done = subprocess.run(
+        [*TMA, "--config", str(fleet.config), "users", "add", name, *extra, "--password-stdin"],
+        input=PASSWORDS[name] + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.strip()
+    assert line.startswith("- ") and PASSWORDS[name] not in done.stdout + done.stderr
+    entry: dict[str, Any] = json.loads(line[2:])
+    return entry
+
+
+def configure(fleet: Fleet, **web: Any) -> None:
+    shop = fleet.tmp_path / "shop"
+    if not shop.exists():
+        build_drupal10(shop)
+    sites = [
+        {
+            "id": name,
+            "client": "acme",
+            "stack": "drupal",
+            "environments": {"production": {"path": str(path)}},
+        }
+        for name, path in fleet.sites.items()
+    ] + [
+        {
+            "id": "shop",
+            "client": "globex",
+            "stack": "drupal",
+            "environments": {"production": {"path": str(shop)}},
+        }
+    ]
+    clients = [
+        {"id": "acme", "name": "ACME", "contract": {"days": 2}},
+        {"id": "globex", "name": "Globex Corp", "contract": {"days": 1}},
+    ]
+    fleet.write(clients=clients, sites=sites, web={"secret_key": SECRET, **web})
+
+
+def make_portal(tmp: Path, server: FeedServer, **web: Any) -> Portal:
+    fleet = Fleet(tmp, server)
+    configure(fleet)
+    users = [
+        _account(fleet, "alice", None),
+        _account(fleet, "acme-cto", "acme"),
+        _account(fleet, "globex-cto", "globex"),
+    ]
+    configure(fleet, users=users, **web)
+    fleet.run()
+    request_of = {}
+    for site, client in (("www", "acme"), ("shop", "globex")):
+        done = fleet.tma(
+            "requests",
+            "add",
+            "--site",
+            site,
+            "--by",
+            "alice",
+            f"<script>alert('{client}')</script> fix",
+            "A bug to fix.",
+        )
+        assert done.returncode == 0, done.stderr
+        request_of[client] = int(done.stdout.split()[1].lstrip("#"))
+        logged = fleet.tma(
+            "time",
+            "log",
+            "--site",
+            site,
+            "--hours",
+            "1.5",
+            "--kind",
+            "corrective",
+            "--date",
+            f"{MONTH}-03",
+            f"Fixed {site}'s form",
+        )
+        assert logged.returncode == 0, logged.stderr
+    return Portal(fleet, "", request_of)
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+    with FeedServer() as server:
+        made = make_portal(tmp_path_factory.mktemp("portal"), server)
+        with served(made.fleet.config) as url:
+            made.url = url
+            yield made

@@ -1,0 +1,156 @@
+"""`create_app(config)`: the Starlette application `tma serve` runs under uvicorn."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pluggy
+from jinja2 import Environment, FileSystemLoader
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from tma_agent.config import Config
+from tma_agent.errors import ConfigError
+from tma_agent.ledger.database import Ledger
+from tma_agent.web.auth import CSRF_FIELD, LoginLimiter, check_csrf, verify_password, viewer_of
+from tma_agent.web.downloads import download_routes
+from tma_agent.web.hooks import hook_routes
+from tma_agent.web.pages import Pages
+from tma_agent.web.security import SecurityHeaders
+
+__all__ = ["SESSION_COOKIE", "create_app"]
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "tma_session"
+
+
+def _safe_next(value: object) -> str:
+    """Only a path of this site: never `//other.example` nor `https://...` (open redirect)."""
+    if isinstance(value, str) and value.startswith("/") and not value.startswith(("//", "/\\")):
+        return value
+    return "/"
+
+
+class _Login:
+    def __init__(self, config: Config, pages: Pages) -> None:
+        self.config = config
+        self.pages = pages
+        web = config.web
+        self.limiter = LoginLimiter(web.login_attempts, web.login_window_seconds)
+
+    async def form(self, request: Request) -> Response:
+        if viewer_of(request, self.config.web) is not None:
+            return RedirectResponse("/", 303)
+        return self.pages.render(
+            request, "login.html.j2", next=_safe_next(request.query_params.get("next"))
+        )
+
+    async def submit(self, request: Request) -> Response:
+        form = await request.form()
+        target = _safe_next(form.get("next"))
+        if not check_csrf(request, form.get(CSRF_FIELD)):
+            return self.pages.error(request, 403, "the form expired: reload the page", api=False)
+        name = str(form.get("name") or "").strip()[:100]
+        password = str(form.get("password") or "")
+        address = request.client.host if request.client else "unknown"
+        keys = (f"address:{address}", f"account:{name.casefold()}")
+        if self.limiter.blocked(*keys):
+            return self.pages.render(
+                request,
+                "login.html.j2",
+                429,
+                next=target,
+                message="too many failed log-ins: wait a few minutes",
+            )
+        user = self.config.web.user(name)
+        ok = await run_in_threadpool(verify_password, user, password)
+        if not ok or user is None or (user.role == "client" and not self.config.web.clients_portal):
+            self.limiter.failed(*keys)
+            return self.pages.render(
+                request, "login.html.j2", 401, next=target, message="wrong name or password"
+            )
+        # A new session (and CSRF token) on every log-in: none chosen before it survives.
+        request.session.clear()
+        request.session["user"] = user.name
+        return RedirectResponse(target, 303)
+
+    async def link(self, request: Request) -> Response:
+        """A signed log-in link (`tma users link`): a client account only, never staff."""
+        from tma_agent.web.links import read_link_token
+
+        web = self.config.web
+        name = read_link_token(web.secret_key or "", request.path_params["token"])
+        user = web.user(name) if name else None
+        if user is None or user.role != "client" or not web.clients_portal:
+            return self.pages.error(request, 404, "this link is invalid or has expired", api=False)
+        request.session.clear()
+        request.session["user"] = user.name
+        return RedirectResponse(f"/clients/{user.client}", 303)
+
+    async def logout(self, request: Request) -> Response:
+        form = await request.form()
+        if check_csrf(request, form.get(CSRF_FIELD)):
+            request.session.clear()
+        return RedirectResponse("/login", 303)
+
+
+def _templates() -> Environment:
+    # Autoescaped everywhere: names, titles and descriptions come from people and sites.
+    return Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
+
+
+def create_app(
+    config: Config, *, pm: pluggy.PluginManager | None = None, ledger: Ledger | None = None
+) -> Starlette:
+    """The dashboard on `config`'s ledger (opened and upgraded like the CLI's when not
+    given). ConfigError without `web.secret_key`: sessions must be signed."""
+    secret = config.web.secret_key
+    if not secret:
+        raise ConfigError("web.secret_key: needed to sign the sessions (32 characters or more)")
+    if pm is None:
+        from tma_agent.plugins import get_plugin_manager
+
+        pm = get_plugin_manager(config.plugins.block)
+    if ledger is None:
+        from tma_agent.ledger import open_ledger
+
+        ledger = open_ledger(config)
+    opened = ledger
+    pages = Pages(config, opened, _templates(), pm)
+    login = _Login(config, pages)
+    routes: list[BaseRoute] = [
+        Route("/login", login.form, methods=["GET"]),
+        Route("/login", login.submit, methods=["POST"]),
+        Route("/logout", login.logout, methods=["POST"]),
+        Route("/link/{token}", login.link, methods=["GET"]),
+        *pages.routes(),
+        *download_routes(pages),
+        *hook_routes(config, pm, opened),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        opened.close()
+
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(
+            SessionMiddleware,
+            secret_key=secret,
+            session_cookie=SESSION_COOKIE,
+            max_age=config.web.session_hours * 3600,
+            same_site="lax",
+            https_only=config.web.secure_cookies,
+        ),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

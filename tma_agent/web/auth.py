@@ -1,0 +1,122 @@
+"""Who is asking: accounts of `web.users` (argon2 hashes), or a trusted proxy's header;
+sessions in signed cookies (Starlette's SessionMiddleware), CSRF tokens, log-in limits."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from starlette.requests import Request
+
+from tma_agent.web.settings import WebSettings, WebUser
+
+__all__ = [
+    "CSRF_FIELD",
+    "LoginLimiter",
+    "Viewer",
+    "check_csrf",
+    "csrf_token",
+    "hash_password",
+    "verify_password",
+    "viewer_of",
+]
+
+CSRF_FIELD = "csrf"
+_HASHER = PasswordHasher()
+#: Verified when the account does not exist, so an unknown name costs the same time.
+_DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
+
+
+@dataclass(frozen=True)
+class Viewer:
+    name: str
+    role: str
+    #: The one client a client account sees; None for staff.
+    client: str | None
+
+    @property
+    def staff(self) -> bool:
+        return self.role == "staff"
+
+    def sees(self, client: str) -> bool:
+        return self.staff or client == self.client
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify_password(user: WebUser | None, password: str) -> bool:
+    stored = user.password_hash if user is not None else None
+    try:
+        return _HASHER.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _allowed(settings: WebSettings, user: WebUser | None) -> Viewer | None:
+    if user is None or (user.role == "client" and not settings.clients_portal):
+        return None
+    return Viewer(user.name, user.role, user.client)
+
+
+def viewer_of(request: Request, settings: WebSettings) -> Viewer | None:
+    """The logged-in account, read again from the configuration on every request: an account
+    removed from `web.users` is logged out at once."""
+    if settings.proxy_auth_header:
+        named = request.headers.get(settings.proxy_auth_header)
+        if named:
+            return _allowed(settings, settings.user(named.strip()))
+    name = request.session.get("user")
+    return _allowed(settings, settings.user(name)) if isinstance(name, str) else None
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, made on first use (the log-in form has one too)."""
+    token = request.session.get(CSRF_FIELD)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF_FIELD] = token
+    return token
+
+
+def check_csrf(request: Request, given: object) -> bool:
+    expected = request.session.get(CSRF_FIELD)
+    return (
+        isinstance(expected, str)
+        and isinstance(given, str)
+        and secrets.compare_digest(expected.encode(), given.encode())
+    )
+
+
+class LoginLimiter:
+    """At most `attempts` failed log-ins per address and per account name in `window`
+    seconds; in memory (one `tma serve` process), thread-safe."""
+
+    def __init__(self, attempts: int, window: float) -> None:
+        self.attempts = attempts
+        self.window = window
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failures.setdefault(key, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+    def blocked(self, *keys: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            return any(len(self._recent(k, now)) >= self.attempts for k in keys)
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                self._recent(key, now).append(now)

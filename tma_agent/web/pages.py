@@ -1,0 +1,221 @@
+"""The dashboard's pages and their `/api/` twins (the same data as JSON), and the portal's
+two writes: a client validating a month's report or a request, recorded exactly as
+`tma report validate` / `tma requests validate` would, with the source `portal`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import pluggy
+from jinja2 import Environment
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from tma_agent.config import Config
+from tma_agent.errors import TmaError
+from tma_agent.ledger.database import Ledger
+from tma_agent.web import data
+from tma_agent.web.auth import CSRF_FIELD, Viewer, check_csrf, csrf_token, viewer_of
+
+__all__ = ["Pages"]
+
+#: (config, ledger, viewer, path parameters) -> the page's data.
+_Loader = Callable[[Config, Ledger, Viewer, dict[str, Any]], dict[str, Any]]
+
+
+#: Query parameters a page may show back (escaped, like everything): its notices and filters.
+_SHOWN_QUERY = frozenset({"synced", "errors", "client", "status", "stack", "sort"})
+
+
+@dataclass
+class Pages:
+    config: Config
+    ledger: Ledger
+    templates: Environment
+    pm: pluggy.PluginManager
+
+    def render(self, request: Request, name: str, code: int = 200, **context: Any) -> Response:
+        template = self.templates.get_template(name)
+        viewer = viewer_of(request, self.config.web)
+        body = template.render(
+            viewer=viewer, csrf=csrf_token(request), csrf_field=CSRF_FIELD, **context
+        )
+        return HTMLResponse(body, status_code=code)
+
+    def error(self, request: Request, status: int, message: str, *, api: bool) -> Response:
+        if api:
+            return JSONResponse({"error": message}, status_code=status)
+        return self.render(request, "error.html.j2", status, status=status, message=message)
+
+    def twin(self, path: str, api_path: str, template: str, load: _Loader) -> list[Route]:
+        """The HTML page at `path` and its JSON twin at `api_path`, from one loader."""
+
+        async def answer(request: Request, *, api: bool) -> Response:
+            viewer = viewer_of(request, self.config.web)
+            if viewer is None:
+                if api:
+                    return JSONResponse({"error": "log in first"}, status_code=401)
+                return RedirectResponse(f"/login?next={quote(request.url.path)}", 303)
+            params = {**request.path_params, "query": dict(request.query_params)}
+            try:
+                found = await run_in_threadpool(load, self.config, self.ledger, viewer, params)
+            except data.NotFound:
+                return self.error(request, 404, "not found", api=api)
+            except TmaError as exc:  # a bad month in the address: one line, no traceback
+                return self.error(request, 404, str(exc), api=api)
+            if api:
+                return JSONResponse(found)
+            query = {k: v for k, v in request.query_params.items() if k in _SHOWN_QUERY}
+            return self.render(request, template, data=found, params=params, request_query=query)
+
+        async def page(request: Request) -> Response:
+            return await answer(request, api=False)
+
+        async def api(request: Request) -> Response:
+            return await answer(request, api=True)
+
+        return [Route(path, page, methods=["GET"]), Route(api_path, api, methods=["GET"])]
+
+    async def _client_write(
+        self, request: Request, client_of: Callable[[], str | None]
+    ) -> tuple[Viewer | None, Response | None]:
+        """The viewer allowed to write for the client the address names, or the refusal."""
+        viewer = viewer_of(request, self.config.web)
+        if viewer is None:
+            return None, RedirectResponse("/login", 303)
+        form = await request.form()
+        if not check_csrf(request, form.get(CSRF_FIELD)):
+            return None, self.error(request, 403, "the form expired: reload the page", api=False)
+        client = await run_in_threadpool(client_of)
+        if client is None or not viewer.sees(client):
+            return None, self.error(request, 404, "not found", api=False)
+        if viewer.staff:
+            # The client's own act: the agency records one with the CLI (`--by`).
+            message = "only the client's account validates (staff: tma report validate --by)"
+            return None, self.error(request, 403, message, api=False)
+        return viewer, None
+
+    async def validate_month(self, request: Request) -> Response:
+        from tma_agent.billing.report.freeze import validate_month
+
+        client, month = request.path_params["client"], request.path_params["month"]
+        known = any(c.id == client for c in self.config.clients)
+        viewer, refused = await self._client_write(request, lambda: client if known else None)
+        if refused is not None or viewer is None:
+            return refused or self.error(request, 403, "refused", api=False)
+
+        def record() -> None:
+            with self.ledger.session() as session:
+                validate_month(session, self.config, client, month, viewer.name, source="portal")
+
+        try:
+            await run_in_threadpool(record)
+        except TmaError as exc:  # already validated, a bad month
+            return self.error(request, 409, str(exc), api=False)
+        return RedirectResponse(f"/clients/{quote(client)}/months/{quote(month)}", 303)
+
+    async def validate_request(self, request: Request) -> Response:
+        from tma_agent.ledger.models import Request as LedgerRequest
+        from tma_agent.tickets.sync import validate_request
+
+        request_id = int(request.path_params["request_id"])
+
+        def client_of() -> str | None:
+            with self.ledger.session() as session:
+                found = session.get(LedgerRequest, request_id)
+                return found.client if found is not None else None
+
+        viewer, refused = await self._client_write(request, client_of)
+        if refused is not None or viewer is None:
+            return refused or self.error(request, 403, "refused", api=False)
+        from tma_agent.web.writeback import send_validation_note
+
+        await run_in_threadpool(
+            validate_request, self.ledger, str(request_id), viewer.name, source="portal"
+        )
+        # Written back at once when the ticket system answers; else queued for the next run.
+        await run_in_threadpool(send_validation_note, self.config, self.pm, self.ledger, request_id)
+        return RedirectResponse(f"/requests/{request_id}", 303)
+
+    async def sync_now(self, request: Request) -> Response:
+        """Staff's "sync now": `tma requests sync` (every open request's ticket read back),
+        for ticket systems without webhooks (Redmine 5.0) or a hook that was missed."""
+        from tma_agent.tickets.registry import registered_ticket_backends
+        from tma_agent.tickets.sync import sync_states
+        from tma_agent.tickets.targets import Backends
+
+        viewer = viewer_of(request, self.config.web)
+        if viewer is None:
+            return RedirectResponse("/login", 303)
+        form = await request.form()
+        if not viewer.staff:
+            return self.error(request, 404, "not found", api=False)
+        if not check_csrf(request, form.get(CSRF_FIELD)):
+            return self.error(request, 403, "the form expired: reload the page", api=False)
+
+        def sync() -> tuple[int, int]:
+            backends = Backends(self.config, registered_ticket_backends(self.pm))
+            try:
+                report = sync_states(self.ledger, backends.target_of)
+            finally:
+                backends.close()
+            return len(report.changes), len(report.errors)
+
+        changed, errors = await run_in_threadpool(sync)
+        return RedirectResponse(f"/requests?synced={changed}&errors={errors}", 303)
+
+    def routes(self) -> list[Route]:
+        def fleet(c: Config, led: Ledger, v: Viewer, p: dict[str, Any]) -> dict[str, Any]:
+            return data.filtered(data.fleet(c, led, v), p["query"])
+
+        def site(c: Config, led: Ledger, v: Viewer, p: dict[str, Any]) -> dict[str, Any]:
+            return data.site_detail(c, led, v, p["site"])
+
+        def requests(c: Config, led: Ledger, v: Viewer, _: dict[str, Any]) -> dict[str, Any]:
+            return data.requests_by_state(led, v)
+
+        def one_request(c: Config, led: Ledger, v: Viewer, p: dict[str, Any]) -> dict[str, Any]:
+            return data.request_detail(led, v, int(p["request_id"]))
+
+        def clients(c: Config, led: Ledger, v: Viewer, _: dict[str, Any]) -> dict[str, Any]:
+            return data.clients(c, led, v)
+
+        def client(c: Config, led: Ledger, v: Viewer, p: dict[str, Any]) -> dict[str, Any]:
+            return data.client_detail(c, led, v, p["client"])
+
+        def month(c: Config, led: Ledger, v: Viewer, p: dict[str, Any]) -> dict[str, Any]:
+            return data.month_report(c, led, v, p["client"], p["month"])
+
+        def runs(c: Config, led: Ledger, v: Viewer, _: dict[str, Any]) -> dict[str, Any]:
+            return data.runs(c, v)
+
+        return [
+            *self.twin("/", "/api/fleet", "fleet.html.j2", fleet),
+            *self.twin("/sites/{site}", "/api/sites/{site}", "site.html.j2", site),
+            *self.twin("/requests", "/api/requests", "requests.html.j2", requests),
+            Route("/requests/sync", self.sync_now, methods=["POST"]),
+            *self.twin(
+                "/requests/{request_id:int}",
+                "/api/requests/{request_id:int}",
+                "request.html.j2",
+                one_request,
+            ),
+            Route("/requests/{request_id:int}/validate", self.validate_request, methods=["POST"]),
+            *self.twin("/clients", "/api/clients", "clients.html.j2", clients),
+            *self.twin("/clients/{client}", "/api/clients/{client}", "client.html.j2", client),
+            *self.twin(
+                "/clients/{client}/months/{month}",
+                "/api/clients/{client}/months/{month}",
+                "month.html.j2",
+                month,
+            ),
+            Route(
+                "/clients/{client}/months/{month}/validate", self.validate_month, methods=["POST"]
+            ),
+            *self.twin("/runs", "/api/runs", "runs.html.j2", runs),
+        ]
