@@ -70,12 +70,12 @@ LAZY_COMMANDS: dict[str, LazyCommand] = {
     "report": LazyCommand("tma_agent.cli_billing", "The monthly client report, and its validation (README: Billing)."),
     "requests": LazyCommand("tma_agent.cli_requests", "Maintenance requests: list, show, validate, sync, retry (README: Requests)."),
     "serve": LazyCommand("tma_agent.cli_web", "Serve the dashboard, the client portal and the ticket webhooks (docs/web.md)."),
+    "users": LazyCommand("tma_agent.cli_web", "Accounts of the dashboard and the client portal (web.users)."),
     "run": LazyCommand("tma_agent.cli_requests", "Check sites, then open, update or close their maintenance requests in the ticket system (README: Requests)."),
     "status": LazyCommand("tma_agent.cli_service", "The last runs, sites not checked successfully for days, ticket writes left waiting."),
     "systemd": LazyCommand("tma_agent.cli_service", "The systemd service and timer that run `tma run` on a schedule."),
     "tickets": LazyCommand("tma_agent.cli_requests", "The ticket systems the requests go to."),
     "time": LazyCommand("tma_agent.cli_billing", "Billable time: log, list, edit, delete, reconcile with the ticket system (README: Billing)."),
-    "users": LazyCommand("tma_agent.cli_web", "Accounts of the dashboard and the client portal (web.users)."),
 }  # fmt: skip
 
 

@@ -148,15 +148,15 @@ def _recorded(summary: RunSummary) -> dict[str, object]:
     }
 
 
-def _update_counts(report: SiteReport) -> dict[str, int]:
-    return _counts(c.update for c in report.components if c.update != "none")
-
-
 def _counts(values: Iterable[object]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for value in values:
         counts[str(value)] = counts.get(str(value), 0) + 1
     return counts
+
+
+def _update_counts(report: SiteReport) -> dict[str, int]:
+    return _counts(c.update for c in report.components if c.update != "none")
 
 
 def _finished(pm: pluggy.PluginManager, run: RunInfo, summary: RunSummary) -> None:
