@@ -17,6 +17,7 @@ from web_portal import portal as portal  # the fixture
 
 from tma_agent.config import load_config
 from tma_agent.testing.feeds import FeedServer
+from tma_agent.testing.postgres import PostgresCluster
 from tma_agent.testing.web import csrf_of, logged_in, served
 from tma_agent.web.app import create_app
 
@@ -45,12 +46,26 @@ def test_staff_sees_the_whole_fleet_with_updates_by_kind(portal: Portal) -> None
         requests = web.get("/api/requests").json()
         assert_valid(requests, "web-requests.schema.json")
         assert requests["by_state"] == {"estimated": 3, "new": 2}
+        waiting = {r["state"]: r["waiting_on"] for r in requests["requests"]}
+        assert waiting == {"estimated": "client", "new": "agency"}  # validate / estimate it
         clients = web.get("/api/clients").json()
         assert_valid(clients, "web-clients.schema.json")
         assert [c["client"] for c in clients["clients"]] == ["acme", "globex"]
         site = web.get("/api/sites/www").json()
         assert_valid(site, "web-site.schema.json")
         assert [r["state"] for r in site["requests"]] == ["estimated", "new"]
+        (applied,) = site["applies"]  # the playbook run on www's staging, from the journal
+        assert (applied["env"], applied["action"], applied["state"]) == (
+            "staging",
+            "playbook",
+            "succeeded",
+        )
+        assert applied["steps"] == [
+            {"index": 0, "step": "shell", "title": "Say hello", "status": "changed", "error": None}
+        ]
+        assert web.get("/api/sites/shop").json()["applies"] == []
+        core = next(f for f in site["findings"] if f["name"] == "drupal")
+        assert core["update"] == "security" and core["advisories"][0]["id"] == "10.2.4"
         assert [e["description"] for e in site["interventions"]] == ["Fixed www's form"]
         assert site["billed_minutes"] == 90 and site["environments"][0]["name"] == "production"
         runs = web.get("/api/runs").json()
@@ -182,6 +197,9 @@ def test_headers_cookie_flags_and_a_wrong_password(portal: Portal) -> None:
         no_token = web.post("/login", data={"name": "alice", "password": PASSWORDS["alice"]})
         assert no_token.status_code == 403
         assert web.get("/login?next=//evil.example").status_code == 200
+        # A name rebound to the loopback server is not answered (DNS rebinding).
+        assert web.get("/login", headers={"host": "evil.example"}).status_code == 400
+        assert web.get("/login", headers={"host": "localhost"}).status_code == 200
 
 
 def test_log_ins_are_rate_limited_and_https_cookies_secure(
@@ -199,6 +217,8 @@ def test_log_ins_are_rate_limited_and_https_cookies_secure(
         with served(made.fleet.config) as url, httpx.Client(base_url=url) as web:
             login = web.get("/login")
             assert "secure" in login.headers["set-cookie"].lower()
+            named = web.get("/login", headers={"host": "tma.agency.example"})
+            assert named.status_code == 200
             token = csrf_of(login.text)
             # The Secure cookie is not sent back over http: the test keeps it by hand.
             cookie = login.headers["set-cookie"].split(";")[0]
@@ -318,3 +338,31 @@ def test_a_signed_link_logs_a_client_in_and_expires(portal: Portal) -> None:
     old = URLSafeTimedSerializer("s" * 40, salt="tma-portal-link", signer=TwoHoursAgo)
     assert read_link_token("s" * 40, old.dumps({"user": "acme-cto", "hours": 1})) is None
     assert read_link_token("s" * 40, old.dumps({"user": "acme-cto", "hours": 3})) == "acme-cto"
+
+
+def test_the_dashboard_on_a_postgresql_ledger(
+    tmp_path_factory: pytest.TempPathFactory, postgres_cluster: PostgresCluster
+) -> None:
+    """The same server on a PostgreSQL ledger (database.url): pages read it, the portal's
+    validation is what `tma report` reads back."""
+    url = postgres_cluster.create_database("web")
+    with FeedServer() as server:
+        made = make_portal(tmp_path_factory.mktemp("pg"), server, database=url)
+        with served(made.fleet.config) as base:
+            made.url = base
+            with _as(made, "acme-cto") as web:
+                assert {s["site"] for s in web.get("/api/fleet").json()["sites"]} == {
+                    "www",
+                    "intranet",
+                }
+                page = web.get(f"/clients/acme/months/{MONTH}")
+                done = web.post(
+                    f"/clients/acme/months/{MONTH}/validate", data={"csrf": csrf_of(page.text)}
+                )
+                assert done.status_code == 303
+                again = web.post(
+                    f"/clients/acme/months/{MONTH}/validate", data={"csrf": csrf_of(page.text)}
+                )
+                assert again.status_code == 409 and "already validated by acme-cto" in again.text
+    report = made.json("report", "monthly", "--client", "acme", "--month", MONTH)
+    assert (report["validation"]["by"], report["validation"]["source"]) == ("acme-cto", "portal")

@@ -102,6 +102,8 @@ def test_a_gitlab_label_reaches_the_ledger_at_once(fleet: Fleet, fake_gitlab: Fa
         )
         fine = web.post(f"/hooks/jira/{JIRA_TOKEN}", json={"issue": {"key": "M-1"}})
         assert fine.status_code == 200 and fine.json()["changes"] == []
+        log = (fleet.config.parent / "serve.log").read_text()
+        assert "POST /hooks/jira/*** HTTP/1.1" in log and JIRA_TOKEN not in log
         too_big = web.post(
             "/hooks/gitlab", content=b"x" * (2 << 20), headers={"X-Gitlab-Token": GITLAB_TOKEN}
         )

@@ -70,12 +70,14 @@ def configure(fleet: Fleet, **web: Any) -> None:
     shop = fleet.tmp_path / "shop"
     if not shop.exists():
         build_drupal10(shop)
+    # www has a staging environment too: a playbook runs there (the site page's applies).
     sites = [
         {
             "id": name,
             "client": "acme",
             "stack": "drupal",
-            "environments": {"production": {"path": str(path)}},
+            "environments": {"production": {"path": str(path)}}
+            | ({"staging": {"path": str(path)}} if name == "www" else {}),
         }
         for name, path in fleet.sites.items()
     ] + [
@@ -93,8 +95,12 @@ def configure(fleet: Fleet, **web: Any) -> None:
     fleet.write(clients=clients, sites=sites, web={"secret_key": SECRET, **web})
 
 
-def make_portal(tmp: Path, server: FeedServer, **web: Any) -> Portal:
+def make_portal(
+    tmp: Path, server: FeedServer, *, database: str | None = None, **web: Any
+) -> Portal:
     fleet = Fleet(tmp, server)
+    if database is not None:
+        fleet.write(database={"url": database})
     configure(fleet)
     users = [
         _account(fleet, "alice", None),
@@ -131,6 +137,13 @@ def make_portal(tmp: Path, server: FeedServer, **web: Any) -> Portal:
             f"Fixed {site}'s form",
         )
         assert logged.returncode == 0, logged.stderr
+    playbook = tmp / "hello.yaml"
+    playbook.write_text(
+        "name: hello\ndescription: One shell step.\nsteps:\n"
+        '  - name: Say hello\n    shell: ["true"]\n'
+    )
+    ran = fleet.tma("playbook", "run", str(playbook), "--site", "www", "--format", "json")
+    assert ran.returncode == 0, ran.stderr
     return Portal(fleet, "", request_of)
 
 

@@ -25,6 +25,7 @@ def serve(state: _State, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from tma_agent.web.app import create_app
+    from tma_agent.web.logs import log_config
     from tma_agent.web.settings import parse_bind
 
     config = state.config
@@ -34,9 +35,14 @@ def serve(state: _State, host: str | None, port: int | None) -> None:
     click.echo(
         f"tma serve: listening on http://{where} ({len(config.web.users)} accounts)", err=True
     )
-    # The proxy headers are trusted from loopback only (uvicorn's default), access log kept.
+    # Loopback proxies' headers trusted only (uvicorn's default); secrets masked in the logs.
     uvicorn.run(
-        app, host=host or bound_host, port=port or bound_port, log_level="info", server_header=False
+        app,
+        host=host or bound_host,
+        port=port or bound_port,
+        log_level="info",
+        log_config=log_config(),
+        server_header=False,
     )
 
 

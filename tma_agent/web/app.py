@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -25,8 +26,9 @@ from tma_agent.web.downloads import download_routes
 from tma_agent.web.hooks import hook_routes
 from tma_agent.web.pages import Pages
 from tma_agent.web.security import SecurityHeaders
+from tma_agent.web.settings import WebSettings, parse_bind
 
-__all__ = ["SESSION_COOKIE", "create_app"]
+__all__ = ["SESSION_COOKIE", "allowed_hosts", "create_app"]
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "tma_session"
@@ -102,6 +104,21 @@ class _Login:
         return RedirectResponse("/login", 303)
 
 
+def allowed_hosts(web: WebSettings) -> list[str]:
+    """The Host headers answered: loopback names, the bound address and `base_url`'s host.
+    Another name pointing at a loopback server (DNS rebinding) gets 400. Bound to every
+    address without a `base_url`, the names people use are unknown: any is answered."""
+    from urllib.parse import urlsplit
+
+    host = parse_bind(web.bind)[0]
+    if host in ("0.0.0.0", "::") and not web.base_url:  # noqa: S104 - comparing, not binding
+        return ["*"]
+    names = {"127.0.0.1", "localhost", "::1", host}
+    if web.base_url:
+        names.add(urlsplit(web.base_url).hostname or host)
+    return sorted(names)
+
+
 def _templates() -> Environment:
     # Autoescaped everywhere: names, titles and descriptions come from people and sites.
     return Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
@@ -144,6 +161,7 @@ def create_app(
 
     middleware = [
         Middleware(SecurityHeaders),
+        Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(config.web)),
         Middleware(
             SessionMiddleware,
             secret_key=secret,

@@ -14,7 +14,15 @@ from tma_agent.billing.report.freeze import report_document
 from tma_agent.billing.status import contract_statuses
 from tma_agent.config import Config
 from tma_agent.ledger.database import Ledger
-from tma_agent.ledger.models import Intervention, MonthValidation, Request, Run, utcnow
+from tma_agent.ledger.models import (
+    ApplyRun,
+    Intervention,
+    MonthValidation,
+    Request,
+    Run,
+    WorkState,
+    utcnow,
+)
 from tma_agent.service.status import gather_status
 from tma_agent.tickets.views import list_requests, show_request
 from tma_agent.web.auth import Viewer
@@ -33,6 +41,7 @@ __all__ = [
     "today",
 ]
 
+_ENDED = (WorkState.CLOSED, WorkState.REJECTED)
 #: Finished runs read back for each site's last findings (as `tma status` does).
 _HISTORY = 400
 
@@ -119,37 +128,93 @@ def site_detail(config: Config, ledger: Ledger, viewer: Viewer, site_id: str) ->
     row = next(r for r in fleet(config, ledger, viewer)["sites"] if r["site"] == site.id)
     with ledger.session() as session:
         entries = list_entries(session, site=site.id)
+        open_requests = session.scalars(
+            select(Request)
+            .where(Request.site == site.id, Request.state.not_in(_ENDED))
+            .order_by(Request.id)
+        )
+        # What the open requests ask for: each component, its target and its advisories.
+        applies = [
+            _apply_row(a)
+            for a in session.scalars(
+                select(ApplyRun)
+                .where(ApplyRun.site == site.id)
+                .order_by(ApplyRun.id.desc())
+                .limit(10)
+            )
+        ]
+        findings = [
+            {**target, "request": request.id}
+            for request in open_requests
+            for target in request.targets
+        ]
     return {
         **row,
         "environments": [
             {"name": name, "url": env.url, "branch": env.branch}
             for name, env in site.environments.items()
         ],
+        "findings": findings,
+        "applies": applies,
         "requests": [_request_row(r) for r in list_requests(ledger, site=site.id)],
         "interventions": entries["entries"][-100:],
         "billed_minutes": entries["totals"]["billed_minutes"],
     }
 
 
-def _request_row(row: dict[str, Any]) -> dict[str, Any]:
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def _apply_row(run: ApplyRun) -> dict[str, Any]:
+    """An apply, deploy or playbook run as the journal keeps it, without the commands and
+    their output (the agency's plumbing, shown by `tma apply`): each step's outcome."""
     return {
-        k: row[k]
-        for k in (
-            "id",
-            "fingerprint",
-            "site",
-            "client",
-            "kind",
-            "state",
-            "priority",
-            "estimate_minutes",
-            "validated",
-            "ticket",
-            "ticket_status",
-            "outbox",
-            "title",
-        )
+        "id": run.id,
+        "env": run.env,
+        "action": run.action,
+        "playbook": run.playbook,
+        "request": run.request_id,
+        "state": run.state.value,
+        "started_at": _iso(run.started_at),
+        "ended_at": _iso(run.ended_at),
+        "error": run.error,
+        "steps": [
+            {k: step.get(k) for k in ("index", "step", "title", "status", "error")}
+            for step in run.steps
+        ],
     }
+
+
+_ROW_KEYS = (
+    "id",
+    "fingerprint",
+    "site",
+    "client",
+    "kind",
+    "state",
+    "priority",
+    "estimate_minutes",
+    "validated",
+    "ticket",
+    "ticket_status",
+    "outbox",
+    "title",
+)
+
+
+def waiting_on(row: dict[str, Any]) -> str | None:
+    """Who must act next: the agency (estimate it, do it, fix a refused ticket write) or the
+    client (validate it); None once it is done, closed or rejected."""
+    if row["state"] in ("closed", "rejected", "in_production"):
+        return None
+    if row["outbox"] == "parked" or row["state"] == "new" or row["validated"]:
+        return "agency"
+    return "client"
+
+
+def _request_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {**{k: row[k] for k in _ROW_KEYS}, "waiting_on": waiting_on(row)}
 
 
 def requests_by_state(ledger: Ledger, viewer: Viewer) -> dict[str, Any]:

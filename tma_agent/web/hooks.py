@@ -52,7 +52,8 @@ def _gitlab(request: Request, body: bytes, hooks: Webhooks) -> tuple[bool, str |
         return False, None
     data = _json(body)
     attributes = data.get("object_attributes")
-    if data.get("object_kind") != "issue" or not isinstance(attributes, dict):
+    # Newer GitLab sends issues as work items too.
+    if data.get("object_kind") not in ("issue", "work_item") or not isinstance(attributes, dict):
         return True, None
     iid = attributes.get("iid")
     return True, str(iid) if isinstance(iid, int) else None

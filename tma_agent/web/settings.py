@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from tma_agent._masking import remember_secret
 from tma_agent.settings import Strict
 
 __all__ = [
@@ -119,6 +120,20 @@ class WebSettings(Strict):
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _masked(self) -> WebSettings:
+        # Written in clear in the file (not `{$env}`/`{$file}`), they must still never show.
+        hooks = self.webhooks
+        for secret in (
+            self.secret_key,
+            hooks.gitlab.token if hooks.gitlab else None,
+            hooks.github.secret if hooks.github else None,
+            hooks.jira.token if hooks.jira else None,
+        ):
+            if secret:
+                remember_secret(secret)
+        return self
 
     @model_validator(mode="after")
     def _unique_users(self) -> WebSettings:
