@@ -15,6 +15,7 @@ from typing import Any
 
 from tma_agent.hosts import SSHHost
 from tma_agent.testing.cli import run_tma
+from tma_agent.testing.distributions import install_distribution
 from tma_agent.testing.sshd import SSHServer
 
 __all__ = ["PLUGIN", "ApplySite"]
@@ -129,13 +130,9 @@ class ApplySite:
         )
 
     def _install_plugin(self) -> None:
-        packages = self.tmp_path / "site-packages"
-        packages.mkdir()
-        (packages / "tma_flatfile.py").write_text(PLUGIN)
-        dist = packages / "tma_flatfile-1.0.dist-info"
-        dist.mkdir()
-        (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tma-flatfile\nVersion: 1.0\n")
-        (dist / "entry_points.txt").write_text("[tma_agent]\nflatfile = tma_flatfile\n")
+        packages = install_distribution(
+            self.tmp_path / "site-packages", "tma_flatfile", PLUGIN, version="1.0", entry="flatfile"
+        )
         self.env = {"PYTHONPATH": str(packages), "TMA_CACHE_DIR": str(self.tmp_path / "cache")}
 
     def _environment(self, path: Path) -> dict[str, Any]:

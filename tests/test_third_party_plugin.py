@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tma_agent.testing.cli import run_tma
+from tma_agent.testing.distributions import install_distribution
 
 PLUGIN = textwrap.dedent('''
     from __future__ import annotations
@@ -80,14 +81,9 @@ PLUGIN = textwrap.dedent('''
 
 
 def install_fake_distribution(root: Path) -> Path:
-    site_packages = root / "site-packages"
-    (site_packages / "tma_flatfile.py").parent.mkdir(parents=True)
-    (site_packages / "tma_flatfile.py").write_text(PLUGIN)
-    dist = site_packages / "tma_flatfile-1.4.2.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tma-flatfile\nVersion: 1.4.2\n")
-    (dist / "entry_points.txt").write_text("[tma_agent]\nflatfile = tma_flatfile\n")
-    return site_packages
+    return install_distribution(
+        root / "site-packages", "tma_flatfile", PLUGIN, version="1.4.2", entry="flatfile"
+    )
 
 
 @pytest.fixture
