@@ -6,7 +6,7 @@ Light on purpose (no HTTP client imported): the configuration imports the settin
 
 from __future__ import annotations
 
-from tma_agent.tickets._backend import BackendContext, BackendInfo, TicketBackend
+from tma_agent.tickets._backend import Attacher, BackendContext, BackendInfo, TicketBackend
 from tma_agent.tickets._time import (
     TIME_DELIVERY_PREFIX,
     NoTicketToLogOn,
@@ -23,6 +23,7 @@ from tma_agent.tickets._types import (
     RemoteTicket,
     TicketDraft,
     TicketError,
+    TicketFile,
     TicketRefused,
     TicketUnavailable,
     marker_line,
@@ -32,6 +33,7 @@ from tma_agent.tickets.settings import StatusMap, TicketSettings
 __all__ = [
     "MARKER_PREFIX",
     "TIME_DELIVERY_PREFIX",
+    "Attacher",
     "BackendContext",
     "BackendInfo",
     "Meaning",
@@ -43,6 +45,7 @@ __all__ = [
     "TicketBackend",
     "TicketDraft",
     "TicketError",
+    "TicketFile",
     "TicketRefused",
     "TicketSettings",
     "TicketUnavailable",

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from tma_agent.http_settings import HTTPSettings
-    from tma_agent.tickets._types import RemoteTicket, TicketDraft
+    from tma_agent.tickets._types import RemoteTicket, TicketDraft, TicketFile
     from tma_agent.tickets.settings import TicketSettings
 
-__all__ = ["BackendContext", "BackendInfo", "TicketBackend"]
+__all__ = ["Attacher", "BackendContext", "BackendInfo", "TicketBackend"]
 
 
 class TicketBackend(Protocol):
@@ -60,6 +60,20 @@ class TicketBackend(Protocol):
         """Release the HTTP client."""
 
 
+class Attacher(Protocol):
+    """The optional method of a backend that can put files on a ticket (`BackendInfo.attaches`).
+    A backend without it gets the note alone, the files named by label and dashboard link.
+    Errors as in `TicketBackend`."""
+
+    name: str
+
+    def attach(self, ref: str, files: Sequence[TicketFile], note: str, delivery_id: str) -> None:
+        """Add `note` as one comment on ticket `ref` with `files` attached to it (uploaded
+        where the system keeps files, else linked by `TicketFile.url`). `delivery_id` as in
+        `update`: written in the comment so `delivered` finds a write whose answer was lost
+        (files uploaded but never referenced by a comment are the system's to clean up)."""
+
+
 @dataclass(frozen=True)
 class BackendContext:
     """What a factory gets: its validated settings and the run's HTTP settings."""
@@ -92,3 +106,5 @@ class BackendInfo:
     #: `tma_agent.tickets.TimeKeeper` (Redmine, GitLab, Jira); time entries of the other
     #: backends' clients are marked done with "keeps no time" (GitHub, webhook, ledger).
     tracks_time: bool = False
+    #: True when the backend implements `tma_agent.tickets.Attacher` (files on tickets).
+    attaches: bool = False

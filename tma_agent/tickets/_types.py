@@ -15,6 +15,7 @@ __all__ = [
     "RemoteTicket",
     "TicketDraft",
     "TicketError",
+    "TicketFile",
     "TicketRefused",
     "TicketUnavailable",
     "marker_line",
@@ -54,6 +55,21 @@ class TicketDraft:
     labels: tuple[str, ...] = ()
     #: The ticket of the closed or rejected request this one follows, if any.
     previous_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketFile:
+    """A file the agent adds to a ticket (a visual check's before/after/changes images).
+
+    Read from the agent's state directory at send time, never from the ticket system or a
+    site; `filename` is a plain base name (no folder), `url` the dashboard's link to the same
+    file when `web.base_url` is set (what a system that keeps no files, GitHub, shows)."""
+
+    filename: str
+    media_type: str
+    content: bytes
+    label: str = ""
+    url: str | None = None
 
 
 @dataclass(frozen=True)
