@@ -64,8 +64,11 @@ def report_document(session: Session, config: Config, client: str, month: str) -
 def validate_month(
     session: Session, config: Config, client: str, month: str, by: str, *, source: str = "cli"
 ) -> MonthValidation:
-    """Freeze the month in the caller's unit of work. The unique (client, month) constraint
-    makes a concurrent second validation fail rather than freeze twice."""
+    """Freeze the month in the caller's unit of work, and queue its notice to the client's
+    ticket system in the same one (`report.notice`: both or neither). The unique (client,
+    month) constraint makes a concurrent second validation fail rather than freeze twice."""
+    from tma_agent.billing.report.notice import queue_month_notice
+
     month_bounds(month)
     earlier = _validation(session, client, month)
     if earlier is not None:
@@ -91,4 +94,5 @@ def validate_month(
         raise AlreadyValidated(
             f"{client} {month} was validated at the same moment by another process"
         ) from None
+    queue_month_notice(session, config, validation)
     return validation
