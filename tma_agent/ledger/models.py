@@ -34,6 +34,7 @@ __all__ = [
     "Intervention",
     "Kind",
     "Lease",
+    "LoginFailure",
     "MonthValidation",
     "OutboxItem",
     "OutboxState",
@@ -240,6 +241,19 @@ class Lease(Base):
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column()
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginFailure(Base):
+    """A failed log-in to `tma serve`, counted by every server on the ledger (several
+    workers, a restart); rows older than the window are pruned (`tma_agent.web.limits`)."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: HMAC-SHA256 (`web.secret_key`) of `address:IP` or `account:NAME`: a password typed in
+    #: the name field is not kept readable.
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Intervention(Base):
