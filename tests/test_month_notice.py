@@ -3,7 +3,7 @@ format): a month validated in the portal of a real `tma serve`, or by the real `
 validate`, opens exactly one notice ticket saying who, when and the month's totals as the
 ledger has them to the minute; a SIGKILL of `tma report validate` after GitLab applied the
 create but before its answer came opens no second one at the next run; a second validation
-is refused and writes nothing."""
+is refused and writes nothing; a refused notice is parked until `tma requests retry`."""
 
 from __future__ import annotations
 
@@ -173,3 +173,18 @@ def test_sigkill_after_the_create_reached_gitlab_opens_no_second_notice(
     refused = agency.tma(*args)
     assert refused.returncode == 6 and "already validated by Jane" in refused.stderr
     assert _creates(fake_gitlab) == 1
+
+
+def test_a_refused_notice_is_parked_until_requests_retry(
+    agency: Fleet, fake_gitlab: FakeGitLab
+) -> None:
+    refusal = Failure(status=422, body={"message": {"title": ["is too long"]}})
+    fake_gitlab.fail("POST", ISSUES, refusal)
+    done = agency.tma("report", "validate", "--client", "acme", "--month", MONTH, "--by", "Jane")
+    assert done.returncode == 3 and "parked: tma requests retry" in done.stderr, done.stderr
+    assert agency.tma("time", "sync").returncode == 3  # parked: not sent again by itself
+    assert _notices(fake_gitlab) == []
+    retried = agency.tma("requests", "retry")
+    assert retried.returncode == 0, retried.stderr
+    assert "outbox: 0 queued, 0 parked" in retried.stdout
+    _check_notice(agency, fake_gitlab, "Jane", "with `tma report validate`")
