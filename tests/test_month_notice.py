@@ -17,8 +17,11 @@ from typing import Any
 import pytest
 from run_fleet import Fleet
 from run_fleet import fleet as fleet  # the fixture
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 from tma_gitlab.testing.fake import FakeGitLab
 
+from tma_agent.ledger.models import OutboxItem, OutboxState
 from tma_agent.testing.cli import background_tma, sigkill
 from tma_agent.testing.fake_api import Failure
 from tma_agent.testing.web import csrf_of, logged_in, served
@@ -80,6 +83,17 @@ def _creates(fake: FakeGitLab) -> int:
 
 def _notices(fake: FakeGitLab) -> list[dict[str, Any]]:
     return [i for i in fake.project.issues.values() if "month-validated" in i["labels"]]
+
+
+def _notice_state(fleet: Fleet) -> OutboxState:
+    engine = create_engine(f"sqlite:///{fleet.ledger}")
+    try:
+        with Session(engine) as session:
+            key = f"notice:tma:report:acme:{MONTH}"
+            query = select(OutboxItem.state).where(OutboxItem.idempotency_key == key)
+            return OutboxState(session.scalars(query).one())
+    finally:
+        engine.dispose()
 
 
 def _report(fleet: Fleet) -> dict[str, Any]:
@@ -166,10 +180,14 @@ def test_sigkill_after_the_create_reached_gitlab_opens_no_second_notice(
                 pytest.fail("tma report validate never sent its notice")
             time.sleep(0.02)
         sigkill(validate)
+    # Killed between the two: the validation committed, its notice claimed `sent`, not done.
+    assert _report(agency)["validation"]["by"] == "Jane"
+    assert _notice_state(agency) == OutboxState.SENT
     ran = agency.tma("run")  # the next run: looks for the notice before a create
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert _creates(fake_gitlab) == 1
     _check_notice(agency, fake_gitlab, "Jane", "with `tma report validate`")
+    assert _notice_state(agency) == OutboxState.DONE
     refused = agency.tma(*args)
     assert refused.returncode == 6 and "already validated by Jane" in refused.stderr
     assert _creates(fake_gitlab) == 1

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tma_agent.billing.record import MonthLocked
 from tma_agent.billing.report.data import checksum, gather, month_bounds
+from tma_agent.billing.report.notice import queue_month_notice
 from tma_agent.config import Config
 from tma_agent.ledger.models import MonthValidation, utcnow
 
@@ -67,7 +68,6 @@ def validate_month(
     """Freeze the month in the caller's unit of work, and queue its notice to the client's
     ticket system in the same one (`report.notice`: both or neither). The unique (client,
     month) constraint makes a concurrent second validation fail rather than freeze twice."""
-    from tma_agent.billing.report.notice import queue_month_notice
 
     month_bounds(month)
     earlier = _validation(session, client, month)
