@@ -79,7 +79,10 @@ def queued_files(payload: Mapping[str, Any]) -> list[QueuedFile]:
         strings = [v for v in fields if isinstance(v, str)]
         if len(strings) == len(fields):
             url = item.get("url")
-            found.append(QueuedFile(*strings, url=url if isinstance(url, str) else None))
+            path, filename, media_type, label = strings
+            found.append(
+                QueuedFile(path, filename, media_type, label, url if isinstance(url, str) else None)
+            )
     return found
 
 
