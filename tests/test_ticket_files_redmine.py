@@ -52,9 +52,7 @@ def _open_issue(site: AttachSite, redmine: Redmine, project: RedmineProject, **k
 
 def _issue(redmine: Redmine, issue_id: int) -> dict[str, Any]:
     with redmine.client() as client:
-        answer = client.get(
-            f"/issues/{issue_id}.json", params={"include": "attachments,journals"}
-        )
+        answer = client.get(f"/issues/{issue_id}.json", params={"include": "attachments,journals"})
     answer.raise_for_status()
     issue: dict[str, Any] = answer.json()["issue"]
     return issue
