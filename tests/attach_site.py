@@ -5,16 +5,17 @@ its environments given the page server's URL."""
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from apply_site import ApplySite
 
 from tma_agent.testing.pages import Page, PageServer
 from tma_agent.testing.sshd import SSHServer
 
-__all__ = ["BASE_URL", "PAGE", "AttachSite", "digest"]
+__all__ = ["BASE_URL", "PAGE", "AttachSite", "pages", "site_fixture"]
 
 #: The dashboard's address in these configs (nothing listens: the links are only written).
 BASE_URL = "https://tma.agency.example"
@@ -42,10 +43,6 @@ UPDATE = """
     on_failure:
       - git.reset: {}
 """
-
-
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 class AttachSite(ApplySite):
@@ -88,3 +85,18 @@ class AttachSite(ApplySite):
             assert path.is_relative_to(self.tmp_path / "state" / "applies"), path
             found[path.name] = path.read_bytes()
         return found
+
+
+@pytest.fixture(scope="module")
+def pages() -> Iterator[PageServer]:
+    with PageServer() as server:
+        yield server
+
+
+@pytest.fixture(name="site")
+def site_fixture(sshd: SSHServer, tmp_path: Path, pages: PageServer) -> Iterator[AttachSite]:
+    site = AttachSite(sshd, tmp_path, pages)
+    try:
+        yield site
+    finally:
+        site.close()

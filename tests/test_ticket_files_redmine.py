@@ -2,45 +2,29 @@
 a local page), and its note reaches the real Redmine with the before/after/changes images
 uploaded (`POST /uploads.json`, then the tokens in the note's `PUT`), read back byte for byte;
 a file pruned or over `tickets.attachments.max_bytes` is left out and said; a file over
-Redmine's own limit parks the note with one line; a SIGKILL of the real `tma` after Redmine
+Redmine's own limit parks the note with one line, and goes out without it once the limit is
+lowered; a SIGKILL of the real `tma` after Redmine
 kept the note, before the agent recorded it, puts nothing twice."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from attach_site import BASE_URL, AttachSite
+from attach_site import pages as pages  # the fixtures: pages, site
+from attach_site import site_fixture as site_fixture
 from tma_redmine.testing import tickets_block
 
 from tma_agent.testing.cli import background_tma, sigkill
 from tma_agent.testing.fixtures_redmine import RedmineProject
-from tma_agent.testing.pages import PageServer
 from tma_agent.testing.proxy import LosingProxy, Rule
 from tma_agent.testing.redmine import Redmine
-from tma_agent.testing.sshd import SSHServer
 
 #: Nothing listens there: the note stays queued while the test changes the files.
 DOWN = "http://127.0.0.1:9"
-
-
-@pytest.fixture(scope="module")
-def pages() -> Iterator[PageServer]:
-    with PageServer() as server:
-        yield server
-
-
-@pytest.fixture
-def site(sshd: SSHServer, tmp_path: Path, pages: PageServer) -> Iterator[AttachSite]:
-    site = AttachSite(sshd, tmp_path, pages)
-    try:
-        yield site
-    finally:
-        site.close()
 
 
 def _open_issue(site: AttachSite, redmine: Redmine, project: RedmineProject, **keys: Any) -> int:
@@ -121,7 +105,7 @@ def test_a_pruned_file_and_one_over_the_limit_are_left_out_and_said(
     after.write_bytes(after.read_bytes() + b"\0" * 200_000)  # over the 100 000 bytes
     kept = changes.read_bytes()
 
-    site.configure(tickets_block(redmine, redmine_project.identifier))
+    site.configure(tickets_block(redmine, redmine_project.identifier, attachments=limit))
     retried = site.tma("requests", "retry")
     assert retried.returncode == 0, retried.stderr
     issue = _issue(redmine, issue_id)
@@ -151,6 +135,19 @@ def test_a_file_over_redmines_own_limit_parks_the_note_in_one_line(
     assert "(parked: tma requests retry)" in line and "Traceback" not in retried.stderr
     assert [state for op, state, _ in _outbox(site) if op == "attach"] == ["parked"]
     assert _notes(_issue(redmine, issue_id)) == []  # nothing half-written on the issue
+
+    # As the line says: our limit lowered to Redmine's, the retry sends the note without it.
+    lowered = {"max_bytes": 5 * 1024 * 1024}
+    site.configure(tickets_block(redmine, redmine_project.identifier, attachments=lowered))
+    again = site.tma("requests", "retry")
+    assert again.returncode == 0, again.stderr
+    issue = _issue(redmine, issue_id)
+    assert sorted(a["filename"] for a in issue["attachments"]) == sorted(
+        Path(a["path"]).name for a in outcome["attachments"][:2]
+    )
+    (note,) = _notes(issue)
+    label = outcome["attachments"][2]["label"]
+    assert f"- {label}: not attached ({changes.stat().st_size} bytes, over " in note
 
 
 def test_a_sigkill_once_redmine_kept_the_note_puts_it_once(

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
-import pytest
 from attach_site import BASE_URL, AttachSite
+from attach_site import pages as pages  # the fixtures: pages, site
+from attach_site import site_fixture as site_fixture
 from tma_webhook.signing import verify
 from tma_webhook.testing.fixtures import WEBHOOK_PATH, WEBHOOK_SECRET
 from tma_webhook.testing.receiver import WebhookReceiver
 
 from tma_agent.testing.distributions import install_distribution
-from tma_agent.testing.pages import PageServer
-from tma_agent.testing.sshd import SSHServer
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "docs" / "webhook.schema.json").read_text())
 
@@ -72,21 +70,6 @@ def tma_register_ticket_backends(register):
     register(BackendInfo(name="notebook", title="Notes in a file", factory=Notebook,
                          settings_model=TicketSettings, reads_validations=False))
 """
-
-
-@pytest.fixture(scope="module")
-def pages() -> Iterator[PageServer]:
-    with PageServer() as server:
-        yield server
-
-
-@pytest.fixture
-def site(sshd: SSHServer, tmp_path: Path, pages: PageServer) -> Iterator[AttachSite]:
-    site = AttachSite(sshd, tmp_path, pages)
-    try:
-        yield site
-    finally:
-        site.close()
 
 
 def test_the_webhook_receives_the_images_base64_in_a_signed_update(site: AttachSite) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from tma_agent.tickets import TicketFile, TicketRefused
 from tma_redmine._answers import BACKEND, obj_of, str_of
-from tma_redmine.api import RedmineAPI
+from tma_redmine.api import RedmineAPI, errors_of
 
 __all__ = ["upload_all"]
 
@@ -42,14 +42,8 @@ def _upload(api: RedmineAPI, file: TicketFile) -> str:
         expect={422},
     )
     if answer.status == 422:
-        # Redmine's own words name its limit ("exceeds the maximum allowed file size (5 MB)").
-        errors = answer.json()
-        shown = errors.get("errors") if isinstance(errors, dict) else None
-        why = (
-            "; ".join(" ".join(str(e).split()) for e in shown[:3])
-            if isinstance(shown, list) and shown
-            else "HTTP 422"
-        )
+        # Redmine's own words name its limit ("exceeds the maximum allowed file size (N)").
+        why = errors_of(answer)
         raise TicketRefused(
             BACKEND,
             answer.url,

@@ -110,6 +110,7 @@ class WebhookBackend:
             raise TypeError("the webhook backend needs WebhookSettings")
         # Masked even when written in clear in the config, not only through {$env:}.
         remember_secret(settings.secret)
+        self.settings = settings  # read by the outbox: tickets.attachments.max_bytes
         self._secret = settings.secret
         self._url = settings.url
         self._labels = tuple(settings.labels)

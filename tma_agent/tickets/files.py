@@ -1,7 +1,7 @@
 """Files on tickets, as the outbox's `attach` operation carries them: a note and the files by
 reference (a path under `<state_dir>/applies/`, never the bytes: the ledger stays small), read
 at send time. A file gone since (pruned), outside that folder, or over
-`tickets.attachments.max_bytes` is left out, and the note says so in one line; at most
+`tickets.attachments.max_bytes` (as configured when sent) is left out, and the note says so in one line; at most
 `MAX_FILES_PER_NOTE` files go with one note.
 
 A backend with an `attach` method (`tma_agent.tickets.Attacher`) gets the files; any other one
@@ -87,11 +87,12 @@ def queued_files(payload: Mapping[str, Any]) -> list[QueuedFile]:
 
 
 def load_files(
-    payload: Mapping[str, Any], queued: Sequence[QueuedFile]
+    payload: Mapping[str, Any], queued: Sequence[QueuedFile], *, max_bytes: int | None = None
 ) -> tuple[list[TicketFile], list[str]]:
-    """The files read now, and one line for each left out (why, by label)."""
+    """The files read now, and one line for each left out (why, by label). `max_bytes`: the
+    limit configured now (else the one recorded when the note was queued)."""
     root = Path(str(payload.get("files_root") or "/nonexistent")).resolve()
-    raw_limit = payload.get("max_bytes")
+    raw_limit = payload.get("max_bytes") if max_bytes is None else max_bytes
     limit = raw_limit if isinstance(raw_limit, int) and raw_limit > 0 else 0
     files: list[TicketFile] = []
     left_out: list[str] = []

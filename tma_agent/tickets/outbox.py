@@ -25,6 +25,7 @@ from tma_agent.tickets._backend import TicketBackend
 from tma_agent.tickets._types import TicketDraft, TicketRefused
 from tma_agent.tickets.delivery import PENDING, attempt, claim, sent_lately
 from tma_agent.tickets.files import attached_note, linked_note, load_files, queued_files
+from tma_agent.tickets.settings import TicketSettings
 
 __all__ = ["PENDING", "BackendFor", "OutboxReport", "send_outbox"]
 
@@ -174,7 +175,12 @@ def _attach(
     queued = queued_files(payload)
     attach = getattr(backend, "attach", None)
     if callable(attach):
-        files, left_out = load_files(payload, queued)  # read now: only what is still there
+        # The limit configured now, so that lowering it lets a refused note through on
+        # `tma requests retry`: every backend gets its settings, the built-in ones keep them.
+        settings = getattr(backend, "settings", None)
+        limit = settings.attachments.max_bytes if isinstance(settings, TicketSettings) else None
+        # Read now: only what is still there.
+        files, left_out = load_files(payload, queued, max_bytes=limit)
         attach(ref, files, attached_note(note, files, left_out), key)
     else:
         backend.update(ref, draft, linked_note(note, queued), key)
