@@ -24,8 +24,11 @@ from tma_agent.tickets.http import TicketAnswer, TicketHTTP
 from tma_github._wire import (
     NAME,
     call,
+    delivered_in,
     delivery_comment,
+    draft_labels,
     fingerprint_label,
+    issue_labels,
     number,
     obj,
     pages,
@@ -132,15 +135,11 @@ class GitHubBackend:
         return who
 
     def delivered(self, ref: str, delivery_id: str) -> bool:
-        comment = delivery_comment(delivery_id)
         path = f"{self._issue(ref)}/comments"
-        for _answer, comments in pages(self.http, path, {"per_page": 100}):
-            if any(comment in text(item, "body") for item in comments):
-                return True
-        return False
+        return delivered_in(pages(self.http, path, {"per_page": 100}), delivery_id)
 
     def _remote(self, item: dict[str, Any]) -> RemoteTicket:
-        labels = _labels(item)
+        labels = issue_labels(item)
         settings = self.settings
         if text(item, "state") == "closed":
             reason = text(item, "state_reason")
@@ -175,7 +174,7 @@ class GitHubBackend:
         path = self._issue(ref)
         answer = call(self.http, "PATCH", path, json={"title": draft.title, "body": _body(draft)})
         # Labels are added, never replaced: people's labels (validated, their own) stay.
-        missing = [name for name in self._labels_of(draft) if name not in _labels(obj(answer))]
+        missing = [name for name in self._labels_of(draft) if name not in issue_labels(obj(answer))]
         if missing:
             call(self.http, "POST", f"{path}/labels", json={"labels": missing})
         if note is not None:
@@ -197,12 +196,8 @@ class GitHubBackend:
         return f"{self.repo}/issues/{ref}"
 
     def _labels_of(self, draft: TicketDraft) -> list[str]:
-        labels = [*self.settings.labels, *draft.labels, fingerprint_label(draft.fingerprint)]
         # GitHub refuses a label over 50 characters (and the whole issue with it): cut them.
-        cleaned = (
-            " ".join(label.replace(",", " ").split())[:MAX_LABEL].strip() for label in labels
-        )
-        return list(dict.fromkeys(label for label in cleaned if label))
+        return draft_labels(self.settings.labels, draft, MAX_LABEL)
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -213,14 +208,6 @@ class GitHubBackend:
 
     def close_connection(self) -> None:
         self.http.close()
-
-
-def _labels(item: Mapping[str, Any]) -> list[str]:
-    labels = item.get("labels")
-    if not isinstance(labels, list):
-        return []
-    names = (label.get("name") if isinstance(label, dict) else label for label in labels)
-    return [name for name in names if isinstance(name, str)]
 
 
 def _body(draft: TicketDraft) -> str:
