@@ -62,15 +62,15 @@ def file_error(exc: TicketError, file: TicketFile) -> TicketError:
     return TicketUnavailable(exc.backend, exc.url, reason)
 
 
-def file_line(file: TicketFile, shown: str = "") -> str:
+def file_line(file: TicketFile, shown: str | None = None) -> str:
     """A Markdown list item naming `file` (label, name, size), followed by `shown` (an inline
-    image, a link), or else by its SHA-256 so the file can still be told apart."""
+    image, a link; "" for nothing), or else by its SHA-256 so the file can be told apart."""
     head = f"- **{plain(file.label)}**: " if file.label.strip() else "- "
     # In backticks a name is shown as it is (underscores too); a backtick would end them.
     name = " ".join(file.filename.split()).replace("`", "'")[:200]
     name = f"`{name}` ({human_size(len(file.content))})"
-    tail = shown or f"sha256 `{hashlib.sha256(file.content).hexdigest()}`"
-    return f"{head}{name} {tail}"
+    tail = f"sha256 `{hashlib.sha256(file.content).hexdigest()}`" if shown is None else shown
+    return f"{head}{name} {tail}".rstrip()
 
 
 def plain(value: str) -> str:
