@@ -17,6 +17,7 @@ from tma_agent.tickets import (
     BackendContext,
     RemoteTicket,
     TicketDraft,
+    TicketFile,
     TicketRefused,
     marker_line,
 )
@@ -185,6 +186,12 @@ class GitHubBackend:
         state = {"state": "closed", "state_reason": "completed"}
         call(self.http, "PATCH", self._issue(ref), json=state)
         self._comment(ref, note, delivery_id)
+
+    def attach(self, ref: str, files: Sequence[TicketFile], note: str, delivery_id: str) -> None:
+        """One comment linking the files: GitHub's REST API uploads none (see `links`)."""
+        from tma_github.links import linked_note
+
+        self._comment(ref, linked_note(files, note), delivery_id)
 
     def _comment(self, ref: str, note: str, delivery_id: str) -> None:
         body = f"{note}\n\n{delivery_comment(delivery_id)}"
