@@ -14,8 +14,8 @@ from tma_gitlab.testing import FakeGitLab
 
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.testing.fake_api import Failure
-from tma_agent.testing.forge_fakes import form_parts, screenshots
-from tma_agent.tickets import TicketDraft, TicketRefused, TicketUnavailable, marker_line
+from tma_agent.testing.forge_fakes import form_parts, screenshots, ticket_draft
+from tma_agent.tickets import TicketRefused, TicketUnavailable
 from tma_agent.tickets.forge.uploads import MAX_FILE_BYTES
 from tma_agent.tickets.registry import registered_ticket_backends
 
@@ -24,22 +24,9 @@ PROJECT = "/api/v4/projects/agency%2Fmaintenance"
 UPLOADS = f"{PROJECT}/uploads"
 
 
-def draft() -> TicketDraft:
-    return TicketDraft(
-        fingerprint="site-a",
-        title="Updates for site-a",
-        description=f"Drupal 10.1 → 10.2\n\n{marker_line('site-a')}",
-        site="site-a",
-        client="acme",
-        kind="preventive",
-        priority="normal",
-        estimate_minutes=60,
-    )
-
-
 @pytest.fixture
 def issue(fake_gitlab: FakeGitLab, gitlab_backend: Make) -> str:
-    return gitlab_backend().create(draft()).ref
+    return gitlab_backend().create(ticket_draft()).ref
 
 
 def test_registered_as_attaching() -> None:

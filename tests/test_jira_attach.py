@@ -16,8 +16,8 @@ from tma_jira.testing.fake import FakeJira, Fault
 from tma_jira.testing.fixtures import jira_backend_for
 
 from tma_agent.plugins import get_plugin_manager
-from tma_agent.testing.forge_fakes import form_parts, screenshots
-from tma_agent.tickets import TicketDraft, TicketRefused, TicketUnavailable, marker_line
+from tma_agent.testing.forge_fakes import form_parts, screenshots, ticket_draft
+from tma_agent.tickets import TicketRefused, TicketUnavailable
 from tma_agent.tickets.registry import registered_ticket_backends
 
 ATTACHMENTS = "/issue/TMA-1/attachments"
@@ -25,17 +25,7 @@ ATTACHMENTS = "/issue/TMA-1/attachments"
 
 @pytest.fixture
 def issue(jira_backend: JiraBackend) -> str:
-    draft = TicketDraft(
-        fingerprint="acme/www",
-        title="Updates for www.acme.example",
-        description=f"drupal/core 10.2.1 → 10.2.3\n\n{marker_line('acme/www')}",
-        site="www",
-        client="acme",
-        kind="preventive",
-        priority="high",
-        estimate_minutes=60,
-    )
-    return jira_backend.create(draft).ref
+    return jira_backend.create(ticket_draft()).ref
 
 
 def test_registered_as_attaching() -> None:

@@ -1,6 +1,6 @@
 """Talking to GitHub's REST API defensively: rate limits (a 403 or 429 that says "later") are
 `TicketUnavailable`, other 403s `TicketRefused`; answers are read by the forges' shared code
-(`tma_agent.tickets.forge.wire`, re-exported here); pages follow `Link: rel="next"` on the same
+(`tma_agent.tickets.forge.wire`); pages follow `Link: rel="next"` on the same
 server only (the token must never go elsewhere)."""
 
 from __future__ import annotations
@@ -11,37 +11,10 @@ from typing import Any
 from tma_agent._masking import mask
 from tma_agent.tickets import TicketRefused, TicketUnavailable
 from tma_agent.tickets.forge import wire
-from tma_agent.tickets.forge.wire import (
-    MAX_PAGES,
-    Pages,
-    delivered_in,
-    delivery_comment,
-    draft_labels,
-    fingerprint_label,
-    integer,
-    issue_labels,
-    obj,
-    objects,
-    text,
-)
+from tma_agent.tickets.forge.wire import Pages, integer
 from tma_agent.tickets.http import TicketAnswer, TicketHTTP
 
-__all__ = [
-    "MAX_PAGES",
-    "NAME",
-    "call",
-    "delivered_in",
-    "delivery_comment",
-    "draft_labels",
-    "fingerprint_label",
-    "integer",
-    "issue_labels",
-    "number",
-    "obj",
-    "objects",
-    "pages",
-    "text",
-]
+__all__ = ["NAME", "call", "number", "pages"]
 
 NAME = "github"
 

@@ -21,20 +21,17 @@ from tma_agent.tickets import (
     TicketRefused,
     marker_line,
 )
-from tma_agent.tickets.http import TicketAnswer, TicketHTTP
-from tma_github._wire import (
-    NAME,
-    call,
+from tma_agent.tickets.forge.wire import (
     delivered_in,
     delivery_comment,
     draft_labels,
     fingerprint_label,
     issue_labels,
-    number,
     obj,
-    pages,
     text,
 )
+from tma_agent.tickets.http import TicketAnswer, TicketHTTP
+from tma_github._wire import NAME, call, number, pages
 from tma_github.settings import MAX_LABEL, GitHubSettings
 
 __all__ = ["MAX_BODY", "GitHubBackend"]

@@ -1,5 +1,5 @@
-"""What GitLab's answers need beyond the forges' shared reading (`tma_agent.tickets.forge.wire`,
-re-exported here): its name, its durations, and its `X-Next-Page` paging."""
+"""What GitLab's answers need beyond the forges' shared reading (`tma_agent.tickets.forge.wire`):
+its name, its durations, and its `X-Next-Page` paging."""
 
 from __future__ import annotations
 
@@ -7,38 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from tma_agent.tickets.forge import wire
-from tma_agent.tickets.forge.wire import (
-    DELIVERY_PREFIX,
-    MAX_PAGES,
-    Pages,
-    delivered_in,
-    delivery_comment,
-    draft_labels,
-    fingerprint_label,
-    integer,
-    issue_labels,
-    obj,
-    objects,
-    text,
-)
+from tma_agent.tickets.forge.wire import Pages
 from tma_agent.tickets.http import TicketHTTP
 
-__all__ = [
-    "DELIVERY_PREFIX",
-    "MAX_PAGES",
-    "NAME",
-    "delivered_in",
-    "delivery_comment",
-    "draft_labels",
-    "duration",
-    "fingerprint_label",
-    "integer",
-    "issue_labels",
-    "obj",
-    "objects",
-    "pages",
-    "text",
-]
+__all__ = ["NAME", "duration", "pages"]
 
 NAME = "gitlab"
 

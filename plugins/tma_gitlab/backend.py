@@ -27,20 +27,18 @@ from tma_agent.tickets import (
     TimeEntry,
     marker_line,
 )
-from tma_agent.tickets.http import TicketHTTP
-from tma_gitlab._wire import (
-    NAME,
+from tma_agent.tickets.forge.wire import (
     delivered_in,
     delivery_comment,
     draft_labels,
-    duration,
     fingerprint_label,
     integer,
     issue_labels,
     obj,
-    pages,
     text,
 )
+from tma_agent.tickets.http import TicketHTTP
+from tma_gitlab._wire import NAME, duration, pages
 from tma_gitlab.settings import GitLabSettings
 from tma_gitlab.spent import GitLabSpent
 

@@ -16,8 +16,9 @@ from tma_agent.tickets.forge.uploads import (
     multipart_file,
     too_large,
 )
+from tma_agent.tickets.forge.wire import obj, text
 from tma_agent.tickets.http import TicketHTTP
-from tma_gitlab._wire import NAME, obj, text
+from tma_gitlab._wire import NAME
 
 __all__ = ["note_with_uploads", "upload"]
 

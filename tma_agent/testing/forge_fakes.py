@@ -17,9 +17,16 @@ import pytest
 
 from tma_agent.http_settings import HTTPSettings
 from tma_agent.plugin_settings import typed_settings
-from tma_agent.tickets import BackendContext, TicketBackend, TicketFile, TicketSettings
+from tma_agent.tickets import (
+    BackendContext,
+    TicketBackend,
+    TicketDraft,
+    TicketFile,
+    TicketSettings,
+    marker_line,
+)
 
-__all__ = ["FormPart", "backend_fixtures", "form_parts", "screenshots"]
+__all__ = ["FormPart", "backend_fixtures", "form_parts", "screenshots", "ticket_draft"]
 
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?')
 _PARAM = re.compile(r'(\w+)="([^"]*)"')
@@ -67,6 +74,22 @@ def form_parts(headers: Mapping[str, str], body: bytes) -> list[FormPart]:
             )
         )
     return parts
+
+
+def ticket_draft(fingerprint: str = "acme/www", **changes: Any) -> TicketDraft:
+    """A request's draft, its description ending with the marker line (`changes`: fields)."""
+    values: dict[str, Any] = {
+        "fingerprint": fingerprint,
+        "title": "Updates for www.acme.example",
+        "description": f"drupal/core 10.2.1 → 10.2.3\n\n{marker_line(fingerprint)}",
+        "site": "www",
+        "client": "acme",
+        "kind": "preventive",
+        "priority": "high",
+        "estimate_minutes": 60,
+        **changes,
+    }
+    return TicketDraft(**values)
 
 
 def screenshots() -> list[TicketFile]:
