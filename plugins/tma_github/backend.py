@@ -22,6 +22,7 @@ from tma_agent.tickets import (
     marker_line,
 )
 from tma_agent.tickets.forge.wire import (
+    client,
     delivered_in,
     delivery_comment,
     draft_labels,
@@ -30,7 +31,7 @@ from tma_agent.tickets.forge.wire import (
     obj,
     text,
 )
-from tma_agent.tickets.http import TicketAnswer, TicketHTTP
+from tma_agent.tickets.http import TicketAnswer
 from tma_github._wire import NAME, call, number, pages
 from tma_github.settings import MAX_LABEL, GitHubSettings
 
@@ -51,18 +52,13 @@ class GitHubBackend:
         if not isinstance(settings, GitHubSettings):  # pragma: no cover - the registry's job
             raise TypeError("GitHubBackend needs GitHubSettings")
         self.settings = settings
-        self.http = TicketHTTP(
-            NAME,
-            settings.url or "https://api.github.com",
-            headers={
-                "Authorization": f"Bearer {settings.token}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": "2022-11-28",
-            },
-            timeout=context.http.timeout,
-            retries=context.http.retries,
-            transport=transport,
-        )
+        headers = {
+            "Authorization": f"Bearer {settings.token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
+        url = settings.url or "https://api.github.com"
+        self.http = client(NAME, url, headers, context, transport)
         self.repo = f"/repos/{settings.project}"
 
     # -- reading -------------------------------------------------------------------------------

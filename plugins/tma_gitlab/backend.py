@@ -28,6 +28,7 @@ from tma_agent.tickets import (
     marker_line,
 )
 from tma_agent.tickets.forge.wire import (
+    client,
     delivered_in,
     delivery_comment,
     draft_labels,
@@ -37,7 +38,6 @@ from tma_agent.tickets.forge.wire import (
     obj,
     text,
 )
-from tma_agent.tickets.http import TicketHTTP
 from tma_gitlab._wire import NAME, duration, pages
 from tma_gitlab.settings import GitLabSettings
 from tma_gitlab.spent import GitLabSpent
@@ -57,14 +57,8 @@ class GitLabBackend:
         if not isinstance(settings, GitLabSettings):  # pragma: no cover - the registry's job
             raise TypeError("GitLabBackend needs GitLabSettings")
         self.settings = settings
-        self.http = TicketHTTP(
-            NAME,
-            f"{settings.url}/api/v4",
-            headers={"PRIVATE-TOKEN": settings.token},
-            timeout=context.http.timeout,
-            retries=context.http.retries,
-            transport=transport,
-        )
+        headers = {"PRIVATE-TOKEN": settings.token}
+        self.http = client(NAME, f"{settings.url}/api/v4", headers, context, transport)
         project = settings.project
         self._project = f"/projects/{project if project.isdigit() else quote(project, safe='')}"
         self.spent = GitLabSpent(self.http, self._project)

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from tma_agent.tickets._backend import BackendContext
 from tma_agent.tickets._types import TicketDraft, TicketUnavailable
 from tma_agent.tickets.http import TicketAnswer, TicketHTTP
 
@@ -17,6 +18,7 @@ __all__ = [
     "MAX_PAGES",
     "Get",
     "Pages",
+    "client",
     "delivered_in",
     "delivery_comment",
     "draft_labels",
@@ -38,6 +40,25 @@ _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 #: One GET of a list page: a path or a same-server link, and its query (None for a link).
 Get = Callable[[str, Mapping[str, Any] | None], TicketAnswer]
 Pages = Iterator[tuple[TicketAnswer, list[dict[str, Any]]]]
+
+
+def client(
+    name: str,
+    base_url: str,
+    headers: Mapping[str, str],
+    context: BackendContext,
+    transport: Any = None,
+) -> TicketHTTP:
+    """The backend's HTTP client: its auth headers, the run's timeout and retries (`transport`:
+    a test's)."""
+    return TicketHTTP(
+        name,
+        base_url,
+        headers=headers,
+        timeout=context.http.timeout,
+        retries=context.http.retries,
+        transport=transport,
+    )
 
 
 def fingerprint_label(fingerprint: str) -> str:
