@@ -229,3 +229,30 @@ def test_dry_run_records_git_argv_and_changes_nothing(checkout: Checkout) -> Non
     assert g.head() == start and g.current_branch() == "main"
     assert g.status() == [" M composer.lock"]
     assert git(checkout.origin, "branch", "--list") == "* main"
+
+
+def test_remote_branch_deleted_by_both_twins_and_shown_in_dry_run(checkout: Checkout) -> None:
+    g, w = checkout.git, str(checkout.work)
+    g.create_branch("tma/2026-12-02-x", "main")
+    g.push("origin", "tma/2026-12-02-x")
+    assert g.remote_has_branch("origin", "tma/2026-12-02-x")
+    checkout.runner.recorded.clear()
+    checkout.runner.dry_run = True
+    g.delete_remote_branch("origin", "tma/2026-12-02-x")
+    assert checkout.runner.recorded == [
+        ["env", "GIT_TERMINAL_PROMPT=0", "git", "-C", w, "push", "--porcelain", "--delete", "--",
+         "origin", "tma/2026-12-02-x"],
+    ]  # fmt: skip
+    assert git(checkout.origin, "rev-parse", "--verify", "refs/heads/tma/2026-12-02-x")
+    checkout.runner.dry_run = False
+    g.delete_remote_branch("origin", "tma/2026-12-02-x")
+    assert not g.remote_has_branch("origin", "tma/2026-12-02-x")
+    assert git(checkout.origin, "branch", "--list") == "* main"
+    # Gone already: a one-line error naming the checkout, as every git failure.
+    with pytest.raises(GitError) as gone:
+        g.delete_remote_branch("origin", "tma/2026-12-02-x")
+    assert str(gone.value).startswith(f"{w}: git push") and "\n" not in str(gone.value)
+    for name in ("-fdx", "--upload-pack=touch /tmp/pwned", "a..b"):
+        with pytest.raises(GitError, match="invalid"):
+            g.delete_remote_branch("origin", name)
+    assert not PWNED.exists()

@@ -24,7 +24,7 @@ NETWORK_TIMEOUT = 600.0
 #: ...and never let them wait for a password nobody will type (the host's own credentials
 #: are used as they are: nothing is added).
 NETWORK_ENV = {"GIT_TERMINAL_PROMPT": "0"}
-_NETWORK = ("fetch", "push")
+_NETWORK = ("fetch", "push", "ls-remote")
 
 
 class GitRunner(Protocol):
@@ -86,6 +86,13 @@ class Git(ABC):
     def diff_stat(self, old: str, new: str) -> str:
         """`git diff --stat old new`: the files changed and a summary line."""
 
+    @abstractmethod
+    def remote_has_branch(self, remote: str, name: str) -> bool:
+        """Whether `remote` itself (asked now, `git ls-remote`) has the branch `name`."""
+
+    def ls_remote_args(self, remote: str, name: str) -> list[str]:
+        return ["ls-remote", "--heads", "--", check_remote(remote), f"refs/heads/{check_branch(name)}"]
+
     def branch_exists(self, name: str, remote: str | None = None) -> bool:
         ref = f"refs/remotes/{remote}/{name}" if remote else f"refs/heads/{name}"
         return self.resolve(ref) is not None
@@ -145,6 +152,12 @@ class Git(ABC):
         args = ["push", "--porcelain", "--", check_remote(remote), refspec]
         if not self._dry(args):
             self._do_push(remote, branch, args)
+
+    def delete_remote_branch(self, remote: str, branch: str) -> None:
+        """Delete `branch` on `remote` (`git push --delete`), with the host's own credentials."""
+        args = ["push", "--porcelain", "--delete", "--", check_remote(remote), check_branch(branch)]
+        if not self._dry(args):
+            self._do_delete_remote_branch(remote, branch, args)
 
     def reset_hard(self, sha: str, *, remove_ignored: bool = False) -> None:
         """Back to `sha`: index and tree reset, untracked files removed (ignored files too
@@ -206,6 +219,9 @@ class Git(ABC):
         self._do(commit)
 
     def _do_push(self, remote: str, branch: str, args: list[str]) -> None:
+        self._do(args)
+
+    def _do_delete_remote_branch(self, remote: str, branch: str, args: list[str]) -> None:
         self._do(args)
 
     def _do_reset(self, sha: str, reset: list[str], clean: list[str]) -> None:

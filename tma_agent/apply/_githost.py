@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from tma_agent.apply._gitbase import Git
+from tma_agent.apply._gitbase import NETWORK_TIMEOUT, Git
 from tma_agent.apply._gitnames import check_ref
 from tma_agent.hosts import CommandResult, Host
 
@@ -76,6 +76,13 @@ class HostGit(Git):
 
     def diff_stat(self, old: str, new: str) -> str:
         return self._read("diff", "diff", "--stat", check_ref(old), check_ref(new), "--").strip()
+
+    def remote_has_branch(self, remote: str, name: str) -> bool:
+        args = self.ls_remote_args(remote, name)
+        result = self.runner.probe(self.shown_argv(args), timeout=NETWORK_TIMEOUT)
+        if not result.ok:
+            raise self._fail("ls-remote", result.stderr.decode("utf-8", "replace"))
+        return bool(result.text.strip())
 
     def _do(self, args: list[str]) -> None:
         result = self._send(args)

@@ -96,6 +96,11 @@ class LocalGit(Git):
         out: str = self._call("diff", lambda: self.repo.git.diff("--stat", old, new, "--"))
         return out.strip()
 
+    def remote_has_branch(self, remote: str, name: str) -> bool:
+        args = self.ls_remote_args(remote, name)
+        out: str = self._call("ls-remote", lambda: self.repo.git.ls_remote(*args[1:]))
+        return bool(out.strip())
+
     # -- changes ----------------------------------------------------------------------------------
     def _do(self, args: list[str]) -> None:
         with self._change(next(a for a in args if not a.startswith("-") and "=" not in a), args):
@@ -124,6 +129,9 @@ class LocalGit(Git):
                 if info.flags & (PushInfo.ERROR | PushInfo.REJECTED | PushInfo.REMOTE_REJECTED):
                     summary = " ".join(info.summary.split())
                     raise GitError(f"{self.path}: git push: refs/heads/{branch}: {summary}")
+
+    # The remote branch's deletion runs the CLI's own argv (the base's `_do`): GitPython's
+    # push reports no error for a branch the remote does not have, git does.
 
     def _do_reset(self, sha: str, reset: list[str], clean: list[str]) -> None:
         with self._change("reset", reset, clean):
