@@ -12,6 +12,7 @@ from tma_agent.apply._gitnames import (
     GitError,
     check_branch,
     check_commit,
+    check_ref,
     check_remote,
     split_author,
 )
@@ -85,6 +86,22 @@ class Git(ABC):
     @abstractmethod
     def diff_stat(self, old: str, new: str) -> str:
         """`git diff --stat old new`: the files changed and a summary line."""
+
+    @abstractmethod
+    def changed_paths(self, old: str, new: str, under: str) -> list[str]:
+        """The files (top-level relative paths) that differ between commits `old` and `new`
+        in the folder `under` (top-level relative too)."""
+
+    @abstractmethod
+    def file_at(self, commit: str, path: str, max_bytes: int) -> str | None:
+        """The text of the file `path` (top-level relative) at `commit`, as data; None when
+        the commit has no such file or it is larger than `max_bytes`."""
+
+    def diff_names_args(self, old: str, new: str, under: str) -> list[str]:
+        # `:(literal)`: the folder is a path, never a glob; -z: names as git has them.
+        spec = f":(top,literal){under}" if under else ":/"
+        return ["diff", "--name-only", "-z", "--no-renames", check_ref(old), check_ref(new),
+                "--", spec]  # fmt: skip
 
     @abstractmethod
     def remote_has_branch(self, remote: str, name: str) -> bool:

@@ -18,7 +18,7 @@ from git.exc import BadName, GitCommandError
 
 from tma_agent.apply._gitbase import NETWORK_ENV, Git, GitRunner
 from tma_agent.apply._githost import HostRunner
-from tma_agent.apply._gitnames import GitError
+from tma_agent.apply._gitnames import GitError, check_commit
 from tma_agent.apply.context import CommandRecord, StepContext
 from tma_agent.hosts import quote_command
 
@@ -95,6 +95,21 @@ class LocalGit(Git):
     def diff_stat(self, old: str, new: str) -> str:
         out: str = self._call("diff", lambda: self.repo.git.diff("--stat", old, new, "--"))
         return out.strip()
+
+    def changed_paths(self, old: str, new: str, under: str) -> list[str]:
+        args = self.diff_names_args(old, new, under)
+        out: str = self._call("diff", lambda: self.repo.git.diff(*args[1:]))
+        return [name for name in out.split("\0") if name]
+
+    def file_at(self, commit: str, path: str, max_bytes: int) -> str | None:
+        try:
+            item = self.repo.commit(check_commit(commit)).tree / path
+        except (KeyError, BadName, ValueError):
+            return None
+        if item.type != "blob" or item.size > max_bytes:
+            return None
+        data: bytes = item.data_stream.read()
+        return data.decode("utf-8", "replace")
 
     def remote_has_branch(self, remote: str, name: str) -> bool:
         args = self.ls_remote_args(remote, name)
