@@ -15,24 +15,19 @@ from typing import Any
 
 import pytest
 import yaml
+from test_apply_deploy_stacks import deploy_tested
 from tma_prestashop.deploy_upgrades import module_changes
 from tma_prestashop.testing.trees import build_prestashop
 
-from tma_agent.apply.deploy import DEPLOY_PLAYBOOK, combine
-from tma_agent.apply.engine import PlaybookOutcome, run_playbook
+from tma_agent.apply.engine import PlaybookOutcome
 from tma_agent.apply.git import HostRunner, open_git
-from tma_agent.apply.prepare import open_context, site_by_id
-from tma_agent.apply.registry import playbook_by_name, registered_steps
-from tma_agent.config import load_config
 from tma_agent.hosts import LocalHost, SSHHost
-from tma_agent.plugins import get_plugin_manager
 from tma_agent.testing.apply_sites import commit_tree, git, hand_to
 from tma_agent.testing.feeds import FeedServer, Reply
 from tma_agent.testing.mariadb import CLIENT, MariaDBServer
 from tma_agent.testing.sshd import SSHServer
 from tma_agent.testing.stand_ins import calls, fail_on, write_stand_in
 
-PM = get_plugin_manager()
 MODULES = {"ps_emailsubscription": "2.7.0", "ps_facetedsearch": "3.14.1", "ps_mainmenu": "2.3.4"}
 
 #: bin/console: the recording stand-in, then, for a module upgrade that succeeded, what its
@@ -57,7 +52,9 @@ def _php(text: str) -> str:
 def _bump(module: Path, old: str, new: str) -> None:
     for name in (f"{module.name}.php", "config.xml"):
         path = module / name
-        path.write_text(path.read_text().replace(f"'{old}'", f"'{new}'").replace(f"[{old}]", f"[{new}]"))
+        path.write_text(
+            path.read_text().replace(f"'{old}'", f"'{new}'").replace(f"[{old}]", f"[{new}]")
+        )
 
 
 @dataclass
@@ -71,25 +68,7 @@ class Shop:
     tested: str
 
     def deploy(self, *, dry_run: bool = False) -> PlaybookOutcome:
-        config = load_config(self.config)
-        site = site_by_id(config, "shop")
-        steps = registered_steps(PM)
-        plan = PM.hook.tma_deploy_plan(site=site, stack="prestashop")
-        assert plan is not None and plan.playbook == "prestashop-deploy"
-        settings = config.apply_for(site)
-        playbook = combine(
-            playbook_by_name(DEPLOY_PLAYBOOK, PM, settings, steps),
-            playbook_by_name(plan.playbook, PM, settings, steps),
-        )
-        variables = {**plan.variables, "commit": self.tested}
-        ctx = open_context(
-            config, PM, site, "production", playbook, variables, dry_run=dry_run,
-            stack="prestashop",
-        )  # fmt: skip
-        try:
-            return run_playbook(playbook, ctx, steps)
-        finally:
-            ctx.host.close()
+        return deploy_tested(self.config, "shop", "prestashop", self.tested, dry_run=dry_run)
 
     def head(self) -> str:
         return git(self.production, "rev-parse", "HEAD").strip()
@@ -103,7 +82,8 @@ def shop(sshd: SSHServer, mariadb: MariaDBServer, tmp_path: Path) -> Iterator[Sh
     database = mariadb.create_database("shop")
     mariadb.sql(
         "CREATE TABLE ps_module (name VARCHAR(64) PRIMARY KEY, version VARCHAR(16));"
-        + "".join(f"INSERT INTO ps_module VALUES ('{n}', '{v}');" for n, v in MODULES.items()),
+        "INSERT INTO ps_module VALUES ('ps_emailsubscription', '2.7.0'),"
+        " ('ps_facetedsearch', '3.14.1'), ('ps_mainmenu', '2.3.4');",
         database=database,
     )
     write_stand_in(staging / "bin/console-recorder", log, name="bin/console", php=True)

@@ -108,7 +108,13 @@ class Git(ABC):
         """Whether `remote` itself (asked now, `git ls-remote`) has the branch `name`."""
 
     def ls_remote_args(self, remote: str, name: str) -> list[str]:
-        return ["ls-remote", "--heads", "--", check_remote(remote), f"refs/heads/{check_branch(name)}"]
+        return [
+            "ls-remote",
+            "--heads",
+            "--",
+            check_remote(remote),
+            f"refs/heads/{check_branch(name)}",
+        ]
 
     def branch_exists(self, name: str, remote: str | None = None) -> bool:
         ref = f"refs/remotes/{remote}/{name}" if remote else f"refs/heads/{name}"

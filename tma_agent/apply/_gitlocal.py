@@ -113,7 +113,7 @@ class LocalGit(Git):
 
     def remote_has_branch(self, remote: str, name: str) -> bool:
         args = self.ls_remote_args(remote, name)
-        out: str = self._call("ls-remote", lambda: self.repo.git.ls_remote(*args[1:]))
+        out = str(self._call("ls-remote", lambda: self.repo.git.ls_remote(*args[1:])))
         return bool(out.strip())
 
     # -- changes ----------------------------------------------------------------------------------
