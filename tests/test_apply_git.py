@@ -256,3 +256,25 @@ def test_remote_branch_deleted_by_both_twins_and_shown_in_dry_run(checkout: Chec
         with pytest.raises(GitError, match="invalid"):
             g.delete_remote_branch("origin", name)
     assert not PWNED.exists()
+
+
+def test_changed_paths_and_file_at_read_commits_as_data(checkout: Checkout) -> None:
+    g = checkout.git
+    old = g.head()
+    checkout.write("shop/modules/a/a.php", "<?php // a 1.1\n")
+    checkout.write("shop/modules/$(touch {marker})/x.php", "<?php\n")
+    checkout.write("other/modules/b/b.php", "<?php\n")
+    new = g.commit_all("two modules", "tma-agent <tma-agent@localhost>")
+    assert new
+    assert g.changed_paths(old, new, "shop/modules") == [
+        "shop/modules/$(touch {marker})/x.php",
+        "shop/modules/a/a.php",
+    ]
+    assert g.changed_paths(old, new, "shop/mod*") == []  # a folder, never a glob
+    assert g.file_at(new, "shop/modules/a/a.php", 1000) == "<?php // a 1.1\n"
+    assert g.file_at(old, "shop/modules/a/a.php", 1000) is None  # not there yet
+    assert g.file_at(new, "shop/modules/a/a.php", 5) is None  # over the bound: not read
+    assert g.file_at(new, "shop/modules", 1000) is None  # a folder is no file
+    with pytest.raises(GitError, match="invalid commit"):
+        g.file_at("--output=/tmp/pwned", "x", 10)
+    assert not checkout.marker.exists() and not PWNED.exists()

@@ -79,16 +79,18 @@ def _modules_dir(ctx: StepContext, git: Git) -> str:
 
 def _deployed_upgrades(ctx: StepContext, args: DeployedUpgradesArgs) -> StepResult:
     since = args.since or str(ctx.facts.get("git.start") or "")
+    nothing = StepResult(changed=False, data={"upgraded": [], "unchanged": []})
     try:
         git = open_git(ctx.host, ctx.path, ctx)
-        commit = args.commit or git.head()
-        if not since or git.resolve(since) == git.resolve(commit):
-            return StepResult(changed=False, data={"upgraded": [], "unchanged": []})
-        if git.resolve(commit) is None:
+        wanted = args.commit or git.head()
+        before, commit = (git.resolve(since) if since else None), git.resolve(wanted)
+        if before is None or before == commit:
+            return nothing  # no deploy before this step, or it moved nothing
+        if commit is None:
             # A dry run: the fetch that would bring `commit` only printed.
-            ctx.note(f"modules to upgrade: unknown until {commit} is fetched")
-            return StepResult(changed=False, data={"upgraded": [], "unchanged": []})
-        changes = module_changes(git, since, commit, _modules_dir(ctx, git))
+            ctx.note(f"modules to upgrade: unknown until {wanted} is fetched")
+            return nothing
+        changes = module_changes(git, before, commit, _modules_dir(ctx, git))
     except GitError as exc:
         raise StepFailed(str(exc)) from None
     upgraded, unchanged = [], []
