@@ -227,7 +227,16 @@ def test_attach_uploads_each_file_and_puts_them_on_one_note(
             assert attached["description"] == file.label
             assert client.get(attached["content_url"]).content == file.content
     (journal,) = [j for j in issue["journals"] if j["notes"]]
-    assert journal["notes"] == "Applied in staging.\n\ntma-delivery: apply:acme/www:7"
+    assert journal["notes"].splitlines() == [
+        "Applied in staging.",
+        "",
+        "Attachments:",
+        "",
+        "- **before: /**: `écran accueil 1.png` (260 B)",
+        "- **changes: /?a=1&b=2**: `diff&more.txt` (6 B)",
+        "",
+        "tma-delivery: apply:acme/www:7",
+    ]
     assert backend.delivered(created.ref, "apply:acme/www:7") is True
     backend.close_connection()
 

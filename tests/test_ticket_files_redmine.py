@@ -80,7 +80,7 @@ def test_the_visual_checks_images_reach_the_redmine_issue(
     assert note.startswith("tma-agent applied this in staging (flatfile-update")
     for attachment in applied["attachments"]:
         name = Path(attachment["path"]).name
-        assert f"- {attachment['label']}: {name}" in note
+        assert f"- **{attachment['label']}**: `{name}` (" in note  # label, name, size
     assert str(site.tmp_path) not in note  # no local path once the files are on the ticket
     assert note.count("tma-delivery:") == 1
     (attach,) = [item for item in _outbox(site) if item[0] == "attach"]
@@ -114,7 +114,7 @@ def test_a_pruned_file_and_one_over_the_limit_are_left_out_and_said(
     labels = [a["label"] for a in outcome["attachments"]]
     assert f"- {labels[0]}: not attached (no longer on the agent's host (pruned))" in note
     assert f"- {labels[1]}: not attached ({after.stat().st_size} bytes, over " in note
-    assert f"- {labels[2]}: {changes.name}" in note
+    assert f"- **{labels[2]}**: `{changes.name}` (" in note
 
 
 def test_a_file_over_redmines_own_limit_parks_the_note_in_one_line(

@@ -104,7 +104,7 @@ def test_the_webhook_receives_the_images_base64_in_a_signed_update(site: AttachS
         assert file["label"] == attachment["label"] and file["size"] == len(images[name])
         assert base64.b64decode(file["content_base64"]) == images[name]
         assert file["url"] == f"{BASE_URL}/sites/www/applies/{journal}/files/{name}"
-        assert f"- {attachment['label']}: {name}" in body["note"]
+        assert f"- **{attachment['label']}**: `{name}` (" in body["note"]
     assert str(site.tmp_path) not in body["note"]
     # Every other delivery carries `files: null`, as the schema says.
     assert all(d.body["files"] is None for d in receiver.deliveries.values() if d is not delivery)

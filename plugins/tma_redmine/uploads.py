@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from tma_agent.tickets import TicketFile, TicketRefused
+from tma_agent.tickets.forge.uploads import file_line, files_note
 from tma_redmine._answers import BACKEND, obj_of, str_of
 from tma_redmine.api import RedmineAPI, errors_of
 
-__all__ = ["upload_all"]
+__all__ = ["files_listed", "upload_all"]
 
 #: Redmine's `attachments.description` column is 255 characters.
 _DESCRIPTION_MAX = 255
@@ -29,6 +30,12 @@ def upload_all(api: RedmineAPI, files: Sequence[TicketFile]) -> list[dict[str, A
         }
         for file in files
     ]
+
+
+def files_listed(note: str, files: Sequence[TicketFile]) -> str:
+    """The note with a line per file (label, name, size): Redmine shows the files themselves
+    below the journal, the lines say what each one is."""
+    return files_note(note, [file_line(file, "") for file in files], "Attachments:")
 
 
 def _upload(api: RedmineAPI, file: TicketFile) -> str:

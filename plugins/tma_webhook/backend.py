@@ -32,6 +32,7 @@ from tma_agent.tickets import (
     TicketRefused,
     TicketUnavailable,
 )
+from tma_agent.tickets.forge.uploads import file_line, files_note
 from tma_agent.tickets.http import TicketAnswer, TicketHTTP
 from tma_webhook.settings import WebhookSettings
 from tma_webhook.signing import (
@@ -139,7 +140,10 @@ class WebhookBackend:
         self._post("ticket.updated", delivery_id, body)
 
     def attach(self, ref: str, files: Sequence[TicketFile], note: str, delivery_id: str) -> None:
-        body = {**dict.fromkeys(_DRAFT_KEYS), "ref": ref, "note": note, "files": _files(files)}
+        # The note names the files too, for a receiver that only shows notes.
+        lines = [file_line(file, "") for file in files]
+        shown = files_note(note, lines, "Attachments:")
+        body = {**dict.fromkeys(_DRAFT_KEYS), "ref": ref, "note": shown, "files": _files(files)}
         self._post("ticket.updated", delivery_id, body)
 
     def close(self, ref: str, note: str, delivery_id: str) -> None:

@@ -4,8 +4,8 @@ at send time. A file gone since (pruned), outside that folder, or over
 `tickets.attachments.max_bytes` (as configured when sent) is left out, and the note says so in one line; at most
 `MAX_FILES_PER_NOTE` files go with one note.
 
-A backend with an `attach` method (`tma_agent.tickets.Attacher`) gets the files; any other one
-gets the note alone with each file named by its label and its dashboard link (or its path on
+A backend with an `attach` method (`tma_agent.tickets.Attacher`) gets the files, and lists them
+in its comment as it shows them best (uploaded, inline, linked); any other one gets the note with each file named by its label and its dashboard link (or its path on
 the agent's host when `web.base_url` is not set).
 """
 
@@ -140,13 +140,12 @@ def _read(root: Path, item: QueuedFile, limit: int) -> tuple[bytes | None, str]:
     return content, ""
 
 
-def attached_note(note: str | None, files: Sequence[TicketFile], left_out: Sequence[str]) -> str:
-    """The note of an attach: each file by label (its name on the ticket), no local path."""
+def attached_note(note: str | None, left_out: Sequence[str]) -> str:
+    """The note of an attach, with a line for each file left out: the backend lists the files
+    it got (label, name, size: `tma_agent.tickets.forge.uploads.file_line`), never a path."""
     lines = [note.rstrip()] if note else []
-    if files or left_out:
-        lines.append("Attachments:")
-        lines += [f"- {f.label}: {f.filename}" for f in files]
-        lines += [f"- {line}" for line in left_out]
+    if left_out:
+        lines += ["", *(f"- {line}" for line in left_out)]
     return mask("\n".join(lines))
 
 

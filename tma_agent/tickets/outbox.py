@@ -181,7 +181,7 @@ def _attach(
         limit = settings.attachments.max_bytes if isinstance(settings, TicketSettings) else None
         # Read now: only what is still there.
         files, left_out = load_files(payload, queued, max_bytes=limit)
-        attach(ref, files, attached_note(note, files, left_out), key)
+        attach(ref, files, attached_note(note, left_out), key)
     else:
         backend.update(ref, draft, linked_note(note, queued), key)
 
