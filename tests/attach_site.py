@@ -27,6 +27,18 @@ PAGE = (
 #: After the update when the test wants the visual check to fail: the box moved far.
 MOVED = PAGE.replace("width:120px", "margin-left:220px;width:120px")
 
+#: The stack's install steps after a deploy, framed by visual checks of production's page.
+INSTALL = """
+    name: flatfile-install
+    variables:
+      marker: {required: true}
+    steps:
+      - visual.check: {phase: before, path: /look, width: 400, height: 300}
+      - name: Install
+        shell: [sh, -c, 'echo "$2" > "$1.$2"', sh, "{{ path }}", "{{ marker }}"]
+      - visual.check: {phase: after, path: /look, width: 400, height: 300}
+"""
+
 UPDATE = """
     name: flatfile-update
     stacks: [flatfile]
@@ -62,6 +74,7 @@ class AttachSite(ApplySite):
         self.git(self.staging, "push", "-q", "origin", "main")
         pages.set("/look", Page(file=self.staging / "index.html"))
         self.update_playbook(move_the_box=False)
+        self.playbook("flatfile-install", INSTALL)
 
     def update_playbook(self, *, move_the_box: bool) -> None:
         """The update; `move_the_box`: the step also changes the page (the check fails)."""

@@ -110,6 +110,27 @@ def test_the_webhook_receives_the_images_base64_in_a_signed_update(site: AttachS
     assert all(d.body["files"] is None for d in receiver.deliveries.values() if d is not delivery)
 
 
+def test_a_deploys_note_carries_its_visual_checks_images_too(site: AttachSite) -> None:
+    with WebhookReceiver(WEBHOOK_SECRET) as receiver:
+        url = receiver.url + WEBHOOK_PATH
+        site.configure({"backend": "webhook", "url": url, "secret": WEBHOOK_SECRET})
+        (request,) = site.json("run")["requests"]
+        assert site.json("apply", "--site", "www")["state"] == "succeeded"
+        validated = site.tma("requests", "validate", "tma:www:site", "--by", "Jane Client")
+        assert validated.returncode == 0, validated.stderr
+        deployed = site.json("deploy", "--site", "www", "--request", "tma:www:site")
+        assert deployed["state"] == "succeeded", deployed
+        with_files = [d.body for d in receiver.deliveries.values() if d.body["files"]]
+        files = receiver.tickets[request["ticket"]].files
+    assert [b["note"].split(" (", 1)[0] for b in with_files] == [
+        "tma-agent applied this in staging",
+        "tma-agent deployed this to production",
+    ]
+    images = site.images(deployed)
+    assert len(images) == 3 and {f["filename"] for f in with_files[1]["files"]} == set(images)
+    assert all(files[name] == data for name, data in images.items())
+
+
 def test_a_backend_without_attach_gets_each_file_by_label_and_link(site: AttachSite) -> None:
     install_distribution(
         Path(site.env["PYTHONPATH"]), "tma_notebook", NOTEBOOK, version="1.0", entry="notebook"
