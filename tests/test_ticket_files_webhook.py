@@ -147,6 +147,8 @@ def test_a_backend_without_attach_gets_each_file_by_label_and_link(site: AttachS
     note = update["note"]
     assert note.startswith("tma-agent could not apply this in staging (flatfile-update")
     assert "Attachments (kept by the agent, not uploaded):" in note
+    # What the steps said before failing (the changed ratio) is on the ticket too.
+    assert "of the page changed (limit 1.00%)" in note
     journal = failed["journal"]
     for attachment in failed["attachments"]:
         name = Path(attachment["path"]).name

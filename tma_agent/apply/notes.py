@@ -52,7 +52,11 @@ def failure_note(execution: Execution, where: str) -> str:
     else:
         verdict = f"rolled back ({len(undo)} undo step(s))"
     verb = "deploy this to" if where == "production" else "apply this in"
-    return mask(
+    lines = [
         f"tma-agent could not {verb} {where} ({result.playbook}, journal "
         f"#{execution.journal_id}): {result.error}. {verdict.capitalize()}."
-    )
+    ]
+    # What the steps said on the way (a remote that kept the pushed branch, a check's
+    # ratio) belongs on the ticket too: the failure is read there, not in the journal.
+    lines += [f"- {note}" for note in execution.ctx.notes]
+    return mask("\n".join(lines))
