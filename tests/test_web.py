@@ -63,7 +63,8 @@ def test_staff_sees_the_whole_fleet_with_updates_by_kind(portal: Portal) -> None
         assert applied["steps"] == [
             {"index": 0, "step": "shell", "title": "Say hello", "status": "changed", "error": None}
         ]
-        assert web.get("/api/sites/shop").json()["applies"] == []
+        (looked,) = web.get("/api/sites/shop").json()["applies"]  # globex's visual check
+        assert looked["state"] == "rolled_back" and len(looked["visual"]) == 1
         core = next(f for f in site["findings"] if f["name"] == "drupal")
         assert core["update"] == "security" and core["advisories"][0]["id"] == "10.2.4"
         assert [e["description"] for e in site["interventions"]] == ["Fixed www's form"]
@@ -109,12 +110,15 @@ def test_every_route_refuses_another_clients_ids_and_no_session(portal: Portal) 
     """Every route of the app's own router, tried as acme with globex's ids, then without a
     session: nothing of globex's is ever shown, nothing is written."""
     app = create_app(load_config(portal.fleet.config))
+    journal_id, filename = portal.shop_screenshot()
     globex = {
         "site": "shop",
         "client": "globex",
         "request_id": str(portal.request_of["globex"]),
         "month": MONTH,
         "token": "x",
+        "journal_id": str(journal_id),
+        "filename": filename,
     }
     tried = 0
     with _as(portal, "acme-cto") as web, httpx.Client(base_url=portal.url) as anonymous:

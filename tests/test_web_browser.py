@@ -13,6 +13,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
 from web_portal import MONTH, PASSWORDS, Portal
 from web_portal import portal as portal  # the fixture
 
@@ -53,6 +54,8 @@ def _log_in(driver: webdriver.Chrome, url: str, name: str) -> None:
     driver.find_element(By.ID, "name").send_keys(name)
     driver.find_element(By.ID, "password").send_keys(PASSWORDS[name])
     driver.find_element(By.ID, "login").click()
+    # The click returns before the next page is there on a busy machine: wait for it.
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "who"))
     assert driver.find_element(By.ID, "who").text == name
 
 
@@ -71,6 +74,18 @@ def test_staff_logs_in_and_sees_the_fleet(
     rows = browser.find_elements(By.CSS_SELECTOR, "#interventions tbody tr")
     assert len(rows) == 1 and "Fixed www's form" in rows[0].text
     _shot(browser, tmp_path, "web-site")
+    # globex's shop: its visual check's screenshots load under the CSP (our own origin).
+    browser.get(portal.url + "/sites/shop")
+    shots = browser.find_elements(By.CSS_SELECTOR, "#applies img.shot")
+    assert [s.get_attribute("alt").split(":")[0] for s in shots] == ["before", "after", "changes"]
+    loaded = "return arguments[0].complete && arguments[0].naturalWidth"
+    for shot in shots:
+        browser.execute_script("arguments[0].scrollIntoView()", shot)
+        WebDriverWait(browser, 10).until(lambda b, s=shot: b.execute_script(loaded, s) > 0)
+        assert browser.execute_script(loaded, shot) == 400, shot.get_attribute("src")
+    _shot(browser, tmp_path, "web-site-screenshots")
+    shots[1].click()  # the thumbnail links to the full image
+    assert browser.current_url.endswith("-after.png")
 
 
 def test_a_client_validates_a_month_and_tma_report_shows_it_locked(

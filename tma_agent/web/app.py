@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from tma_agent.config import Config
 from tma_agent.errors import ConfigError
 from tma_agent.ledger.database import Ledger
+from tma_agent.web.artifacts import artifact_routes
 from tma_agent.web.auth import CSRF_FIELD, LoginLimiter, check_csrf, verify_password, viewer_of
 from tma_agent.web.downloads import download_routes
 from tma_agent.web.hooks import hook_routes
@@ -150,6 +151,7 @@ def create_app(
         Route("/link/{token}", login.link, methods=["GET"]),
         *pages.routes(),
         *download_routes(pages),
+        *artifact_routes(pages),
         *hook_routes(config, pm, opened),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
