@@ -141,6 +141,11 @@ def test_every_route_refuses_another_clients_ids_and_no_session(portal: Portal) 
                     alone = anonymous.get(path)
                     expected = 401 if path.startswith("/api/") else 303
                     assert alone.status_code == expected, path
+                elif path == "/requests/sync":  # acme's own requests read back, no others
+                    mine = web.post(path, data={"csrf": token}, follow_redirects=True)
+                    assert mine.status_code == 200 and "request(s) changed" in mine.text
+                    alone = anonymous.post(path, data={"csrf": token})
+                    assert alone.status_code == 303 and alone.headers["location"] == "/login"
                 else:
                     mine = web.post(path, data={"csrf": token})
                     assert mine.status_code == 404, path
@@ -210,7 +215,7 @@ def test_log_ins_are_rate_limited_and_https_cookies_secure(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     with FeedServer() as server:
-        made = make_portal(tmp_path_factory.mktemp("limits"), server)
+        made = make_portal(tmp_path_factory.mktemp("limits"), server, visual=False)
         users = load_config(made.fleet.config).web.users
         configure(
             made.fleet,
@@ -351,7 +356,7 @@ def test_the_dashboard_on_a_postgresql_ledger(
     validation is what `tma report` reads back."""
     url = postgres_cluster.create_database("web")
     with FeedServer() as server:
-        made = make_portal(tmp_path_factory.mktemp("pg"), server, database=url)
+        made = make_portal(tmp_path_factory.mktemp("pg"), server, database=url, visual=False)
         with served(made.fleet.config) as base:
             made.url = base
             with _as(made, "acme-cto") as web:

@@ -123,3 +123,29 @@ def test_a_client_validates_a_month_and_tma_report_shows_it_locked(
     assert late.returncode == 6, late.stdout + late.stderr  # the month is locked
     other = portal.json("report", "monthly", "--client", "globex", "--month", MONTH)
     assert other["validation"]["validated"] is False
+
+
+def test_sync_now_swaps_its_fragment_without_loading_the_page(
+    browser: webdriver.Chrome, portal: Portal, tmp_path: Path
+) -> None:
+    """static/enhance.js: the form is posted with fetch (its CSRF token with it) and the
+    server's fragment replaces the requests section; the page itself stays (its marker)."""
+    _log_in(browser, portal.url, "alice")
+    browser.get(portal.url + "/requests")
+    assert not browser.find_elements(By.ID, "message")
+    browser.execute_script("window.tmaMarker = 'same page'")
+    before = browser.find_element(By.ID, "requests-fragment")
+    browser.find_element(By.ID, "sync").click()
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "message"))
+    assert "request(s) changed" in browser.find_element(By.ID, "message").text
+    assert browser.execute_script("return window.tmaMarker") == "same page"  # no page load
+    assert browser.current_url == portal.url + "/requests"
+    fresh = browser.find_element(By.ID, "requests-fragment")
+    assert fresh.id != before.id and fresh.find_elements(By.CSS_SELECTOR, "#requests tbody tr")
+    _shot(browser, tmp_path, "web-sync-now")
+    # Again at once: refused (429) in the same fragment, the page still not reloaded.
+    browser.find_element(By.ID, "sync").click()
+    WebDriverWait(browser, 15).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, "#message .refused")
+    )
+    assert browser.execute_script("return window.tmaMarker") == "same page"

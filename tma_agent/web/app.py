@@ -28,6 +28,7 @@ from tma_agent.web.hooks import hook_routes
 from tma_agent.web.pages import Pages
 from tma_agent.web.security import SecurityHeaders
 from tma_agent.web.settings import WebSettings, parse_bind
+from tma_agent.web.sync import sync_routes
 
 __all__ = ["SESSION_COOKIE", "allowed_hosts", "create_app"]
 
@@ -149,6 +150,7 @@ def create_app(
         Route("/login", login.submit, methods=["POST"]),
         Route("/logout", login.logout, methods=["POST"]),
         Route("/link/{token}", login.link, methods=["GET"]),
+        *sync_routes(pages),
         *pages.routes(),
         *download_routes(pages),
         *artifact_routes(pages),

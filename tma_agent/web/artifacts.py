@@ -48,7 +48,8 @@ def _recorded(run: ApplyRun) -> list[dict[str, Any]]:
 def apply_files(run: ApplyRun) -> dict[str, Any]:
     """What the site page shows of one run's files: every file (label, address) and, per page
     of a visual check, its three images with the changed ratio."""
-    files, pages = [], {}
+    files: list[dict[str, str]] = []
+    pages: dict[str, dict[str, Any]] = {}
     for entry in _recorded(run):
         name = Path(str(entry.get("path", ""))).name
         url = file_url(run.site, run.id, name)

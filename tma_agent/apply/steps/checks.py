@@ -154,7 +154,11 @@ def visual_check(ctx: StepContext, args: VisualCheckArgs) -> StepResult:
         diff = ctx.workdir / _image_name(url, "changes")
         comparison.diff.save(diff)
         # With the page and its ratio: the site page shows the three side by side.
-        shown = {"page": url, "ratio": round(comparison.ratio, 6), "threshold": args.threshold}
+        shown: dict[str, str | float] = {
+            "page": url,
+            "ratio": round(comparison.ratio, 6),
+            "threshold": args.threshold,
+        }
         ctx.attach(Path(before), label=f"before: {url}", image="before", **shown)
         ctx.attach(after, label=f"after: {url}", image="after", **shown)
         ctx.attach(diff, label=f"changes: {url}", image="changes", **shown)
