@@ -6,11 +6,13 @@ can no longer change). Screenshots are kept in the test's tmp dir and in .artifa
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
@@ -149,3 +151,21 @@ def test_sync_now_swaps_its_fragment_without_loading_the_page(
         lambda b: b.find_elements(By.CSS_SELECTOR, "#message .refused")
     )
     assert browser.execute_script("return window.tmaMarker") == "same page"
+
+
+def test_the_runs_page_refreshes_its_fragment_in_place(
+    browser: webdriver.Chrome, portal: Portal, tmp_path: Path
+) -> None:
+    _log_in(browser, portal.url, "alice")
+    browser.get(portal.url + "/runs")
+    shown = browser.find_element(By.ID, "as-of").text
+    # The portal's fleet has no heartbeat.url: said so (tests/test_web_runs.py has one).
+    assert "not configured (heartbeat.url)" in browser.find_element(By.ID, "heartbeat").text
+    browser.execute_script("window.tmaMarker = 'same page'")
+    time.sleep(1.1)  # the time shown is to the second
+    browser.find_element(By.ID, "refresh").click()
+    swapped = WebDriverWait(browser, 15, ignored_exceptions=[StaleElementReferenceException])
+    swapped.until(lambda b: b.find_element(By.ID, "as-of").text != shown)
+    assert browser.execute_script("return window.tmaMarker") == "same page"  # no page load
+    assert browser.find_elements(By.CSS_SELECTOR, "#runs tbody tr")
+    _shot(browser, tmp_path, "web-runs")

@@ -305,4 +305,5 @@ def runs(config: Config, viewer: Viewer, limit: int = 50) -> dict[str, Any]:
         "outbox": status["outbox"],
         "problems": status["problems"],
         "last_completed_run": status["last_completed_run"],
+        "heartbeat": status["heartbeat"],
     }

@@ -4,6 +4,7 @@ two writes: a client validating a month's report or a request, recorded exactly 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,8 +44,10 @@ class Pages:
     def render(self, request: Request, name: str, code: int = 200, **context: Any) -> Response:
         template = self.templates.get_template(name)
         viewer = viewer_of(request, self.config.web)
+        # `now`: when the page (or a fragment swapped in) was made, shown on the runs page.
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
         body = template.render(
-            viewer=viewer, csrf=csrf_token(request), csrf_field=CSRF_FIELD, **context
+            viewer=viewer, csrf=csrf_token(request), csrf_field=CSRF_FIELD, now=now, **context
         )
         return HTMLResponse(body, status_code=code)
 
