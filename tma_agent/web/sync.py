@@ -90,9 +90,9 @@ class SyncNow:
         shown = [
             {
                 "request": found.get(c.fingerprint, (None, ""))[0],
-                "title": _one_line(found.get(c.fingerprint, (None, ""))[1], 120),
-                "ticket": c.ticket,
-                "status": _one_line(c.status, 80),
+                "title": _one_line(found.get(c.fingerprint, (None, ""))[1], 60),
+                "ticket": _one_line(c.ticket, 40),
+                "status": _one_line(c.status, 40),
                 "change": c.change,
             }
             for c in changes[:SHOWN_CHANGES]
