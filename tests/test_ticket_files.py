@@ -34,7 +34,14 @@ def test_only_files_of_an_apply_are_read(tmp_path: Path) -> None:
         ("climbed out", run / ".." / ".." / ".." / ".." / "secret.txt"),
         ("elsewhere", secret),
     ]
-    payload = files_payload(tmp_path / "state" / "applies", files, max_bytes=1000, link=None)
+    payload = files_payload(
+        tmp_path / "state" / "applies",
+        files,
+        max_bytes=1000,
+        site="www",
+        journal_id=7,
+        base_url=None,
+    )
     read, left_out = load_files(payload, queued_files(payload))
     assert [(f.filename, f.content, f.media_type) for f in read] == [
         ("shot.png", b"\x89PNG one", "image/png")
@@ -56,7 +63,14 @@ def test_at_most_twelve_files_per_note_each_within_the_limit(tmp_path: Path) -> 
         (run / f"{index}.png").write_bytes(b"x" * (20 if index == 3 else 10))
         files.append((f"shot {index}", run / f"{index}.png"))
     link = "https://tma.example/sites/www/applies/7/files"
-    payload = files_payload(tmp_path / "state" / "applies", files, max_bytes=10, link=link)
+    payload = files_payload(
+        tmp_path / "state" / "applies",
+        files,
+        max_bytes=10,
+        site="www",
+        journal_id=7,
+        base_url="https://tma.example/",  # a trailing slash makes no double one
+    )
     read, left_out = load_files(payload, queued_files(payload))
     assert len(read) == MAX_FILES_PER_NOTE - 1
     assert left_out == [

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -126,15 +125,13 @@ def files_of(config: Config, request: Request, execution: Execution) -> dict[str
         return {}
     raw = ticket_target(config, request.client).raw.get("attachments")
     limit = AttachmentSettings.model_validate(raw or {}).max_bytes
-    link = None
-    if config.web.base_url and execution.journal_id is not None:
-        site = quote(request.site, safe="")
-        link = f"{config.web.base_url}/sites/{site}/applies/{execution.journal_id}/files"
     return files_payload(
         config.state_path / "applies",
         [(a.label, a.path) for a in attachments],
         max_bytes=limit,
-        link=link,
+        site=request.site,
+        journal_id=execution.journal_id,
+        base_url=config.web.base_url,
     )
 
 

@@ -1,12 +1,13 @@
 """Files on tickets, as the outbox's `attach` operation carries them: a note and the files by
 reference (a path under `<state_dir>/applies/`, never the bytes: the ledger stays small), read
 at send time. A file gone since (pruned), outside that folder, or over
-`tickets.attachments.max_bytes` (as configured when sent) is left out, and the note says so in one line; at most
-`MAX_FILES_PER_NOTE` files go with one note.
+`tickets.attachments.max_bytes` (as configured when sent) is left out, and the note says so in
+one line; at most `MAX_FILES_PER_NOTE` files go with one note.
 
 A backend with an `attach` method (`tma_agent.tickets.Attacher`) gets the files, and lists them
-in its comment as it shows them best (uploaded, inline, linked); any other one gets the note with each file named by its label and its dashboard link (or its path on
-the agent's host when `web.base_url` is not set).
+in its comment as it shows them best (uploaded, inline, linked); any other one gets the note
+with each file named by its label and its dashboard link (or its path on the agent's host when
+`web.base_url` is not set).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tma_agent.tickets._types import TicketFile
 __all__ = [
     "MAX_FILES_PER_NOTE",
     "QueuedFile",
+    "apply_file_url",
     "attached_note",
     "files_payload",
     "linked_note",
@@ -50,21 +52,32 @@ class QueuedFile:
     url: str | None = None
 
 
+def apply_file_url(site: str, journal_id: int, filename: str, base_url: str = "") -> str:
+    """The dashboard's address of one file of an apply (`tma serve` serves it there; ticket
+    notes link to it, absolute with `web.base_url`)."""
+    path = f"/sites/{quote(site, safe='')}/applies/{journal_id}/files/{quote(filename, safe='')}"
+    return base_url.rstrip("/") + path
+
+
 def files_payload(
     root: Path,
     files: Sequence[tuple[str, Path]],
     *,
     max_bytes: int,
-    link: str | None,
+    site: str,
+    journal_id: int | None,
+    base_url: str | None,
 ) -> dict[str, Any]:
     """The payload keys of an `attach` for `files` ((label, path) pairs) under `root`
-    (`<state_dir>/applies`); `link`: the dashboard's address of the run's files
-    (`{web.base_url}/sites/{site}/applies/{journal}/files`), None without `web.base_url`."""
+    (`<state_dir>/applies`), each linked to the dashboard when `base_url` (`web.base_url`)
+    and the run's journal are known."""
     queued = []
     for label, path in files[:_MAX_QUEUED]:
         name = path.name
         media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        url = f"{link}/{quote(name, safe='')}" if link else None
+        url = None
+        if base_url and journal_id is not None:
+            url = apply_file_url(site, journal_id, name, base_url)
         queued.append(asdict(QueuedFile(str(path), name, media_type, label, url)))
     return {"files": queued, "files_root": str(root), "max_bytes": max_bytes}
 

@@ -17,13 +17,14 @@ from starlette.routing import Route
 
 from tma_agent.config import Config
 from tma_agent.ledger.models import ApplyRun
+from tma_agent.tickets.files import apply_file_url
 from tma_agent.web import data
 from tma_agent.web.auth import Viewer, viewer_of
 
 if TYPE_CHECKING:
     from tma_agent.web.pages import Pages
 
-__all__ = ["MAX_FILE_BYTES", "apply_files", "artifact_routes", "file_url"]
+__all__ = ["MAX_FILE_BYTES", "apply_files", "artifact_routes"]
 
 #: A screenshot of a long page is a few MiB; anything bigger is not served.
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -33,12 +34,6 @@ _INLINE = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 #: Types a browser could run: served as bytes whatever the file's name says.
 _ACTIVE = frozenset({"text/html", "text/javascript", "application/javascript"})
 _VISUAL_IMAGES = ("before", "after", "changes")
-
-
-def file_url(site: str, journal_id: int, filename: str, base_url: str = "") -> str:
-    """The address of one recorded file (absolute with `web.base_url`, for ticket notes)."""
-    path = f"/sites/{quote(site, safe='')}/applies/{journal_id}/files/{quote(filename, safe='')}"
-    return base_url.rstrip("/") + path
 
 
 def _recorded(run: ApplyRun) -> list[dict[str, Any]]:
@@ -52,7 +47,7 @@ def apply_files(run: ApplyRun) -> dict[str, Any]:
     pages: dict[str, dict[str, Any]] = {}
     for entry in _recorded(run):
         name = Path(str(entry.get("path", ""))).name
-        url = file_url(run.site, run.id, name)
+        url = apply_file_url(run.site, run.id, name)
         files.append({"label": str(entry.get("label", name)), "url": url})
         image, page = entry.get("image"), entry.get("page")
         if image in _VISUAL_IMAGES and isinstance(page, str):
