@@ -91,24 +91,31 @@ class Production:
         self.config.write_text(yaml.safe_dump(config))
 
     def deploy(self) -> PlaybookOutcome:
-        config = load_config(self.config)
-        site = site_by_id(config, "site")
-        steps = registered_steps(PM)
-        plan = PM.hook.tma_deploy_plan(site=site, stack="drupal")
-        assert plan is not None and plan.playbook == "drupal-deploy"
-        settings = config.apply_for(site)
-        playbook = combine(
-            playbook_by_name(DEPLOY_PLAYBOOK, PM, settings, steps),
-            playbook_by_name(plan.playbook, PM, settings, steps),
-        )
-        variables = {**plan.variables, "commit": self.tested}
-        ctx = open_context(
-            config, PM, site, "production", playbook, variables, dry_run=False, stack="drupal"
-        )
-        try:
-            return run_playbook(playbook, ctx, steps)
-        finally:
-            ctx.host.close()
+        return deploy_tested(self.config, "site", "drupal", self.tested)
+
+
+def deploy_tested(
+    config_path: Path, site_id: str, stack: str, commit: str, *, dry_run: bool = False
+) -> PlaybookOutcome:
+    """What `tma deploy` runs: the core `deploy` playbook, then the stack's install playbook."""
+    config = load_config(config_path)
+    site = site_by_id(config, site_id)
+    steps = registered_steps(PM)
+    plan = PM.hook.tma_deploy_plan(site=site, stack=stack)
+    assert plan is not None and plan.playbook == f"{stack}-deploy"
+    settings = config.apply_for(site)
+    playbook = combine(
+        playbook_by_name(DEPLOY_PLAYBOOK, PM, settings, steps),
+        playbook_by_name(plan.playbook, PM, settings, steps),
+    )
+    variables = {**plan.variables, "commit": commit}
+    ctx = open_context(
+        config, PM, site, "production", playbook, variables, dry_run=dry_run, stack=stack
+    )
+    try:
+        return run_playbook(playbook, ctx, steps)
+    finally:
+        ctx.host.close()
 
 
 @pytest.fixture

@@ -229,3 +229,52 @@ def test_dry_run_records_git_argv_and_changes_nothing(checkout: Checkout) -> Non
     assert g.head() == start and g.current_branch() == "main"
     assert g.status() == [" M composer.lock"]
     assert git(checkout.origin, "branch", "--list") == "* main"
+
+
+def test_remote_branch_deleted_by_both_twins_and_shown_in_dry_run(checkout: Checkout) -> None:
+    g, w = checkout.git, str(checkout.work)
+    g.create_branch("tma/2026-12-02-x", "main")
+    g.push("origin", "tma/2026-12-02-x")
+    assert g.remote_has_branch("origin", "tma/2026-12-02-x")
+    checkout.runner.recorded.clear()
+    checkout.runner.dry_run = True
+    g.delete_remote_branch("origin", "tma/2026-12-02-x")
+    assert checkout.runner.recorded == [
+        ["env", "GIT_TERMINAL_PROMPT=0", "git", "-C", w, "push", "--porcelain", "--delete", "--",
+         "origin", "tma/2026-12-02-x"],
+    ]  # fmt: skip
+    assert git(checkout.origin, "rev-parse", "--verify", "refs/heads/tma/2026-12-02-x")
+    checkout.runner.dry_run = False
+    g.delete_remote_branch("origin", "tma/2026-12-02-x")
+    assert not g.remote_has_branch("origin", "tma/2026-12-02-x")
+    assert git(checkout.origin, "branch", "--list") == "* main"
+    # Gone already: a one-line error naming the checkout, as every git failure.
+    with pytest.raises(GitError) as gone:
+        g.delete_remote_branch("origin", "tma/2026-12-02-x")
+    assert str(gone.value).startswith(f"{w}: git push") and "\n" not in str(gone.value)
+    for name in ("-fdx", "--upload-pack=touch /tmp/pwned", "a..b"):
+        with pytest.raises(GitError, match="invalid"):
+            g.delete_remote_branch("origin", name)
+    assert not PWNED.exists()
+
+
+def test_changed_paths_and_file_at_read_commits_as_data(checkout: Checkout) -> None:
+    g = checkout.git
+    old = g.head()
+    checkout.write("shop/modules/a/a.php", "<?php // a 1.1\n")
+    checkout.write("shop/modules/$(touch {marker})/x.php", "<?php\n")
+    checkout.write("other/modules/b/b.php", "<?php\n")
+    new = g.commit_all("two modules", "tma-agent <tma-agent@localhost>")
+    assert new
+    assert g.changed_paths(old, new, "shop/modules") == [
+        "shop/modules/$(touch {marker})/x.php",
+        "shop/modules/a/a.php",
+    ]
+    assert g.changed_paths(old, new, "shop/mod*") == []  # a folder, never a glob
+    assert g.file_at(new, "shop/modules/a/a.php", 1000) == "<?php // a 1.1\n"
+    assert g.file_at(old, "shop/modules/a/a.php", 1000) is None  # not there yet
+    assert g.file_at(new, "shop/modules/a/a.php", 5) is None  # over the bound: not read
+    assert g.file_at(new, "shop/modules", 1000) is None  # a folder is no file
+    with pytest.raises(GitError, match="invalid commit"):
+        g.file_at("--output=/tmp/pwned", "x", 10)
+    assert not checkout.marker.exists() and not PWNED.exists()

@@ -67,6 +67,20 @@ variables:
   fail_with: {default: "true"}
 """
 
+PUSHED = """\
+name: git-pushed
+steps:
+  - git.branch: {}
+  - shell: [sh, -c, "printf 10.1.5 > version.txt"]
+  - git.commit: {}
+  - git.push: {}
+  - shell: [sh, -c, "{{ fail_with }}"]
+on_failure:
+  - git.reset: {}
+variables:
+  fail_with: {default: "exit 5"}
+"""
+
 FINDINGS = [
     {"name": "drupal/core", "kind": "core", "installed": "10.1.0", "recommended": "10.1.5"},
     {
@@ -144,6 +158,7 @@ def sites(request: pytest.FixtureRequest, sshd: SSHServer, tmp_path: Path) -> It
     (playbooks / "git-apply.yaml").write_text(APPLY)
     (playbooks / "git-deploy.yaml").write_text(DEPLOY)
     (playbooks / "git-noop.yaml").write_text(NOOP)
+    (playbooks / "git-pushed.yaml").write_text(PUSHED)
     envs = {"staging": str(staging), "production": str(production)}
     config: dict[str, Any] = {
         "state_dir": str(tmp_path / "state"),
@@ -174,6 +189,7 @@ def apply(
     dry_run: bool = False,
     recover: dict[str, Any] | None = None,
     journal: Any = None,
+    notes: list[str] | None = None,
 ) -> tuple[PlaybookOutcome, dict[str, Any]]:
     config = load_config(sites.config)
     pm = get_plugin_manager()
@@ -192,6 +208,8 @@ def apply(
             return PlaybookOutcome(name, "shop", env, dry_run, "recovered", steps=undo), ctx.facts
         return run_playbook(playbook, ctx, steps, journal=journal), ctx.facts
     finally:
+        if notes is not None:
+            notes.extend(ctx.notes)
         ctx.host.close()
 
 
@@ -238,6 +256,7 @@ def test_branch_commit_push_lands_on_origin(sites: Sites) -> None:
         "git.start_branch": "main",
         "git.branch": branch,
         "git.commit": pushed,
+        "git.pushed": {"remote": "origin", "branch": branch},
     }
     commit, push = outcome.steps[4], outcome.steps[5]
     assert commit.data["sha"] == pushed and commit.status == "changed"
@@ -257,6 +276,72 @@ def test_branch_commit_push_lands_on_origin(sites: Sites) -> None:
     git(sites.staging, "checkout", "-q", "main")
     again, facts = apply(sites, "git-apply", request="PROJ-12")
     assert again.status == "succeeded" and facts["git.branch"] == "tma/2026-12-02-proj-12"
+
+
+def test_rollback_after_push_deletes_the_tma_branch_on_origin_only(sites: Sites) -> None:
+    start = git(sites.staging, "rev-parse", "HEAD")
+    git(sites.staging, "push", "-q", "origin", "main:refs/heads/feature/keep")
+    git(sites.staging, "push", "-q", "origin", "main:refs/heads/tma/2026-11-30-older")
+    notes: list[str] = []
+    outcome, facts = apply(sites, "git-pushed", notes=notes)
+    assert outcome.status == "rolled_back", outcome.error
+    branch = facts["git.branch"]
+    assert facts["git.pushed"] == {"remote": "origin", "branch": branch}
+    reset = outcome.steps[-1]
+    assert reset.step == "git.reset" and reset.status == "changed"
+    assert reset.data["remote_deleted"] == f"origin/{branch}"
+    assert notes == [f"rollback: deleted the pushed branch {branch} from origin"]
+    # Only this run's branch went: another tma branch and a non-tma one are untouched.
+    assert git(sites.origin, "branch", "--list", "--format=%(refname:short)").split() == [
+        "feature/keep", "main", "tma/2026-11-30-older",
+    ]  # fmt: skip
+    assert git(sites.origin, "rev-parse", "feature/keep") == start
+    assert git(sites.staging, "rev-parse", "HEAD") == start
+    assert git(sites.staging, "branch", "--list") == "* main"
+    assert_clean(sites.staging)
+
+
+def test_a_remote_refusing_the_delete_is_a_warning_not_a_failed_rollback(sites: Sites) -> None:
+    start = git(sites.staging, "rev-parse", "HEAD")
+    git(sites.origin, "config", "receive.denyDeletes", "true")
+    notes: list[str] = []
+    outcome, facts = apply(sites, "git-pushed", notes=notes)
+    assert outcome.status == "rolled_back", outcome.error
+    branch = facts["git.branch"]
+    assert [s.status for s in outcome.steps if s.phase == "on_failure"] == ["changed"]
+    assert "remote_deleted" not in outcome.steps[-1].data
+    assert len(notes) == 1 and notes[0].startswith(
+        f"warning: rollback could not delete branch {branch} from origin ("
+    ), notes
+    assert "delete it there by hand" in notes[0] and "\n" not in notes[0]
+    assert git(sites.origin, "rev-parse", f"refs/heads/{branch}")  # still there, as said
+    assert git(sites.staging, "rev-parse", "HEAD") == start
+    assert_clean(sites.staging)
+
+
+def test_a_failed_push_or_a_foreign_pushed_branch_deletes_nothing(sites: Sites) -> None:
+    notes: list[str] = []
+    # The push was refused (a hook): the fact was saved, but origin never had the branch.
+    hook = sites.origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho refused by policy >&2\nexit 1\n")
+    hook.chmod(0o755)
+    os.chown(hook, *_owner(sites.origin))
+    outcome, facts = apply(sites, "git-pushed", variables={"fail_with": "true"}, notes=notes)
+    assert outcome.status == "rolled_back" and "git push" in (outcome.error or "")
+    assert facts["git.pushed"]["branch"] == facts["git.branch"]
+    assert notes == [] and "remote_deleted" not in outcome.steps[-1].data
+    hook.unlink()
+    # A journal naming another branch as pushed (a hostile or stale ledger row): never deleted.
+    git(sites.staging, "push", "-q", "origin", "main:refs/heads/release")
+    recovered, _ = apply(
+        sites, "git-pushed", notes=notes, recover={
+            **facts, "git.branch": "release", "git.pushed": {"remote": "origin", "branch": "release"},
+        },
+    )  # fmt: skip
+    assert recovered.steps[0].status == "changed", recovered.steps[0].error
+    assert notes == ["rollback: 'release' is not a tma branch: not deleted from origin"]
+    assert git(sites.origin, "rev-parse", "--verify", "refs/heads/release")
+    assert_clean(sites.staging)
 
 
 def test_dirty_checkout_is_refused_in_preflight(sites: Sites) -> None:

@@ -536,3 +536,135 @@ def test_a_later_process_without_the_facts_still_puts_the_old_plugin_back(
         assert restore_swaps(ctx) == []  # done once, recorded as done
     finally:
         ctx.host.close()
+
+
+# -- single-file plugins ------------------------------------------------------------------------
+#: The local info API offers this version for every slug.
+HELLO_NEW = AKISMET_NEW
+HELLO = f"[plugin/hello@{HELLO_NEW}]"
+
+
+def hello_php(version: str) -> str:
+    """A single-file plugin as WordPress reads one (headers in the first comment)."""
+    return (
+        "<?php\n/**\n * @package Hello_Tma\n */\n/*\nPlugin Name: Hello Tma\n"
+        f"Description: A single-file plugin written by the tests.\nVersion: {version}\n*/\n"
+        "function hello_tma() {\n\treturn 'hello';\n}\n"
+    )
+
+
+def zip_of(members: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        for name, text in members.items():
+            zipped.writestr(name, text)
+    return buffer.getvalue()
+
+
+def with_hello(site: Path) -> Path:
+    hello = site / "wp-content" / "plugins" / "hello.php"
+    hello.unlink(missing_ok=True)  # a hard link of the pristine tree's: never written through
+    hello.write_text(hello_php("1.7.2"))
+    return hello
+
+
+def test_single_file_plugin_swapped_over_the_real_sshd(
+    sshd: SSHServer, pristine: Path, tmp_path: Path, api: WordPressAPI
+) -> None:
+    site = sshd.make_shared_dir(writable=True) / "site"
+    shutil.copytree(pristine, site, symlinks=True)
+    hello = with_hello(site)
+    backups = sshd.make_shared_dir(writable=True)
+    if sshd.is_root:
+        subprocess.run(["chown", "-R", f"{sshd.user}:", str(site)], check=True)
+    api.server.routes["/release/hello.zip"] = Reply(zip_of({"hello.php": hello_php(HELLO_NEW)}))
+    config = write_config(tmp_path, site, api, host=f"ssh://{sshd.user}@{sshd.host}:{sshd.port}")
+    data = yaml.safe_load(config.read_text())
+    data["ssh"] = sshd.settings().model_dump()
+    data["apply"]["backup_dir"] = str(backups)
+    config.write_text(yaml.safe_dump(data))
+    before = tree_sums(site)
+
+    code, outcome, stderr = playbook(config, "wp-swap-test", f"packages={HELLO}", "fail_after=true")
+    assert code == 4 and outcome["status"] == "rolled_back", stderr
+    assert tree_sums(site) == before and "Version: 1.7.2" in hello.read_text()
+
+    code, outcome, stderr = playbook(config, "wp-swap-test", f"packages={HELLO}")
+    assert code == 0 and outcome["status"] == "succeeded", stderr
+    assert hello.read_text() == hello_php(HELLO_NEW)
+    changed = {k for k, v in tree_sums(site).items() if before.get(k) != v}
+    assert changed == {"wp-content/plugins/hello.php"}  # a file, still a file, nothing else
+    kept = list(backups.glob("blog/*/.tma-swap-*-old/hello.php"))
+    assert len(kept) == 1 and "Version: 1.7.2" in kept[0].read_text()
+    assert not list((site / "wp-content" / "plugins").glob(".tma-swap-*"))
+    assert f"Swapped in: plugin hello {HELLO_NEW}" in outcome["notes"]
+
+
+def test_single_file_plugin_whose_package_is_a_folder_becomes_one(
+    site: Path, tmp_path: Path, api: WordPressAPI
+) -> None:
+    plugins = site / "wp-content" / "plugins"
+    with_hello(site)
+    folder = {"hello/hello.php": hello_php(HELLO_NEW), "hello/readme.txt": "=== Hello ===\n"}
+    api.server.routes["/release/hello.zip"] = Reply(zip_of(folder))
+    config = write_config(tmp_path, site, api)
+    before = tree_sums(site)
+
+    code, outcome, stderr = playbook(config, "wp-swap-test", f"packages={HELLO}", "fail_after=true")
+    assert code == 4 and outcome["status"] == "rolled_back", stderr
+    assert tree_sums(site) == before and not (plugins / "hello").exists()
+
+    code, outcome, stderr = playbook(config, "wp-swap-test", f"packages={HELLO}")
+    assert code == 0, stderr
+    assert not (plugins / "hello.php").exists()
+    assert (plugins / "hello" / "hello.php").read_text() == hello_php(HELLO_NEW)
+    assert (plugins / "hello" / "readme.txt").is_file()
+    assert any("hello.php is now the folder plugin hello/hello.php" in n for n in outcome["notes"])
+    kept = list((tmp_path / "backups").glob("blog/*/.tma-swap-*-old/hello.php"))
+    assert len(kept) == 1 and "Version: 1.7.2" in kept[0].read_text()
+
+
+@pytest.mark.parametrize(
+    ("members", "refusal"),
+    [
+        ({"hello.php": hello_php("9.9.9")}, "hello.php declares Version '9.9.9', not 5.0.3"),
+        ({"other.php": hello_php(HELLO_NEW)}, "expected hello.php or one directory hello/"),
+        ({"hello.php": hello_php(HELLO_NEW), "/etc/cron.d/x": "* * * * * root id\n"},
+         "(absolute path)"),
+        ({"hello.php": hello_php(HELLO_NEW), "../../../x.php": "<?php\n"}, "(path traversal)"),
+        ({"hello/readme.txt": "no main file\n"}, "hello/ has no main file with a Plugin Name"),
+    ],
+)  # fmt: skip
+def test_single_file_packages_are_checked_before_anything_is_touched(
+    site: Path, tmp_path: Path, api: WordPressAPI, members: dict[str, str], refusal: str
+) -> None:
+    with_hello(site)
+    api.server.routes["/release/hello.zip"] = Reply(zip_of(members))
+    config = write_config(tmp_path, site, api)
+    before = tree_sums(site)
+    code, outcome, stderr = playbook(config, "wp-swap-test", f"packages={HELLO}")
+    assert code == 4 and outcome["status"] == "refused", stderr
+    assert refusal in outcome["error"] and "Traceback" not in stderr
+    assert tree_sums(site) == before
+    assert not list(tmp_path.rglob("x.php")) and not (tmp_path / "backups").exists()
+
+
+def test_a_symlink_in_a_single_file_package_is_refused(
+    site: Path, tmp_path: Path, api: WordPressAPI
+) -> None:
+    with_hello(site)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        link = zipfile.ZipInfo("hello.php")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zipped.writestr(link, "/etc/passwd")
+    api.server.routes["/release/hello.zip"] = Reply(buffer.getvalue())
+    config = write_config(tmp_path, site, api)
+    before = tree_sums(site)
+    code, outcome, _ = playbook(config, "wp-swap-test", f"packages={HELLO}")
+    assert code == 4 and "a symlink" in outcome["error"]
+    assert tree_sums(site) == before
+    # Neither a file nor a folder of that name: still refused at preflight, naming the path.
+    (site / "wp-content" / "plugins" / "hello.php").unlink()
+    code, outcome, _ = playbook(config, "wp-swap-test", f"packages={HELLO}")
+    assert code == 4 and "no such plugin directory or file" in outcome["error"]

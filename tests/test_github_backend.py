@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from tma_github._wire import fingerprint_label
 from tma_github.backend import MAX_BODY, GitHubBackend
 from tma_github.settings import GitHubSettings
 from tma_github.testing import FakeGitHub, rate_limited
@@ -18,6 +17,7 @@ from tma_agent.plugin_settings import typed_settings
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.testing.fake_api import Failure
 from tma_agent.tickets import TicketDraft, TicketRefused, TicketUnavailable, marker_line
+from tma_agent.tickets.forge.wire import fingerprint_label
 from tma_agent.tickets.registry import meaning_of, registered_ticket_backends
 
 Make = Callable[..., GitHubBackend]

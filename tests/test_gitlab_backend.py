@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tma_gitlab._wire import fingerprint_label
 from tma_gitlab.backend import GitLabBackend
 from tma_gitlab.settings import GitLabSettings
 from tma_gitlab.testing import FakeGitLab
@@ -20,6 +19,7 @@ from tma_agent.plugin_settings import typed_settings
 from tma_agent.plugins import get_plugin_manager
 from tma_agent.testing.fake_api import Failure
 from tma_agent.tickets import TicketDraft, TicketRefused, TicketUnavailable, marker_line
+from tma_agent.tickets.forge.wire import fingerprint_label
 from tma_agent.tickets.registry import (
     build_backend,
     meaning_of,

@@ -21,6 +21,7 @@ from tma_jira.testing.fixtures import jira_backend_for
 
 from tma_agent.config import load_config
 from tma_agent.plugins import get_plugin_manager
+from tma_agent.testing.forge_fakes import ticket_draft
 from tma_agent.tickets import TicketDraft, TicketRefused, TicketUnavailable, marker_line
 from tma_agent.tickets.registry import (
     build_backend,
@@ -54,18 +55,12 @@ See https://www.drupal.org/project/drupal/releases.
 
 def draft(fingerprint: str = "acme/www", **changes: object) -> TicketDraft:
     values: dict[str, object] = {
-        "fingerprint": fingerprint,
-        "title": "Updates for www.acme.example",
         "description": f"{DESCRIPTION}\n{marker_line(fingerprint)}\n",
-        "site": "www",
-        "client": "acme",
-        "kind": "preventive",
-        "priority": "high",
         "estimate_minutes": 150,
         "labels": ("tma", "preventive", "security"),
         **changes,
     }
-    return TicketDraft(**values)  # type: ignore[arg-type]
+    return ticket_draft(fingerprint, **values)
 
 
 # -- ADF

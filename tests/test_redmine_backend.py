@@ -29,7 +29,13 @@ from tma_agent.plugins import get_plugin_manager
 from tma_agent.testing.feeds import FeedServer, Reply, Request
 from tma_agent.testing.fixtures_redmine import RedmineProject
 from tma_agent.testing.redmine import Redmine
-from tma_agent.tickets import BackendContext, TicketRefused, TicketUnavailable, marker_line
+from tma_agent.tickets import (
+    BackendContext,
+    TicketFile,
+    TicketRefused,
+    TicketUnavailable,
+    marker_line,
+)
 from tma_agent.tickets.registry import (
     build_backend,
     registered_ticket_backends,
@@ -184,6 +190,55 @@ def test_update_brings_the_fields_and_adds_the_note_once_with_its_delivery_id(
     assert (issue["subject"], issue["priority"]["name"]) == ("Updates (new target)", "Urgent")
     assert issue["estimated_hours"] == 2.5
     assert issue["status"]["name"] == "New"
+
+
+def test_attach_uploads_each_file_and_puts_them_on_one_note(
+    redmine: Redmine, redmine_project: RedmineProject
+) -> None:
+    assert registered_ticket_backends(get_plugin_manager())["redmine"].attaches is True
+    transport = CountingTransport()
+    backend = redmine_backend(redmine, redmine_project.identifier, transport=transport)
+    created = backend.create(draft("acme/www"))
+    files = [
+        TicketFile("écran accueil 1.png", "image/png", b"\x89PNG" + bytes(range(256)), "before: /"),
+        TicketFile("diff&more.txt", "text/plain", b"a\r\nb\x00c", "changes: /?a=1&b=2"),
+    ]
+    transport.requests.clear()
+    backend.attach(created.ref, files, "Applied in staging.", "apply:acme/www:7")
+    with pytest.raises(TicketRefused, match="not a Redmine issue number"):
+        backend.attach("7/../../users", files, "x", "k")  # refused before any upload
+
+    methods = [(method, path.split("?")[0]) for method, path in transport.requests]
+    assert methods == [
+        ("POST", "/uploads.json"),
+        ("POST", "/uploads.json"),
+        ("PUT", f"/issues/{created.ref}.json"),
+    ]
+    issue = _issue(redmine, created.ref, include="attachments,journals")
+    shown = {a["filename"]: a for a in issue["attachments"]}
+    assert set(shown) == {f.filename for f in files}
+    with redmine.client() as client:
+        for file in files:
+            attached = shown[file.filename]
+            assert (attached["filesize"], attached["content_type"]) == (
+                len(file.content),
+                file.media_type,
+            )
+            assert attached["description"] == file.label
+            assert client.get(attached["content_url"]).content == file.content
+    (journal,) = [j for j in issue["journals"] if j["notes"]]
+    assert journal["notes"].splitlines() == [
+        "Applied in staging.",
+        "",
+        "Attachments:",
+        "",
+        "- **before: /**: `écran accueil 1.png` (260 B)",
+        "- **changes: /?a=1&b=2**: `diff&more.txt` (6 B)",
+        "",
+        "tma-delivery: apply:acme/www:7",
+    ]
+    assert backend.delivered(created.ref, "apply:acme/www:7") is True
+    backend.close_connection()
 
 
 def test_fetch_reads_many_tickets_in_one_request_and_who_validated(

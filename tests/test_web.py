@@ -63,7 +63,8 @@ def test_staff_sees_the_whole_fleet_with_updates_by_kind(portal: Portal) -> None
         assert applied["steps"] == [
             {"index": 0, "step": "shell", "title": "Say hello", "status": "changed", "error": None}
         ]
-        assert web.get("/api/sites/shop").json()["applies"] == []
+        (looked,) = web.get("/api/sites/shop").json()["applies"]  # globex's visual check
+        assert looked["state"] == "rolled_back" and len(looked["visual"]) == 1
         core = next(f for f in site["findings"] if f["name"] == "drupal")
         assert core["update"] == "security" and core["advisories"][0]["id"] == "10.2.4"
         assert [e["description"] for e in site["interventions"]] == ["Fixed www's form"]
@@ -109,12 +110,15 @@ def test_every_route_refuses_another_clients_ids_and_no_session(portal: Portal) 
     """Every route of the app's own router, tried as acme with globex's ids, then without a
     session: nothing of globex's is ever shown, nothing is written."""
     app = create_app(load_config(portal.fleet.config))
+    journal_id, filename = portal.shop_screenshot()
     globex = {
         "site": "shop",
         "client": "globex",
         "request_id": str(portal.request_of["globex"]),
         "month": MONTH,
         "token": "x",
+        "journal_id": str(journal_id),
+        "filename": filename,
     }
     tried = 0
     with _as(portal, "acme-cto") as web, httpx.Client(base_url=portal.url) as anonymous:
@@ -137,6 +141,11 @@ def test_every_route_refuses_another_clients_ids_and_no_session(portal: Portal) 
                     alone = anonymous.get(path)
                     expected = 401 if path.startswith("/api/") else 303
                     assert alone.status_code == expected, path
+                elif path == "/requests/sync":  # acme's own requests read back, no others
+                    mine = web.post(path, data={"csrf": token}, follow_redirects=True)
+                    assert mine.status_code == 200 and "request(s) changed" in mine.text
+                    alone = anonymous.post(path, data={"csrf": token})
+                    assert alone.status_code == 303 and alone.headers["location"] == "/login"
                 else:
                     mine = web.post(path, data={"csrf": token})
                     assert mine.status_code == 404, path
@@ -206,7 +215,7 @@ def test_log_ins_are_rate_limited_and_https_cookies_secure(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     with FeedServer() as server:
-        made = make_portal(tmp_path_factory.mktemp("limits"), server)
+        made = make_portal(tmp_path_factory.mktemp("limits"), server, visual=False)
         users = load_config(made.fleet.config).web.users
         configure(
             made.fleet,
@@ -347,7 +356,7 @@ def test_the_dashboard_on_a_postgresql_ledger(
     validation is what `tma report` reads back."""
     url = postgres_cluster.create_database("web")
     with FeedServer() as server:
-        made = make_portal(tmp_path_factory.mktemp("pg"), server, database=url)
+        made = make_portal(tmp_path_factory.mktemp("pg"), server, database=url, visual=False)
         with served(made.fleet.config) as base:
             made.url = base
             with _as(made, "acme-cto") as web:

@@ -6,13 +6,16 @@ can no longer change). Screenshots are kept in the test's tmp dir and in .artifa
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
 from web_portal import MONTH, PASSWORDS, Portal
 from web_portal import portal as portal  # the fixture
 
@@ -53,6 +56,8 @@ def _log_in(driver: webdriver.Chrome, url: str, name: str) -> None:
     driver.find_element(By.ID, "name").send_keys(name)
     driver.find_element(By.ID, "password").send_keys(PASSWORDS[name])
     driver.find_element(By.ID, "login").click()
+    # The click returns before the next page is there on a busy machine: wait for it.
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "who"))
     assert driver.find_element(By.ID, "who").text == name
 
 
@@ -71,6 +76,18 @@ def test_staff_logs_in_and_sees_the_fleet(
     rows = browser.find_elements(By.CSS_SELECTOR, "#interventions tbody tr")
     assert len(rows) == 1 and "Fixed www's form" in rows[0].text
     _shot(browser, tmp_path, "web-site")
+    # globex's shop: its visual check's screenshots load under the CSP (our own origin).
+    browser.get(portal.url + "/sites/shop")
+    shots = browser.find_elements(By.CSS_SELECTOR, "#applies img.shot")
+    assert [s.get_attribute("alt").split(":")[0] for s in shots] == ["before", "after", "changes"]
+    loaded = "return arguments[0].complete && arguments[0].naturalWidth"
+    for shot in shots:
+        browser.execute_script("arguments[0].scrollIntoView()", shot)
+        WebDriverWait(browser, 10).until(lambda b, s=shot: b.execute_script(loaded, s) > 0)
+        assert browser.execute_script(loaded, shot) == 400, shot.get_attribute("src")
+    _shot(browser, tmp_path, "web-site-screenshots")
+    shots[1].click()  # the thumbnail links to the full image
+    assert browser.current_url.endswith("-after.png")
 
 
 def test_a_client_validates_a_month_and_tma_report_shows_it_locked(
@@ -108,3 +125,47 @@ def test_a_client_validates_a_month_and_tma_report_shows_it_locked(
     assert late.returncode == 6, late.stdout + late.stderr  # the month is locked
     other = portal.json("report", "monthly", "--client", "globex", "--month", MONTH)
     assert other["validation"]["validated"] is False
+
+
+def test_sync_now_swaps_its_fragment_without_loading_the_page(
+    browser: webdriver.Chrome, portal: Portal, tmp_path: Path
+) -> None:
+    """static/enhance.js: the form is posted with fetch (its CSRF token with it) and the
+    server's fragment replaces the requests section; the page itself stays (its marker)."""
+    _log_in(browser, portal.url, "alice")
+    browser.get(portal.url + "/requests")
+    assert not browser.find_elements(By.ID, "message")
+    browser.execute_script("window.tmaMarker = 'same page'")
+    before = browser.find_element(By.ID, "requests-fragment")
+    browser.find_element(By.ID, "sync").click()
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "message"))
+    assert "request(s) changed" in browser.find_element(By.ID, "message").text
+    assert browser.execute_script("return window.tmaMarker") == "same page"  # no page load
+    assert browser.current_url == portal.url + "/requests"
+    fresh = browser.find_element(By.ID, "requests-fragment")
+    assert fresh.id != before.id and fresh.find_elements(By.CSS_SELECTOR, "#requests tbody tr")
+    _shot(browser, tmp_path, "web-sync-now")
+    # Again at once: refused (429) in the same fragment, the page still not reloaded.
+    browser.find_element(By.ID, "sync").click()
+    WebDriverWait(browser, 15).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, "#message .refused")
+    )
+    assert browser.execute_script("return window.tmaMarker") == "same page"
+
+
+def test_the_runs_page_refreshes_its_fragment_in_place(
+    browser: webdriver.Chrome, portal: Portal, tmp_path: Path
+) -> None:
+    _log_in(browser, portal.url, "alice")
+    browser.get(portal.url + "/runs")
+    shown = browser.find_element(By.ID, "as-of").text
+    # The portal's fleet has no heartbeat.url: said so (tests/test_web_runs.py has one).
+    assert "not configured (heartbeat.url)" in browser.find_element(By.ID, "heartbeat").text
+    browser.execute_script("window.tmaMarker = 'same page'")
+    time.sleep(1.1)  # the time shown is to the second
+    browser.find_element(By.ID, "refresh").click()
+    swapped = WebDriverWait(browser, 15, ignored_exceptions=[StaleElementReferenceException])
+    swapped.until(lambda b: b.find_element(By.ID, "as-of").text != shown)
+    assert browser.execute_script("return window.tmaMarker") == "same page"  # no page load
+    assert browser.find_elements(By.CSS_SELECTOR, "#runs tbody tr")
+    _shot(browser, tmp_path, "web-runs")

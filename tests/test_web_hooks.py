@@ -187,19 +187,14 @@ def test_staff_syncs_now_without_a_webhook(fleet: Fleet, fake_gitlab: FakeGitLab
     iid = _ticket(fleet, "tma:intranet:site")
     issue = fake_gitlab.project.issues[iid]
     fake_gitlab.set_labels(iid, [*issue["labels"], "tma::validated"], by="jane.client")
-    with served(fleet.config) as url:
-        with logged_in(url, "acme-cto", CLIENT_PASSWORD) as client:
-            token = csrf_of(client.get("/requests").text)
-            assert 'id="sync"' not in client.get("/requests").text
-            assert client.post("/requests/sync", data={"csrf": token}).status_code == 404
-        assert _validations(fleet, "tma:intranet:site") == []
-        with logged_in(url, "alice", CLIENT_PASSWORD) as staff:
-            page = staff.get("/requests")
-            assert staff.post("/requests/sync", data={}).status_code == 403
-            done = staff.post("/requests/sync", data={"csrf": csrf_of(page.text)})
-            assert done.status_code == 303
-            shown = staff.get(done.headers["location"])
-            assert "1 request(s) changed" in shown.text
+    # A client's own sync (its client's requests only): tests/test_web_sync.py.
+    with served(fleet.config) as url, logged_in(url, "alice", CLIENT_PASSWORD) as staff:
+        page = staff.get("/requests")
+        assert staff.post("/requests/sync", data={}).status_code == 403
+        done = staff.post("/requests/sync", data={"csrf": csrf_of(page.text)})
+        assert done.status_code == 303
+        shown = staff.get(done.headers["location"])
+        assert "1 request(s) changed" in shown.text
     assert _validations(fleet, "tma:intranet:site") == [("jane.client", "gitlab")]
 
 

@@ -164,12 +164,28 @@ def _status_table(status: dict[str, Any]) -> None:
         )
     outbox = status["outbox"]
     click.echo(f"outbox: {outbox['queued']} queued, {outbox['parked']} parked")
+    for kind, states in outbox["by_kind"].items():
+        click.echo(f"  {kind}: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items())))
     for item in outbox["stale"]:
         click.echo(
             f"  #{item['id']} {item['operation']} {item['request'] or ''} ({item['state']}, since {item['created_at']})"
         )
+    click.echo(f"heartbeat: {_heartbeat_line(status['heartbeat'])}")
     for problem in status["problems"]:
         click.echo(f"problem: {problem}")
+
+
+def _heartbeat_line(beat: dict[str, Any]) -> str:
+    if not beat["configured"]:
+        shown = "not configured (heartbeat.url)"
+    elif beat["last"] is None:
+        shown = "none sent yet"
+    else:
+        last = beat["last"]
+        outcome = "taken" if last["ok"] else f"not taken: {last['error']}"
+        shown = f"last {last['ping']} at {last['at']}, {outcome}"
+    after = beat["next_run"]
+    return shown + (f"; next run {after['at']} ({after['source']})" if after else "")
 
 
 def register_commands(cli: click.Group) -> None:

@@ -1,8 +1,9 @@
 """GitHub ticket backend plugin: maintenance requests as issues of one GitHub repository.
 
 Modules: `settings` (the `tickets:` keys), `backend` (the protocol over the REST API), `check`
-(`tma tickets check`), `_wire` (rate limits, paging, reading answers defensively), `testing`
-(a stateful local GitHub and its pytest fixtures).
+(`tma tickets check`), `links` (files on tickets: linked, not uploaded), `_wire` (rate limits,
+paging, reading answers defensively), `testing` (a stateful local GitHub and its pytest
+fixtures).
 """
 
 from __future__ import annotations
@@ -35,5 +36,7 @@ def tma_register_ticket_backends(register: Callable[[BackendInfo], None]) -> Non
                 "rejected": ["tma:rejected", "closed:not_planned"],
                 "closed": ["closed", "closed:duplicate"],
             },
+            # Files are linked in a comment, not uploaded (see `links`).
+            attaches=True,
         )
     )

@@ -17,20 +17,22 @@ from tma_agent.tickets import (
     BackendContext,
     RemoteTicket,
     TicketDraft,
+    TicketFile,
     TicketRefused,
     marker_line,
 )
-from tma_agent.tickets.http import TicketAnswer, TicketHTTP
-from tma_github._wire import (
-    NAME,
-    call,
+from tma_agent.tickets.forge.wire import (
+    client,
+    delivered_in,
     delivery_comment,
+    draft_labels,
     fingerprint_label,
-    number,
+    issue_labels,
     obj,
-    pages,
     text,
 )
+from tma_agent.tickets.http import TicketAnswer
+from tma_github._wire import NAME, call, number, pages
 from tma_github.settings import MAX_LABEL, GitHubSettings
 
 __all__ = ["MAX_BODY", "GitHubBackend"]
@@ -50,18 +52,13 @@ class GitHubBackend:
         if not isinstance(settings, GitHubSettings):  # pragma: no cover - the registry's job
             raise TypeError("GitHubBackend needs GitHubSettings")
         self.settings = settings
-        self.http = TicketHTTP(
-            NAME,
-            settings.url or "https://api.github.com",
-            headers={
-                "Authorization": f"Bearer {settings.token}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": "2022-11-28",
-            },
-            timeout=context.http.timeout,
-            retries=context.http.retries,
-            transport=transport,
-        )
+        headers = {
+            "Authorization": f"Bearer {settings.token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
+        url = settings.url or "https://api.github.com"
+        self.http = client(NAME, url, headers, context, transport)
         self.repo = f"/repos/{settings.project}"
 
     # -- reading -------------------------------------------------------------------------------
@@ -132,15 +129,11 @@ class GitHubBackend:
         return who
 
     def delivered(self, ref: str, delivery_id: str) -> bool:
-        comment = delivery_comment(delivery_id)
         path = f"{self._issue(ref)}/comments"
-        for _answer, comments in pages(self.http, path, {"per_page": 100}):
-            if any(comment in text(item, "body") for item in comments):
-                return True
-        return False
+        return delivered_in(pages(self.http, path, {"per_page": 100}), delivery_id)
 
     def _remote(self, item: dict[str, Any]) -> RemoteTicket:
-        labels = _labels(item)
+        labels = issue_labels(item)
         settings = self.settings
         if text(item, "state") == "closed":
             reason = text(item, "state_reason")
@@ -175,7 +168,7 @@ class GitHubBackend:
         path = self._issue(ref)
         answer = call(self.http, "PATCH", path, json={"title": draft.title, "body": _body(draft)})
         # Labels are added, never replaced: people's labels (validated, their own) stay.
-        missing = [name for name in self._labels_of(draft) if name not in _labels(obj(answer))]
+        missing = [name for name in self._labels_of(draft) if name not in issue_labels(obj(answer))]
         if missing:
             call(self.http, "POST", f"{path}/labels", json={"labels": missing})
         if note is not None:
@@ -187,6 +180,12 @@ class GitHubBackend:
         call(self.http, "PATCH", self._issue(ref), json=state)
         self._comment(ref, note, delivery_id)
 
+    def attach(self, ref: str, files: Sequence[TicketFile], note: str, delivery_id: str) -> None:
+        """One comment linking the files: GitHub's REST API uploads none (see `links`)."""
+        from tma_github.links import linked_note
+
+        self._comment(ref, linked_note(files, note), delivery_id)
+
     def _comment(self, ref: str, note: str, delivery_id: str) -> None:
         body = f"{note}\n\n{delivery_comment(delivery_id)}"
         call(self.http, "POST", f"{self._issue(ref)}/comments", json={"body": body})
@@ -197,12 +196,8 @@ class GitHubBackend:
         return f"{self.repo}/issues/{ref}"
 
     def _labels_of(self, draft: TicketDraft) -> list[str]:
-        labels = [*self.settings.labels, *draft.labels, fingerprint_label(draft.fingerprint)]
         # GitHub refuses a label over 50 characters (and the whole issue with it): cut them.
-        cleaned = (
-            " ".join(label.replace(",", " ").split())[:MAX_LABEL].strip() for label in labels
-        )
-        return list(dict.fromkeys(label for label in cleaned if label))
+        return draft_labels(self.settings.labels, draft, MAX_LABEL)
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -213,14 +208,6 @@ class GitHubBackend:
 
     def close_connection(self) -> None:
         self.http.close()
-
-
-def _labels(item: Mapping[str, Any]) -> list[str]:
-    labels = item.get("labels")
-    if not isinstance(labels, list):
-        return []
-    names = (label.get("name") if isinstance(label, dict) else label for label in labels)
-    return [name for name in names if isinstance(name, str)]
 
 
 def _body(draft: TicketDraft) -> str:

@@ -1,12 +1,13 @@
-"""The `tickets:` block of the `github` backend."""
+"""The `tickets:` block of the `github` backend (the shared keys: `ForgeSettings`)."""
 
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
-from pydantic import field_validator, model_validator
+from pydantic import field_validator
 
-from tma_agent.tickets import StatusMap, TicketSettings
+from tma_agent.tickets.forge.settings import ForgeSettings
 
 __all__ = ["MAX_LABEL", "GitHubSettings"]
 
@@ -14,7 +15,7 @@ __all__ = ["MAX_LABEL", "GitHubSettings"]
 MAX_LABEL = 50
 
 
-class GitHubSettings(TicketSettings):
+class GitHubSettings(ForgeSettings):
     #: The REST API root: GitHub Enterprise Server is `https://HOST/api/v3`.
     url: str | None = "https://api.github.com"
     #: A fine-grained token with Issues read/write on the repository, or a classic `repo`
@@ -27,6 +28,10 @@ class GitHubSettings(TicketSettings):
     validated_label: str = "tma:validated"
     rejected_label: str = "tma:rejected"
 
+    max_label: ClassVar[int] = MAX_LABEL
+    more_rejected: ClassVar[tuple[str, ...]] = ("closed:not_planned",)
+    closed_statuses: ClassVar[tuple[str, ...]] = ("closed", "closed:duplicate")
+
     @field_validator("project")
     @classmethod
     def _project(cls, value: str) -> str:
@@ -34,25 +39,3 @@ class GitHubSettings(TicketSettings):
         if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]*)/[\w.-]+", value):
             raise ValueError("must be owner/repo")
         return value
-
-    @field_validator("labels", "validated_label", "rejected_label")
-    @classmethod
-    def _labels(cls, value: str | list[str]) -> str | list[str]:
-        for label in [value] if isinstance(value, str) else value:
-            # A comma would split the label in the `labels` filter of the issues list.
-            if not label.strip() or "," in label or len(label) > MAX_LABEL:
-                raise ValueError(f"{label!r}: a label is 1-{MAX_LABEL} characters without a comma")
-        return value
-
-    @model_validator(mode="after")
-    def _statuses(self) -> GitHubSettings:
-        # Renamed labels mean validated/rejected without repeating them in `statuses`.
-        statuses = StatusMap(
-            validated=self.statuses.validated or [self.validated_label],
-            rejected=self.statuses.rejected or [self.rejected_label, "closed:not_planned"],
-            closed=self.statuses.closed or ["closed", "closed:duplicate"],
-        )
-        if statuses != self.statuses:
-            # Frozen model: set once while validating, never after.
-            object.__setattr__(self, "statuses", statuses)
-        return self

@@ -1,8 +1,8 @@
 """GitLab ticket backend plugin: maintenance requests as issues of one GitLab project.
 
 Modules: `settings` (the `tickets:` keys), `backend` (the protocol over REST v4), `check`
-(`tma tickets check`), `_wire` (reading answers defensively), `testing` (a stateful local
-GitLab and its pytest fixtures).
+(`tma tickets check`), `uploads` (files on tickets), `spent` (time spent), `_wire` (reading
+answers defensively), `testing` (a stateful local GitLab and its pytest fixtures).
 """
 
 from __future__ import annotations
@@ -36,5 +36,6 @@ def tma_register_ticket_backends(register: Callable[[BackendInfo], None]) -> Non
                 "closed": ["closed"],
             },
             tracks_time=True,
+            attaches=True,
         )
     )

@@ -21,22 +21,24 @@ from tma_agent.tickets import (
     RemoteTimeEntry,
     TicketDraft,
     TicketError,
+    TicketFile,
     TicketRefused,
     TicketUnavailable,
     TimeEntry,
     marker_line,
 )
-from tma_agent.tickets.http import TicketHTTP
-from tma_gitlab._wire import (
-    NAME,
+from tma_agent.tickets.forge.wire import (
+    client,
+    delivered_in,
     delivery_comment,
-    duration,
+    draft_labels,
     fingerprint_label,
     integer,
+    issue_labels,
     obj,
-    pages,
     text,
 )
+from tma_gitlab._wire import NAME, duration, pages
 from tma_gitlab.settings import GitLabSettings
 from tma_gitlab.spent import GitLabSpent
 
@@ -55,14 +57,8 @@ class GitLabBackend:
         if not isinstance(settings, GitLabSettings):  # pragma: no cover - the registry's job
             raise TypeError("GitLabBackend needs GitLabSettings")
         self.settings = settings
-        self.http = TicketHTTP(
-            NAME,
-            f"{settings.url}/api/v4",
-            headers={"PRIVATE-TOKEN": settings.token},
-            timeout=context.http.timeout,
-            retries=context.http.retries,
-            transport=transport,
-        )
+        headers = {"PRIVATE-TOKEN": settings.token}
+        self.http = client(NAME, f"{settings.url}/api/v4", headers, context, transport)
         project = settings.project
         self._project = f"/projects/{project if project.isdigit() else quote(project, safe='')}"
         self.spent = GitLabSpent(self.http, self._project)
@@ -71,7 +67,7 @@ class GitLabBackend:
 
     def find(self, fingerprint: str, *, recent: bool = False) -> RemoteTicket | None:
         label = fingerprint_label(fingerprint)
-        found = self._list({"labels": label, "state": "all"}, lambda i: label in _labels(i))
+        found = self._list({"labels": label, "state": "all"}, lambda i: label in issue_labels(i))
         if found:
             return found
         marker = marker_line(fingerprint)
@@ -121,18 +117,14 @@ class GitLabBackend:
         return who
 
     def delivered(self, ref: str, delivery_id: str) -> bool:
-        comment = delivery_comment(delivery_id)
         path = f"{self._issue(ref)}/notes"
-        for _answer, notes in pages(self.http, path, {"per_page": 100, "sort": "asc"}):
-            if any(comment in text(note, "body") for note in notes):
-                return True
-        return False
+        return delivered_in(pages(self.http, path, {"per_page": 100, "sort": "asc"}), delivery_id)
 
     def _remote(self, item: dict[str, Any], url: str = "") -> RemoteTicket:
         iid = item.get("iid")
         if not isinstance(iid, int):
             raise TicketUnavailable(NAME, url or self.http.url(self._project), "issue without iid")
-        labels = _labels(item)
+        labels = issue_labels(item)
         state = text(item, "state") or "opened"
         status = state
         if self.settings.rejected_label in labels:
@@ -198,6 +190,13 @@ class GitLabBackend:
             "POST", f"{self._issue(ref)}/time_estimate", params={"duration": duration(minutes)}
         )
 
+    def attach(self, ref: str, files: Sequence[TicketFile], note: str, delivery_id: str) -> None:
+        """Each file a project upload, then one note showing them (see `uploads`)."""
+        from tma_gitlab.uploads import note_with_uploads
+
+        self._issue(ref)  # a bad reference is refused before anything is uploaded
+        self._note(ref, note_with_uploads(self.http, self._project, files, note), delivery_id)
+
     def _note(self, ref: str, note: str, delivery_id: str) -> None:
         body = f"{note}\n\n{delivery_comment(delivery_id)}"
         self.http.request("POST", f"{self._issue(ref)}/notes", json={"body": body})
@@ -208,9 +207,7 @@ class GitLabBackend:
         return f"{self._project}/issues/{ref}"
 
     def _labels_of(self, draft: TicketDraft) -> list[str]:
-        labels = [*self.settings.labels, *draft.labels, fingerprint_label(draft.fingerprint)]
-        cleaned = (" ".join(label.replace(",", " ").split())[:255] for label in labels)
-        return list(dict.fromkeys(label for label in cleaned if label))
+        return draft_labels(self.settings.labels, draft, self.settings.max_label)
 
     # -- time spent (TimeKeeper): per-issue totals, see `spent` ------------------------------
 
@@ -243,15 +240,6 @@ class GitLabBackend:
 
     def close_connection(self) -> None:
         self.http.close()
-
-
-def _labels(item: Mapping[str, Any]) -> list[str]:
-    labels = item.get("labels")
-    if not isinstance(labels, list):
-        return []
-    # `with_labels_details=true` answers objects; the default answers names.
-    names = (label.get("name") if isinstance(label, dict) else label for label in labels)
-    return [name for name in names if isinstance(name, str)]
 
 
 def _description(draft: TicketDraft) -> str:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tma_agent.tickets import TicketRefused
-from tma_gitlab._wire import pages, text
+from tma_agent.tickets.forge.wire import text
+from tma_gitlab._wire import pages
 
 if TYPE_CHECKING:
     from tma_gitlab.backend import GitLabBackend

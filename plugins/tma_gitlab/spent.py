@@ -20,8 +20,9 @@ from tma_agent.tickets import (
     TimeEntry,
     time_comment,
 )
+from tma_agent.tickets.forge.wire import text
 from tma_agent.tickets.http import TicketHTTP
-from tma_gitlab._wire import NAME, duration, pages, text
+from tma_gitlab._wire import NAME, duration, pages
 
 __all__ = ["GitLabSpent"]
 

@@ -3,6 +3,7 @@
 Modules: `settings` (the `tickets:` keys), `adf` (Markdown to Atlassian Document Format),
 `api` (Basic auth, Jira's error bodies, `search/jql` paging), `finder` (finding a ticket by
 fingerprint despite the eventually consistent search), `backend` (the protocol methods),
+`attachments` (files on tickets), `worklogs` (time spent),
 `setup_check` (`tma tickets check`), `testing` (a faithful local Jira and its fixtures).
 """
 
@@ -28,5 +29,6 @@ def tma_register_ticket_backends(register: Callable[[BackendInfo], None]) -> Non
             settings_model=JiraSettings,
             default_statuses=DEFAULT_STATUSES,
             tracks_time=True,
+            attaches=True,
         )
     )

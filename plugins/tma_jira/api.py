@@ -28,7 +28,7 @@ _MAX_PAGES = 200
 
 def jira_reason(status: int, body: Any) -> str:
     """`HTTP 400: Field 'priority' cannot be set. (priority)`: Jira's messages on one line."""
-    parts: list[str] = []
+    parts: list[str] = [body] if isinstance(body, str) and body else []
     if isinstance(body, dict):
         messages = body.get("errorMessages")
         if isinstance(messages, list):
@@ -73,18 +73,28 @@ class JiraAPI:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
         allow: tuple[int, ...] = (),
     ) -> TicketAnswer:
-        """One request; a 4xx not in `allow` becomes a `TicketRefused` saying Jira's words."""
+        """One request; a 4xx not in `allow` becomes a `TicketRefused` saying Jira's words
+        (`content` and `headers`: a body that is not JSON, an upload's)."""
         answer = self.http.request(
-            method, f"{API}{path}", params=params, json=json, expect=(*_REFUSALS, 429)
+            method,
+            f"{API}{path}",
+            params=params,
+            json=json,
+            content=content,
+            headers=headers,
+            expect=(*_REFUSALS, 429),
         )
         if answer.status < 300 or answer.status in allow:
             return answer
         try:
             body = answer.json()
         except TicketUnavailable:
-            body = None
+            # Not JSON (`XSRF check failed`, a proxy's page): its first words, on one line.
+            body = " ".join(answer.body[:200].decode("utf-8", "replace").split())
         reason = jira_reason(answer.status, body)
         if answer.status == 429:
             wait = answer.headers.get("retry-after")

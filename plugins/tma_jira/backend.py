@@ -18,12 +18,14 @@ from tma_agent.tickets import (
     RemoteTicket,
     RemoteTimeEntry,
     TicketDraft,
+    TicketFile,
     TicketRefused,
     TicketUnavailable,
     TimeEntry,
 )
 from tma_jira.adf import adf_text, markdown_to_adf, paragraph, text_node
 from tma_jira.api import JiraAPI
+from tma_jira.attachments import attach_files
 from tma_jira.finder import Finder
 from tma_jira.issues import as_dict, estimate_text, fingerprint_label, jira_label, remote_ticket
 from tma_jira.settings import DEFAULT_STATUSES, JiraSettings
@@ -205,6 +207,10 @@ class JiraBackend:
             f"(available: {', '.join(seen) or 'none'}): add it to the workflow "
             "or set tickets.close_transition",
         )
+
+    def attach(self, ref: str, files: Sequence[TicketFile], note: str, delivery_id: str) -> None:
+        """Each file an attachment of the issue, then one comment naming them (`attachments`)."""
+        self._comment(ref, attach_files(self.api, ref, files, note), delivery_id)
 
     def _comment(self, ref: str, note: str, delivery_id: str) -> None:
         body = markdown_to_adf(note)

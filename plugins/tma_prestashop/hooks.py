@@ -12,7 +12,7 @@ from tma_agent.ecosystems.packagist_advisories import PACKAGIST_SOURCE
 from tma_agent.models import Component, Detection, Finding, SourceInfo, StackInfo
 from tma_agent.plugin_settings import SettingsInfo
 from tma_agent.stack import StackPlugin
-from tma_prestashop import maintenance, steps
+from tma_prestashop import deploy_upgrades, maintenance, steps
 from tma_prestashop.database import read_database
 from tma_prestashop.detect import STACK, detect_paths, detect_prestashop
 from tma_prestashop.distribution import SOURCE_NAME
@@ -61,6 +61,7 @@ class PrestaShopStack(StackPlugin):
     # -- applying updates (docs/apply.md) ----------------------------------------------------
     def register_steps(self, register: Callable[[StepInfo], None]) -> None:
         steps.register_steps(register)
+        deploy_upgrades.register_steps(register)
 
     def deploy_plan(self, site: Site) -> ApplyPlan | None:
         """After `tma deploy`: install exactly what the tested commit's lock files say."""

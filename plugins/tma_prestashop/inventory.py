@@ -35,7 +35,13 @@ from tma_agent.models import Component
 from tma_prestashop.detect import APP_KERNEL, DEFINES, SETTINGS, core_facts, strip_php_comments
 from tma_prestashop.lines import line_name, major_line, try_version
 
-__all__ = ["MAIN_FILE_MAX_BYTES", "MODULE_NAME", "list_components", "main_file_version"]
+__all__ = [
+    "MAIN_FILE_MAX_BYTES",
+    "MODULE_NAME",
+    "list_components",
+    "main_file_version",
+    "module_version",
+]
 
 MAIN_FILE_MAX_BYTES = 32 * 1024
 MODULE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -46,6 +52,19 @@ def main_file_version(text: str) -> str | None:
     """The literal `$this->version = '...';` of a module's main file, if any."""
     match = _THIS_VERSION.search(strip_php_comments(text))
     return match.group(2) if match else None
+
+
+def module_version(main: str | None, config: str | None) -> str | None:
+    """The version PrestaShop loads, from the texts of a module's main file and config.xml
+    (the same order as the inventory: the main file's literal first); None when neither says
+    (a config.xml that does not parse says nothing)."""
+    found = main_file_version(main) if main is not None else None
+    if found or config is None:
+        return found
+    try:
+        return _text(_parse_config_xml(config), "version")
+    except ValueError:
+        return None
 
 
 def _parse_config_xml(text: str) -> Element:

@@ -1,9 +1,10 @@
 """Redmine ticket backend (`tickets.backend: redmine`), tested against a real Redmine 5.0.
 
 Modules: `settings` (the `tickets:` keys), `api` (REST calls and cached name lookups), `backend`
-(the protocol: find, create, update, close, delivered, fetch, check), `reading` (issues back as
-`RemoteTicket`, in pages), `checks` (`tma tickets check`), `testing` (a `tickets:` block and a
-backend for the test suite's Redmine). Documented in docs/tickets.md, section `redmine`.
+(the protocol: find, create, update, attach, close, delivered, fetch, check), `uploads` (files
+on issues), `reading` (issues back as `RemoteTicket`, in pages), `checks` (`tma tickets
+check`), `testing` (a `tickets:` block and a backend for the test suite's Redmine). Documented
+in docs/tickets.md, section `redmine`.
 """
 
 from __future__ import annotations
@@ -28,5 +29,6 @@ def tma_register_ticket_backends(register: Callable[[BackendInfo], None]) -> Non
             settings_model=RedmineSettings,
             default_statuses=DEFAULT_STATUSES,
             tracks_time=True,
+            attaches=True,
         )
     )

@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 
 from tma_agent.tickets import TicketRefused
-from tma_agent.tickets.http import TicketHTTP
+from tma_agent.tickets.http import TicketAnswer, TicketHTTP
 from tma_redmine._answers import BACKEND, garbled, int_of, list_of, str_of
 from tma_redmine.settings import RedmineSettings
 
-__all__ = ["FieldInfo", "ProjectInfo", "RedmineAPI", "Status"]
+__all__ = ["FieldInfo", "ProjectInfo", "RedmineAPI", "Status", "errors_of"]
 
 
 @dataclass(frozen=True)
@@ -87,13 +87,7 @@ class RedmineAPI:
         """POST or PUT; a 422 is refused with Redmine's messages (`Subject cannot be blank`)."""
         answer = self.http.request(method, path, json=body, expect={422})
         if answer.status == 422:
-            parsed = answer.json()
-            errors = parsed.get("errors") if isinstance(parsed, dict) else None
-            shown = (
-                "; ".join(" ".join(str(e).split()) for e in errors[:10])
-                if isinstance(errors, list) and errors
-                else "HTTP 422 without a list of errors"
-            )
+            shown = errors_of(answer)
             raise TicketRefused(BACKEND, answer.url, f"refused: {shown[:500]}", status=422)
         return answer.json()
 
@@ -228,6 +222,15 @@ class RedmineAPI:
         for field in fields if isinstance(fields, list) else ():
             if isinstance(field, dict) and isinstance(field.get("id"), int):
                 self._learned.setdefault(str(field.get("name", "")).casefold(), field["id"])
+
+
+def errors_of(answer: TicketAnswer) -> str:
+    """Redmine's messages of a 422 (`{"errors": [...]}`), one line."""
+    parsed = answer.json()
+    errors = parsed.get("errors") if isinstance(parsed, dict) else None
+    if not isinstance(errors, list) or not errors:
+        return "HTTP 422 without a list of errors"
+    return "; ".join(" ".join(str(e).split()) for e in errors[:10])
 
 
 def _optional_list(value: dict[str, Any] | Any, key: str, url: str) -> Sequence[dict[str, Any]]:

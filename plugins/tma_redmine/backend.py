@@ -19,6 +19,7 @@ from tma_agent.tickets import (
     RemoteTimeEntry,
     TicketDraft,
     TicketError,
+    TicketFile,
     TicketRefused,
     TimeEntry,
 )
@@ -110,6 +111,14 @@ class RedmineBackend:
         if note:
             issue["notes"] = _with_delivery(note, delivery_id)
         self._put(ref, issue)
+
+    def attach(self, ref: str, files: Sequence[TicketFile], note: str, delivery_id: str) -> None:
+        from tma_redmine.uploads import files_listed, upload_all
+
+        _issue_path(ref)  # a bad ref is refused before anything is uploaded
+        uploads = upload_all(self.api, files)
+        notes = _with_delivery(files_listed(note, files), delivery_id)
+        self._put(ref, {"notes": notes, "uploads": uploads})
 
     def close(self, ref: str, note: str, delivery_id: str) -> None:
         statuses = self.api.statuses()

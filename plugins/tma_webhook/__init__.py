@@ -28,5 +28,6 @@ def tma_register_ticket_backends(register: Callable[[BackendInfo], None]) -> Non
             settings_model=WebhookSettings,
             # A webhook cannot be read back: validations go through `tma requests validate`.
             reads_validations=False,
+            attaches=True,
         )
     )

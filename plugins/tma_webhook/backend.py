@@ -4,10 +4,15 @@ A webhook cannot be read back: `find` and `fetch` know nothing, `delivered` cann
 validations are recorded with `tma requests validate`. Exactly-once therefore rests on the
 delivery id: the outbox re-sends a write whose answer was lost with the same `X-TMA-Delivery`,
 and the receiver keeps the first and answers every repeat as it answered the first.
+
+A note with files (`attach`) is a `ticket.updated` whose `files` lists them, each with its
+bytes in base64 (the signature covers them with the rest of the body) and its draft fields
+null: such a delivery adds the note and the files, it rewrites none of the ticket's fields.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -23,9 +28,11 @@ from tma_agent.tickets import (
     BackendContext,
     RemoteTicket,
     TicketDraft,
+    TicketFile,
     TicketRefused,
     TicketUnavailable,
 )
+from tma_agent.tickets.forge.uploads import file_line, files_note
 from tma_agent.tickets.http import TicketAnswer, TicketHTTP
 from tma_webhook.settings import WebhookSettings
 from tma_webhook.signing import (
@@ -55,6 +62,20 @@ _DRAFT_KEYS = (
     "labels",
     "previous_ref",
 )
+
+
+def _files(files: Sequence[TicketFile]) -> list[dict[str, Any]]:
+    return [
+        {
+            "filename": file.filename,
+            "media_type": file.media_type,
+            "label": file.label,
+            "url": file.url,
+            "size": len(file.content),
+            "content_base64": base64.b64encode(file.content).decode("ascii"),
+        }
+        for file in files
+    ]
 
 
 def _shown(url: str) -> str:
@@ -90,6 +111,7 @@ class WebhookBackend:
             raise TypeError("the webhook backend needs WebhookSettings")
         # Masked even when written in clear in the config, not only through {$env:}.
         remember_secret(settings.secret)
+        self.settings = settings  # read by the outbox: tickets.attachments.max_bytes
         self._secret = settings.secret
         self._url = settings.url
         self._labels = tuple(settings.labels)
@@ -115,6 +137,13 @@ class WebhookBackend:
 
     def update(self, ref: str, draft: TicketDraft, note: str | None, delivery_id: str) -> None:
         body = {**self._draft_fields(draft, self._labels_of(draft)), "ref": ref, "note": note}
+        self._post("ticket.updated", delivery_id, body)
+
+    def attach(self, ref: str, files: Sequence[TicketFile], note: str, delivery_id: str) -> None:
+        # The note names the files too, for a receiver that only shows notes.
+        lines = [file_line(file, "") for file in files]
+        shown = files_note(note, lines, "Attachments:")
+        body = {**dict.fromkeys(_DRAFT_KEYS), "ref": ref, "note": shown, "files": _files(files)}
         self._post("ticket.updated", delivery_id, body)
 
     def close(self, ref: str, note: str, delivery_id: str) -> None:
@@ -172,7 +201,8 @@ class WebhookBackend:
         if not _HEADER_SAFE.fullmatch(delivery_id):
             # httpx cannot send it as a header (a traceback, not a TicketError).
             raise TicketRefused(self.name, _shown(self._url), "delivery id is not printable ASCII")
-        document = {"event": event, "delivery_id": delivery_id, **fields}
+        # `files` is null but in a note with files (`attach`): every key is always present.
+        document = {"event": event, "delivery_id": delivery_id, "files": None, **fields}
         text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
         # A lone surrogate (a name read with surrogateescape) cannot be UTF-8: replaced.
         body = text.encode("utf-8", "replace")

@@ -8,7 +8,9 @@ the package is downloaded on the agent's machine through the run's HTTP settings
 the core's safe extraction, and (core) every file is checked against the checksums API. The
 verified tree is kept in the apply's local workdir, so the run step uploads exactly what was
 checked. The swap itself is `tma_agent.apply.swap`: renames beside the live entries, the old
-copies moved to the apply's backup directory once the step succeeds, put back by `wordpress.restore` when this or a later step fails.
+copies moved to the apply's backup directory once the step succeeds, put back by
+`wordpress.restore` when this or a later step fails. A single-file plugin
+(`plugins/<slug>.php`) is swapped as a file, or becomes a folder plugin (plugin_shapes.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tma_agent.errors import FeedError, TmaError
 from tma_agent.sources import Fetcher
 from tma_wordpress import packages
 from tma_wordpress.detect import VERSION_FILE, read_core_facts
+from tma_wordpress.plugin_shapes import Shape, installed_is_file, package_shape, read_back_version
 from tma_wordpress.step_args import CoreUpdateArgs, NoArgs, PackageSpec, PackageSwapArgs
 
 __all__ = ["STEPS"]
@@ -161,38 +164,38 @@ def _package_dir(ctx: StepContext, spec: PackageSpec) -> Path:
     return ctx.workdir / f"{spec.kind}-{spec.slug}-{spec.version}"
 
 
-def _package_tree(ctx: StepContext, spec: PackageSpec) -> Path:
-    """`<workdir>/<kind>-<slug>-<version>/tree/<slug>`, extracted and checked (cached)."""
+def _package_tree(ctx: StepContext, spec: PackageSpec, single: bool) -> tuple[Path, Shape]:
+    """`<workdir>/<kind>-<slug>-<version>/tree`, extracted and checked (the download cached),
+    and how it goes in (`single`: the installed plugin is one file)."""
     prepared = _package_dir(ctx, spec)
-    if (prepared / _VERIFIED).is_file():
-        return prepared / "tree"
-    shutil.rmtree(prepared, ignore_errors=True)
-    prepared.mkdir(parents=True)
     label = f"{spec.kind} {spec.slug} {spec.version} package"
-    try:
-        with Fetcher.from_config(ctx.config) as fetcher:
-            url = spec.package or packages.extension_package_url(
-                fetcher, _api(ctx), spec.kind, spec.slug, spec.version
-            )
-            _download(fetcher, url, prepared / "package.zip")
-        extract_archive(prepared / "package.zip", prepared / "tree", label=label)
-        root = single_top_directory(prepared / "tree", label)
-    except (FeedError, ArchiveError, packages.UnsafeValue) as exc:
-        raise _refusal(exc) from None
-    if root.name != spec.slug:
-        raise StepFailed(f"{label}: its directory is {root.name!r}, not {spec.slug!r}")
-    (prepared / "package.zip").unlink()
+    if not (prepared / _VERIFIED).is_file():
+        shutil.rmtree(prepared, ignore_errors=True)
+        prepared.mkdir(parents=True)
+        try:
+            with Fetcher.from_config(ctx.config) as fetcher:
+                url = spec.package or packages.extension_package_url(
+                    fetcher, _api(ctx), spec.kind, spec.slug, spec.version
+                )
+                _download(fetcher, url, prepared / "package.zip")
+            extract_archive(prepared / "package.zip", prepared / "tree", label=label)
+        except (FeedError, ArchiveError, packages.UnsafeValue) as exc:
+            raise _refusal(exc) from None
+        (prepared / "package.zip").unlink()
+    shape = package_shape(prepared / "tree", spec.slug, spec.version, label, single=single)
     (prepared / _VERIFIED).touch()
-    return prepared / "tree"
+    return prepared / "tree", shape
+
+
+def _kind_dir(content: str, spec: PackageSpec) -> str:
+    return posixpath.join(content, f"{spec.kind}s")
 
 
 def _swap_preflight(ctx: StepContext, args: PackageSwapArgs) -> None:
     content = _content_dir(ctx, args)
     for spec in _checked_list(args):
-        installed = posixpath.join(content, f"{spec.kind}s", spec.slug)
-        if not ctx.probe(["test", "-d", installed]).ok:
-            raise StepFailed(f"{ctx.host.name}:{installed}: no such {spec.kind} directory")
-        _package_tree(ctx, spec)
+        single = installed_is_file(ctx, _kind_dir(content, spec), spec.kind, spec.slug)
+        _package_tree(ctx, spec, single)
 
 
 def _package_swap(ctx: StepContext, args: PackageSwapArgs) -> StepResult:
@@ -201,11 +204,18 @@ def _package_swap(ctx: StepContext, args: PackageSwapArgs) -> StepResult:
     specs = _checked_list(args)
     try:
         for spec in specs:
-            tree = _package_tree(ctx, spec)
-            target = posixpath.join(content, f"{spec.kind}s")
+            target = _kind_dir(content, spec)
+            single = installed_is_file(ctx, target, spec.kind, spec.slug)
+            tree, shape = _package_tree(ctx, spec, single)
             record = upload_tree(ctx, tree, target, f"{spec.kind} {spec.slug} {spec.version}")
-            swap_in(ctx, record, [spec.slug])
+            swap_in(ctx, record, shape.names, removed=shape.removed)
+            read_back_version(ctx, target, shape, spec.version)
             records.append(record)
+            if shape.removed:
+                ctx.note(
+                    f"Plugin {spec.slug}: {shape.removed[0]} is now the folder plugin "
+                    f"{shape.main}; WordPress deactivates the old file's entry: activate it again"
+                )
         for record in records:
             finish_swap(ctx, record)
     finally:

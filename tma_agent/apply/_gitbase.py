@@ -12,6 +12,7 @@ from tma_agent.apply._gitnames import (
     GitError,
     check_branch,
     check_commit,
+    check_ref,
     check_remote,
     split_author,
 )
@@ -24,7 +25,7 @@ NETWORK_TIMEOUT = 600.0
 #: ...and never let them wait for a password nobody will type (the host's own credentials
 #: are used as they are: nothing is added).
 NETWORK_ENV = {"GIT_TERMINAL_PROMPT": "0"}
-_NETWORK = ("fetch", "push")
+_NETWORK = ("fetch", "push", "ls-remote")
 
 
 class GitRunner(Protocol):
@@ -86,6 +87,35 @@ class Git(ABC):
     def diff_stat(self, old: str, new: str) -> str:
         """`git diff --stat old new`: the files changed and a summary line."""
 
+    @abstractmethod
+    def changed_paths(self, old: str, new: str, under: str) -> list[str]:
+        """The files (top-level relative paths) that differ between commits `old` and `new`
+        in the folder `under` (top-level relative too)."""
+
+    @abstractmethod
+    def file_at(self, commit: str, path: str, max_bytes: int) -> str | None:
+        """The text of the file `path` (top-level relative) at `commit`, as data; None when
+        the commit has no such file or it is larger than `max_bytes`."""
+
+    def diff_names_args(self, old: str, new: str, under: str) -> list[str]:
+        # `:(literal)`: the folder is a path, never a glob; -z: names as git has them.
+        spec = f":(top,literal){under}" if under else ":/"
+        return ["diff", "--name-only", "-z", "--no-renames", check_ref(old), check_ref(new),
+                "--", spec]  # fmt: skip
+
+    @abstractmethod
+    def remote_has_branch(self, remote: str, name: str) -> bool:
+        """Whether `remote` itself (asked now, `git ls-remote`) has the branch `name`."""
+
+    def ls_remote_args(self, remote: str, name: str) -> list[str]:
+        return [
+            "ls-remote",
+            "--heads",
+            "--",
+            check_remote(remote),
+            f"refs/heads/{check_branch(name)}",
+        ]
+
     def branch_exists(self, name: str, remote: str | None = None) -> bool:
         ref = f"refs/remotes/{remote}/{name}" if remote else f"refs/heads/{name}"
         return self.resolve(ref) is not None
@@ -145,6 +175,12 @@ class Git(ABC):
         args = ["push", "--porcelain", "--", check_remote(remote), refspec]
         if not self._dry(args):
             self._do_push(remote, branch, args)
+
+    def delete_remote_branch(self, remote: str, branch: str) -> None:
+        """Delete `branch` on `remote` (`git push --delete`), with the host's own credentials."""
+        args = ["push", "--porcelain", "--delete", "--", check_remote(remote), check_branch(branch)]
+        if not self._dry(args):
+            self._do_delete_remote_branch(remote, branch, args)
 
     def reset_hard(self, sha: str, *, remove_ignored: bool = False) -> None:
         """Back to `sha`: index and tree reset, untracked files removed (ignored files too
@@ -206,6 +242,9 @@ class Git(ABC):
         self._do(commit)
 
     def _do_push(self, remote: str, branch: str, args: list[str]) -> None:
+        self._do(args)
+
+    def _do_delete_remote_branch(self, remote: str, branch: str, args: list[str]) -> None:
         self._do(args)
 
     def _do_reset(self, sha: str, reset: list[str], clean: list[str]) -> None:

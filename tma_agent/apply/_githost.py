@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from tma_agent.apply._gitbase import Git
-from tma_agent.apply._gitnames import check_ref
+from tma_agent.apply._gitbase import NETWORK_TIMEOUT, Git
+from tma_agent.apply._gitnames import check_commit, check_ref
 from tma_agent.hosts import CommandResult, Host
 
 __all__ = ["HostGit", "HostRunner", "push_refusal"]
@@ -76,6 +76,26 @@ class HostGit(Git):
 
     def diff_stat(self, old: str, new: str) -> str:
         return self._read("diff", "diff", "--stat", check_ref(old), check_ref(new), "--").strip()
+
+    def changed_paths(self, old: str, new: str, under: str) -> list[str]:
+        out = self._read("diff", *self.diff_names_args(old, new, under))
+        return [name for name in out.split("\0") if name]
+
+    def file_at(self, commit: str, path: str, max_bytes: int) -> str | None:
+        # `<sha>:<path>` starts with hex digits: never read as an option.
+        obj = f"{check_commit(commit)}:{path}"
+        size = self._probe("cat-file", "-s", obj)
+        if not size.ok or not size.text.strip().isdigit() or int(size.text) > max_bytes:
+            return None
+        blob = self._probe("cat-file", "blob", obj)
+        return blob.stdout.decode("utf-8", "replace") if blob.ok else None
+
+    def remote_has_branch(self, remote: str, name: str) -> bool:
+        args = self.ls_remote_args(remote, name)
+        result = self.runner.probe(self.shown_argv(args), timeout=NETWORK_TIMEOUT)
+        if not result.ok:
+            raise self._fail("ls-remote", result.stderr.decode("utf-8", "replace"))
+        return bool(result.text.strip())
 
     def _do(self, args: list[str]) -> None:
         result = self._send(args)

@@ -18,7 +18,7 @@ from git.exc import BadName, GitCommandError
 
 from tma_agent.apply._gitbase import NETWORK_ENV, Git, GitRunner
 from tma_agent.apply._githost import HostRunner
-from tma_agent.apply._gitnames import GitError
+from tma_agent.apply._gitnames import GitError, check_commit
 from tma_agent.apply.context import CommandRecord, StepContext
 from tma_agent.hosts import quote_command
 
@@ -96,6 +96,26 @@ class LocalGit(Git):
         out: str = self._call("diff", lambda: self.repo.git.diff("--stat", old, new, "--"))
         return out.strip()
 
+    def changed_paths(self, old: str, new: str, under: str) -> list[str]:
+        args = self.diff_names_args(old, new, under)
+        out: str = self._call("diff", lambda: self.repo.git.diff(*args[1:]))
+        return [name for name in out.split("\0") if name]
+
+    def file_at(self, commit: str, path: str, max_bytes: int) -> str | None:
+        try:
+            item = self.repo.commit(check_commit(commit)).tree / path
+        except (KeyError, BadName, ValueError):
+            return None
+        if item.type != "blob" or item.size > max_bytes:
+            return None
+        data: bytes = item.data_stream.read()
+        return data.decode("utf-8", "replace")
+
+    def remote_has_branch(self, remote: str, name: str) -> bool:
+        args = self.ls_remote_args(remote, name)
+        out = str(self._call("ls-remote", lambda: self.repo.git.ls_remote(*args[1:])))
+        return bool(out.strip())
+
     # -- changes ----------------------------------------------------------------------------------
     def _do(self, args: list[str]) -> None:
         with self._change(next(a for a in args if not a.startswith("-") and "=" not in a), args):
@@ -124,6 +144,9 @@ class LocalGit(Git):
                 if info.flags & (PushInfo.ERROR | PushInfo.REJECTED | PushInfo.REMOTE_REJECTED):
                     summary = " ".join(info.summary.split())
                     raise GitError(f"{self.path}: git push: refs/heads/{branch}: {summary}")
+
+    # The remote branch's deletion runs the CLI's own argv (the base's `_do`): GitPython's
+    # push reports no error for a branch the remote does not have, git does.
 
     def _do_reset(self, sha: str, reset: list[str], clean: list[str]) -> None:
         with self._change("reset", reset, clean):

@@ -65,6 +65,9 @@ class Facts(dict[str, Any]):
 class Attachment:
     label: str
     path: Path
+    #: What the file shows, JSON-able (`visual.check`: page, image, ratio, threshold), kept
+    #: with it in the journal for the dashboard's site page.
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -192,8 +195,8 @@ class StepContext:
     def note(self, text: str) -> None:
         self.notes.append(mask(" ".join(text.split())))
 
-    def attach(self, path: Path, *, label: str) -> None:
-        self.attachments.append(Attachment(label, path))
+    def attach(self, path: Path, *, label: str, **details: str | float) -> None:
+        self.attachments.append(Attachment(label, path, dict(details)))
 
 
 def _brief(command: str) -> str:

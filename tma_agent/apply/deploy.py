@@ -143,7 +143,7 @@ def _record(
     commit: str,
 ) -> None:
     from tma_agent.apply.notes import failure_note, success_note
-    from tma_agent.apply.requests import add_note
+    from tma_agent.apply.requests import add_note, files_of
     from tma_agent.billing.record import record_intervention
 
     with ledger.session() as session:
@@ -151,8 +151,9 @@ def _record(
         if request is None:
             return
         key = f"deploy:{request.fingerprint}:{outcome.journal}"
+        files = files_of(config, request, execution)
         if outcome.state != "succeeded":
-            add_note(session, request, failure_note(execution, "production"), key=key)
+            add_note(session, request, failure_note(execution, "production"), key=key, files=files)
             return
         move_request(
             session,
@@ -160,6 +161,7 @@ def _record(
             [WorkState.IN_PRODUCTION],
             success_note(execution, None, "production"),
             key=key,
+            files=files,
         )
         record_intervention(
             session,

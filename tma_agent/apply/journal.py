@@ -1,6 +1,7 @@
 """The engine's journal in the ledger: one `apply_runs` row per apply, deploy or playbook run,
 written before the first step and after every step (one unit of work each), so that a run
-killed half-way leaves its facts and the pid file of its remote command for a later one."""
+killed half-way leaves its facts and the pid file of its remote command for a later one, and
+the files it attached (`context["files"]`: screenshots the dashboard shows)."""
 
 from __future__ import annotations
 
@@ -101,6 +102,7 @@ class LedgerJournal:
             # A new list: SQLAlchemy sees a changed JSON value only when it is replaced.
             row.steps = [*row.steps, entry]
             row.facts = _jsonable(ctx.facts)
+            _record_files(row, ctx)
 
     def save_facts(self, ctx: StepContext) -> None:
         """A step set a fact (the commit it starts from, maintenance on): saved at once, so a
@@ -117,6 +119,7 @@ class LedgerJournal:
             row.facts = _jsonable(ctx.facts)
             row.error = outcome.error
             row.ended_at = utcnow()
+            _record_files(row, ctx)
 
     def update(self, *, facts: dict[str, Any] | None = None, **fields: Any) -> None:
         """After the engine: the tested commit, a recovery's verdict, a final error."""
@@ -132,6 +135,23 @@ class LedgerJournal:
         if row is None:
             raise RuntimeError("the journal was not started")
         return row
+
+
+def _record_files(row: ApplyRun, ctx: StepContext) -> None:
+    """The files the run attached (screenshots), in `context["files"]`: what the dashboard
+    serves for this run, and nothing else. A recovery's own files are added to the run's."""
+    files = list(row.context.get("files") or [])
+    known = {f["path"] for f in files}
+    for attachment in ctx.attachments:
+        if str(attachment.path) not in known:
+            known.add(str(attachment.path))
+            files.append(
+                _jsonable(
+                    {**attachment.details, "label": attachment.label, "path": attachment.path}
+                )
+            )
+    if files != list(row.context.get("files") or []):
+        row.context = {**row.context, "files": files}
 
 
 def _keep_copy(path: Path, workdir: Path) -> str:

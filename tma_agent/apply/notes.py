@@ -1,5 +1,7 @@
 """The notes an apply or a deploy puts on its request's ticket: what changed (versions, the
-commit, the diff stat), how the checks went, the attachments, or the error and the rollback."""
+commit, the diff stat), how the checks went, or the error and the rollback. The run's files
+(a visual check's images) go with the note as an outbox `attach` (`apply.requests.add_note`),
+which lists them by label: uploaded where the ticket system keeps files, linked elsewhere."""
 
 from __future__ import annotations
 
@@ -36,9 +38,6 @@ def success_note(execution: Execution, findings: list[Finding] | None, where: st
         lines.append("Checks:")
         lines += [f"- {s.title}: {s.status}" for s in checks]
     lines += [f"- {note}" for note in ctx.notes]
-    if ctx.attachments:
-        lines.append("Attachments:")
-        lines += [f"- {a.label}: {a.path}" for a in ctx.attachments]
     return mask("\n".join(lines))
 
 
@@ -53,7 +52,11 @@ def failure_note(execution: Execution, where: str) -> str:
     else:
         verdict = f"rolled back ({len(undo)} undo step(s))"
     verb = "deploy this to" if where == "production" else "apply this in"
-    return mask(
+    lines = [
         f"tma-agent could not {verb} {where} ({result.playbook}, journal "
         f"#{execution.journal_id}): {result.error}. {verdict.capitalize()}."
-    )
+    ]
+    # What the steps said on the way (a remote that kept the pushed branch, a check's
+    # ratio) belongs on the ticket too: the failure is read there, not in the journal.
+    lines += [f"- {note}" for note in execution.ctx.notes]
+    return mask("\n".join(lines))

@@ -4,9 +4,9 @@ ticket through the outbox, and the client's validation that production work need
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,9 +17,14 @@ from tma_agent.ledger.models import Kind, OutboxItem, OutboxState, Request, Requ
 from tma_agent.tickets._types import TicketDraft
 from tma_agent.tickets.reconcile import AGENT, OPEN_STATES
 
+if TYPE_CHECKING:
+    from tma_agent.apply.running import Execution
+    from tma_agent.config import Config
+
 __all__ = [
     "NotValidated",
     "add_note",
+    "files_of",
     "move_request",
     "pick_request",
     "require_validation",
@@ -65,9 +70,11 @@ def move_request(
     *,
     key: str,
     actor: str = AGENT,
+    files: Mapping[str, Any] | None = None,
 ) -> None:
     """Move `request` through `states` in order (one event each) and queue one ticket update
-    carrying `note`; `key` makes the write happen once however often this is retried."""
+    carrying `note` (and `files`, see `add_note`); `key` makes the write happen once however
+    often this is retried."""
     for to in states:
         if request.state == to:
             continue
@@ -75,23 +82,56 @@ def move_request(
             RequestEvent(from_state=request.state, to_state=to, actor=actor, source="agent")
         )
         request.state = to
-    add_note(session, request, note, key=key)
+    add_note(session, request, note, key=key, files=files)
 
 
-def add_note(session: Session, request: Request, note: str, *, key: str) -> None:
+def add_note(
+    session: Session,
+    request: Request,
+    note: str,
+    *,
+    key: str,
+    files: Mapping[str, Any] | None = None,
+) -> None:
     """Queue `note` as a comment on the request's ticket (an `update` of its fields as they
-    are, which every backend takes). Queued once per `key`."""
+    are, which every backend takes; an `attach` when `files`, from `files_of`, name any).
+    Queued once per `key`."""
     if session.scalar(select(OutboxItem.id).where(OutboxItem.idempotency_key == key)):
         return
     request.revision += 1
+    payload: dict[str, Any] = {"draft": _current_draft(session, request), "note": note}
+    if files and files.get("files"):
+        payload.update(files)
     session.add(
         OutboxItem(
             request_id=request.id,
-            operation="update",
-            payload={"draft": _current_draft(session, request), "note": note},
+            operation="attach" if "files" in payload else "update",
+            payload=payload,
             idempotency_key=key,
             state=OutboxState.QUEUED,
         )
+    )
+
+
+def files_of(config: Config, request: Request, execution: Execution) -> dict[str, Any]:
+    """The run's attachments (a visual check's images), by reference, for `add_note`; read
+    when the note is sent, up to the client's `tickets.attachments.max_bytes`."""
+    from tma_agent.tickets.files import files_payload
+    from tma_agent.tickets.registry import ticket_target
+    from tma_agent.tickets.settings import AttachmentSettings
+
+    attachments = execution.ctx.attachments
+    if not attachments:
+        return {}
+    raw = ticket_target(config, request.client).raw.get("attachments")
+    limit = AttachmentSettings.model_validate(raw or {}).max_bytes
+    return files_payload(
+        config.state_path / "applies",
+        [(a.label, a.path) for a in attachments],
+        max_bytes=limit,
+        site=request.site,
+        journal_id=execution.journal_id,
+        base_url=config.web.base_url,
     )
 
 
@@ -99,7 +139,10 @@ def _current_draft(session: Session, request: Request) -> dict[str, Any]:
     """The ticket's fields as last written (labels included), else rebuilt from the request."""
     last = session.scalar(
         select(OutboxItem)
-        .where(OutboxItem.request_id == request.id, OutboxItem.operation.in_(("create", "update")))
+        .where(
+            OutboxItem.request_id == request.id,
+            OutboxItem.operation.in_(("create", "update", "attach")),
+        )
         .order_by(OutboxItem.id.desc())
         .limit(1)
     )

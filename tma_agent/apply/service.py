@@ -181,7 +181,7 @@ def _record(
     chosen: list[Finding],
 ) -> None:
     from tma_agent.apply.notes import failure_note, success_note
-    from tma_agent.apply.requests import add_note, move_request
+    from tma_agent.apply.requests import add_note, files_of, move_request
     from tma_agent.billing.record import record_intervention
 
     versions = ", ".join(f"{f.name} {f.installed} → {f.recommended}" for f in chosen)
@@ -192,7 +192,12 @@ def _record(
             if request is not None:
                 note = success_note(execution, chosen, "staging")
                 move_request(
-                    session, request, [WorkState.IN_STAGING, WorkState.TESTED], note, key=key
+                    session,
+                    request,
+                    [WorkState.IN_STAGING, WorkState.TESTED],
+                    note,
+                    key=key,
+                    files=files_of(config, request, execution),
                 )
             record_intervention(
                 session,
@@ -209,7 +214,9 @@ def _record(
                 update_kind=_most_urgent(chosen),
             )
         elif request is not None:
-            add_note(session, request, failure_note(execution, "staging"), key=key)
+            # A failed visual check's images show what went wrong: they go with the note.
+            note = failure_note(execution, "staging")
+            add_note(session, request, note, key=key, files=files_of(config, request, execution))
 
 
 def _most_urgent(findings: list[Finding]) -> str | None:

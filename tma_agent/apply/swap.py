@@ -6,7 +6,8 @@ Drupal 7 core). On the host:
 1. the checked tree is packed (`archives.pack_tree`; gzipped for a remote host), put in the
    apply's backup directory and unpacked by plain `tar` into `<target>/.tma-swap-<stamp>-<n>/new`
    — beside what it replaces, on the same filesystem, so the swap is made of renames;
-2. for each top-level name: the old entry is renamed into `.../old`, the new one renamed in;
+2. for each top-level name: the old entry is renamed into `.../old`, the new one renamed in
+   (a file over a file: its old copy linked into `.../old`, the new one renamed over it);
 3. when the step is done (`finish_swap`) the old entries move to the apply's backup directory
    (outside the tree, so the checkout stays clean; pruned with the backups) and the work
    directory goes. If this step or any later one fails, `restore_swaps` (from an `on_failure`
@@ -25,6 +26,7 @@ from __future__ import annotations
 import json
 import posixpath
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,10 +42,21 @@ __all__ = ["SWAP_FACTS", "finish_swap", "restore_swaps", "swap_in", "upload_tree
 SWAP_FACTS = "archive.swaps"
 
 _EXISTING = 't=$1; shift; for n do if [ -e "$t/$n" ] || [ -L "$t/$n" ]; then echo "$n"; fi; done'
+#: A file replacing a file is renamed over it (one atomic rename: never a moment without it),
+#: its old copy kept first as a hard link (a copy where links fail); anything else is moved
+#: aside, then the new entry moved in.
 _SWAP = (
     "t=$1; nw=$2; o=$3; shift 3; for n do "
+    'if [ -f "$t/$n" ] && [ ! -L "$t/$n" ] && [ -f "$nw/$n" ] && [ ! -L "$nw/$n" ]; then '
+    '{ ln -- "$t/$n" "$o/$n" 2>/dev/null || cp -p -- "$t/$n" "$o/$n"; } '
+    '&& mv -f -- "$nw/$n" "$t/$n" || exit 1; continue; fi; '
     'if [ -e "$t/$n" ] || [ -L "$t/$n" ]; then mv -- "$t/$n" "$o/$n" || exit 1; fi; '
     'mv -- "$nw/$n" "$t/$n" || exit 1; done'
+)
+#: Entries the new tree replaces under another name (a single-file plugin becoming a folder).
+_SET_ASIDE = (
+    't=$1; o=$2; shift 2; for n do if [ -e "$t/$n" ] || [ -L "$t/$n" ]; then '
+    'mv -- "$t/$n" "$o/$n" || exit 1; fi; done'
 )
 #: The old copy is in the work directory (`$2`) or, once the step finished, the kept one (`$3`).
 _PUT_BACK = (
@@ -107,15 +120,22 @@ def upload_tree(ctx: StepContext, local_root: Path, target: str, label: str) -> 
     return record
 
 
-def swap_in(ctx: StepContext, record: dict[str, Any], names: list[str]) -> None:
-    """Rename each of `names` aside and the new one in (the names are recorded first)."""
+def swap_in(
+    ctx: StepContext, record: dict[str, Any], names: list[str], *, removed: Sequence[str] = ()
+) -> None:
+    """Rename each of `names` aside and the new one in (the names are recorded first);
+    `removed`: entries only moved aside (the new tree has them under another name), put back
+    like the others by `restore_swaps`."""
     checked = [_checked_name(n) for n in names]
+    aside = [_checked_name(n) for n in removed if n not in checked]
     target = record["target"]
-    listed = ctx.probe(["sh", "-c", _EXISTING, "sh", target, *checked], check=True)
-    record["names"] = checked
-    record["existed"] = [n for n in listed.text.splitlines() if n in checked]
+    listed = ctx.probe(["sh", "-c", _EXISTING, "sh", target, *checked, *aside], check=True)
+    record["names"] = [*checked, *aside]
+    record["existed"] = [n for n in listed.text.splitlines() if n in record["names"]]
     record["state"] = "swapping"
     _save(ctx, record)
+    if aside:
+        ctx.run(["sh", "-c", _SET_ASIDE, "sh", target, record["old"], *aside], cwd="/")
     ctx.run(["sh", "-c", _SWAP, "sh", target, record["new"], record["old"], *checked], cwd="/")
     record["state"] = "swapped"
 

@@ -1,4 +1,5 @@
-"""`tma status`: the last runs, sites not checked successfully for days, stale ticket writes.
+"""`tma status`: the last runs, sites not checked successfully for days, stale ticket writes,
+the last heartbeat sent and the timer's next run.
 
 Read-only: it never migrates nor creates a ledger (a new machine has no runs to show).
 """
@@ -100,6 +101,13 @@ def _outbox(session: Session, now: dt.datetime, hours: int) -> dict[str, Any]:
             .group_by(OutboxItem.state)
         ).all()
     )
+    by_kind: dict[str, dict[str, int]] = {}
+    for operation, state, count in session.execute(
+        select(OutboxItem.operation, OutboxItem.state, func.count())
+        .where(OutboxItem.state.in_(waiting))
+        .group_by(OutboxItem.operation, OutboxItem.state)
+    ).all():
+        by_kind.setdefault(operation, {})[str(state)] = int(count)
     limit = now - dt.timedelta(hours=hours)
     stale = session.execute(
         select(OutboxItem, Request.fingerprint)
@@ -111,6 +119,7 @@ def _outbox(session: Session, now: dt.datetime, hours: int) -> dict[str, Any]:
     return {
         "queued": int(counts.get(OutboxState.QUEUED, 0)),
         "parked": int(counts.get(OutboxState.PARKED, 0)),
+        "by_kind": dict(sorted(by_kind.items())),
         "stale": [
             {
                 "id": item.id,
@@ -123,6 +132,17 @@ def _outbox(session: Session, now: dt.datetime, hours: int) -> dict[str, Any]:
             }
             for item, fingerprint in stale
         ],
+    }
+
+
+def _heartbeat(config: Config) -> dict[str, Any]:
+    from tma_agent.service.heartbeat import last_heartbeat
+    from tma_agent.service.timer import next_timer_run
+
+    return {
+        "configured": bool(config.heartbeat.url),
+        "last": last_heartbeat(config) if config.heartbeat.url else None,
+        "next_run": next_timer_run(config),
     }
 
 
@@ -139,7 +159,7 @@ def gather_status(
              "last_success_at": None, "stale": True}
             for s in config.sites
         ]  # fmt: skip
-        out["outbox"] = {"queued": 0, "parked": 0, "stale": []}
+        out["outbox"] = {"queued": 0, "parked": 0, "by_kind": {}, "stale": []}
     else:
         try:
             with ledger.session() as session:
@@ -150,6 +170,7 @@ def gather_status(
                 out["outbox"] = _outbox(session, now, outbox_hours)
         finally:
             ledger.close()
+    out["heartbeat"] = _heartbeat(config)
     completed = [r for r in out["runs"] if r["state"] == "completed"]
     age_limit = dt.timedelta(hours=config.heartbeat.warn_after_hours)
     last = dt.datetime.fromisoformat(completed[0]["finished_at"]) if completed else None

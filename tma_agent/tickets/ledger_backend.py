@@ -3,7 +3,8 @@ database and nowhere else, so `tma run` works end to end with no ticket system a
 
 Registered through the `tma_agent` entry-point group like every other backend. Its "ticket" is
 the request itself: the reference is the fingerprint, writes have nothing to send, and the
-client's validation is recorded with `tma requests validate`.
+client's validation is recorded with `tma requests validate`. It keeps no files (no `attach`):
+an apply's images stay under `state_dir` and on the dashboard, its note is kept as any other.
 """
 
 from __future__ import annotations

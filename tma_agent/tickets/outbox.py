@@ -1,7 +1,8 @@
 """Sending the outbox: every ticket write was recorded in the ledger before; here it is marked
 `sent` (committed) before it leaves, and `done` with the answer after. A write found `sent` by a
 later run may have reached the ticket system with its answer lost (a crash, a SIGKILL, a
-timeout): an update is then asked `delivered` before it is sent again. A create is always
+timeout): an update (or an attach: a note with files, `tickets.files`) is then asked
+`delivered` before it is sent again. A create is always
 searched by fingerprint first (a lost answer, or a lost ledger), so nothing is ever
 duplicated, and nothing is lost.
 
@@ -23,6 +24,8 @@ from tma_agent.ledger.models import OutboxItem, OutboxState, Request
 from tma_agent.tickets._backend import TicketBackend
 from tma_agent.tickets._types import TicketDraft, TicketRefused
 from tma_agent.tickets.delivery import PENDING, attempt, claim, sent_lately
+from tma_agent.tickets.files import attached_note, linked_note, load_files, queued_files
+from tma_agent.tickets.settings import TicketSettings
 
 __all__ = ["PENDING", "BackendFor", "OutboxReport", "send_outbox"]
 
@@ -127,7 +130,7 @@ def _deliver(
     draft = _draft(payload.get("draft"))
     raw_note = payload.get("note")
     note = raw_note if isinstance(raw_note, str) else None
-    if operation in ("create", "update") and draft is None:
+    if operation in ("create", "update", "attach") and draft is None:
         raise TicketRefused(backend.name, "-", f"{operation} of {fingerprint}: no draft recorded")
     if operation == "create" and draft is not None:
         # Searched before every create, not only after a lost answer: a ledger restored from
@@ -149,11 +152,38 @@ def _deliver(
         return _Result("delivered before")
     if operation == "update" and draft is not None:
         backend.update(ref, draft, note, key)
+    elif operation == "attach" and draft is not None:
+        _attach(backend, ref, draft, payload, note, key)
     elif operation == "close":
         backend.close(ref, note or "", key)
     else:
         raise TicketRefused(backend.name, "-", f"unknown outbox operation {operation!r}")
-    return _Result(f"{operation}d")
+    return _Result("attached" if operation == "attach" else f"{operation}d")
+
+
+def _attach(
+    backend: TicketBackend,
+    ref: str,
+    draft: TicketDraft,
+    payload: dict[str, object],
+    note: str | None,
+    key: str,
+) -> None:
+    """The files to a backend that has `attach`, the note with the files' labels and links to
+    any other. The method's presence decides, not `BackendInfo.attaches` (which says the same
+    for people): the outbox holds the backend object, not its registration."""
+    queued = queued_files(payload)
+    attach = getattr(backend, "attach", None)
+    if callable(attach):
+        # The limit configured now, so that lowering it lets a refused note through on
+        # `tma requests retry`: every backend gets its settings, the built-in ones keep them.
+        settings = getattr(backend, "settings", None)
+        limit = settings.attachments.max_bytes if isinstance(settings, TicketSettings) else None
+        # Read now: only what is still there.
+        files, left_out = load_files(payload, queued, max_bytes=limit)
+        attach(ref, files, attached_note(note, left_out), key)
+    else:
+        backend.update(ref, draft, linked_note(note, queued), key)
 
 
 def _draft(raw: object) -> TicketDraft | None:

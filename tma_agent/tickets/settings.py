@@ -11,6 +11,8 @@ from pydantic import ConfigDict, Field, field_validator
 from tma_agent.settings import Strict
 
 __all__ = [
+    "DEFAULT_MAX_ATTACHMENT_BYTES",
+    "AttachmentSettings",
     "EstimateRule",
     "Estimates",
     "RequestSettings",
@@ -29,6 +31,18 @@ class StatusMap(Strict):
     closed: list[str] = Field(default_factory=list)
 
 
+#: Redmine's default upload limit (5 MiB): a file bigger than this stays on the dashboard.
+DEFAULT_MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+
+
+class AttachmentSettings(Strict):
+    """`tickets.attachments`: the files (visual checks' images) put on tickets."""
+
+    #: A bigger file is left out of the ticket and the note says so (set it to your ticket
+    #: system's own limit: Redmine's Administration » Settings » Files, GitLab's, Jira's).
+    max_bytes: int = Field(DEFAULT_MAX_ATTACHMENT_BYTES, gt=0, le=100 * 1024 * 1024)
+
+
 class TicketSettings(Strict):
     """The keys every backend shares. A backend's `settings_model` subclasses this one with its
     own keys; unknown keys are then `file:line` errors."""
@@ -45,6 +59,7 @@ class TicketSettings(Strict):
     statuses: StatusMap = Field(default_factory=lambda: StatusMap())
     #: Labels added to every ticket the agent opens.
     labels: list[str] = Field(default_factory=lambda: ["tma"])
+    attachments: AttachmentSettings = Field(default_factory=lambda: AttachmentSettings())
 
     @field_validator("url")
     @classmethod

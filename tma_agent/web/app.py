@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from tma_agent.config import Config
 from tma_agent.errors import ConfigError
 from tma_agent.ledger.database import Ledger
+from tma_agent.web.artifacts import artifact_routes
 from tma_agent.web.auth import CSRF_FIELD, check_csrf, verify_password, viewer_of
 from tma_agent.web.downloads import download_routes
 from tma_agent.web.hooks import hook_routes
@@ -28,6 +29,7 @@ from tma_agent.web.limits import LoginLimiter
 from tma_agent.web.pages import Pages
 from tma_agent.web.security import SecurityHeaders
 from tma_agent.web.settings import WebSettings, parse_bind
+from tma_agent.web.sync import sync_routes
 
 __all__ = ["SESSION_COOKIE", "allowed_hosts", "create_app"]
 
@@ -152,8 +154,10 @@ def create_app(
         Route("/login", login.submit, methods=["POST"]),
         Route("/logout", login.logout, methods=["POST"]),
         Route("/link/{token}", login.link, methods=["GET"]),
+        *sync_routes(pages),
         *pages.routes(),
         *download_routes(pages),
+        *artifact_routes(pages),
         *hook_routes(config, pm, opened),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

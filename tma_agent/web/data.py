@@ -169,6 +169,8 @@ def _iso(value: dt.datetime | None) -> str | None:
 def _apply_row(run: ApplyRun) -> dict[str, Any]:
     """An apply, deploy or playbook run as the journal keeps it, without the commands and
     their output (the agency's plumbing, shown by `tma apply`): each step's outcome."""
+    from tma_agent.web.artifacts import apply_files  # it answers with this module's NotFound
+
     return {
         "id": run.id,
         "env": run.env,
@@ -183,6 +185,8 @@ def _apply_row(run: ApplyRun) -> dict[str, Any]:
             {k: step.get(k) for k in ("index", "step", "title", "status", "error")}
             for step in run.steps
         ],
+        # Its screenshots (visual.check) and other files, at the dashboard's own addresses.
+        **apply_files(run),
     }
 
 
@@ -301,4 +305,5 @@ def runs(config: Config, viewer: Viewer, limit: int = 50) -> dict[str, Any]:
         "outbox": status["outbox"],
         "problems": status["problems"],
         "last_completed_run": status["last_completed_run"],
+        "heartbeat": status["heartbeat"],
     }

@@ -4,6 +4,7 @@ two writes: a client validating a month's report or a request, recorded exactly 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from tma_agent.errors import TmaError
 from tma_agent.ledger.database import Ledger
 from tma_agent.web import data
 from tma_agent.web.auth import CSRF_FIELD, Viewer, check_csrf, csrf_token, viewer_of
+from tma_agent.web.sync import FLASH_KEY
 
 __all__ = ["Pages"]
 
@@ -29,7 +31,7 @@ _Loader = Callable[[Config, Ledger, Viewer, dict[str, Any]], dict[str, Any]]
 
 
 #: Query parameters a page may show back (escaped, like everything): its notices and filters.
-_SHOWN_QUERY = frozenset({"synced", "errors", "client", "status", "stack", "sort"})
+_SHOWN_QUERY = frozenset({"client", "status", "stack", "sort"})
 
 
 @dataclass
@@ -42,8 +44,10 @@ class Pages:
     def render(self, request: Request, name: str, code: int = 200, **context: Any) -> Response:
         template = self.templates.get_template(name)
         viewer = viewer_of(request, self.config.web)
+        # `now`: when the page (or a fragment swapped in) was made, shown on the runs page.
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
         body = template.render(
-            viewer=viewer, csrf=csrf_token(request), csrf_field=CSRF_FIELD, **context
+            viewer=viewer, csrf=csrf_token(request), csrf_field=CSRF_FIELD, now=now, **context
         )
         return HTMLResponse(body, status_code=code)
 
@@ -52,8 +56,12 @@ class Pages:
             return JSONResponse({"error": message}, status_code=status)
         return self.render(request, "error.html.j2", status, status=status, message=message)
 
-    def twin(self, path: str, api_path: str, template: str, load: _Loader) -> list[Route]:
-        """The HTML page at `path` and its JSON twin at `api_path`, from one loader."""
+    def twin(
+        self, path: str, api_path: str, template: str, load: _Loader, fragment: str | None = None
+    ) -> list[Route]:
+        """The HTML page at `path` and its JSON twin at `api_path`, from one loader. With a
+        `fragment`, `path?fragment=NAME` answers only the part of the page in
+        `partials/NAME.html.j2` (what static/enhance.js swaps in place)."""
 
         async def answer(request: Request, *, api: bool) -> Response:
             viewer = viewer_of(request, self.config.web)
@@ -71,7 +79,16 @@ class Pages:
             if api:
                 return JSONResponse(found)
             query = {k: v for k, v in request.query_params.items() if k in _SHOWN_QUERY}
-            return self.render(request, template, data=found, params=params, request_query=query)
+            shown = template
+            if "fragment" in request.query_params:
+                if fragment is None or request.query_params["fragment"] != fragment:
+                    return self.error(request, 404, "no such fragment", api=False)
+                shown = f"partials/{fragment}.html.j2"
+            # A "sync now" the browser was sent here from (sync.py): shown once.
+            synced = request.session.pop(FLASH_KEY, None)
+            return self.render(
+                request, shown, data=found, params=params, request_query=query, synced=synced
+            )
 
         async def page(request: Request) -> Response:
             return await answer(request, api=False)
@@ -146,33 +163,6 @@ class Pages:
         await run_in_threadpool(send_validation_note, self.config, self.pm, self.ledger, request_id)
         return RedirectResponse(f"/requests/{request_id}", 303)
 
-    async def sync_now(self, request: Request) -> Response:
-        """Staff's "sync now": `tma requests sync` (every open request's ticket read back),
-        for ticket systems without webhooks (Redmine 5.0) or a hook that was missed."""
-        from tma_agent.tickets.registry import registered_ticket_backends
-        from tma_agent.tickets.sync import sync_states
-        from tma_agent.tickets.targets import Backends
-
-        viewer = viewer_of(request, self.config.web)
-        if viewer is None:
-            return RedirectResponse("/login", 303)
-        form = await request.form()
-        if not viewer.staff:
-            return self.error(request, 404, "not found", api=False)
-        if not check_csrf(request, form.get(CSRF_FIELD)):
-            return self.error(request, 403, "the form expired: reload the page", api=False)
-
-        def sync() -> tuple[int, int]:
-            backends = Backends(self.config, registered_ticket_backends(self.pm))
-            try:
-                report = sync_states(self.ledger, backends.target_of)
-            finally:
-                backends.close()
-            return len(report.changes), len(report.errors)
-
-        changed, errors = await run_in_threadpool(sync)
-        return RedirectResponse(f"/requests?synced={changed}&errors={errors}", 303)
-
     def routes(self) -> list[Route]:
         def fleet(c: Config, led: Ledger, v: Viewer, p: dict[str, Any]) -> dict[str, Any]:
             return data.filtered(data.fleet(c, led, v), p["query"])
@@ -201,8 +191,7 @@ class Pages:
         return [
             *self.twin("/", "/api/fleet", "fleet.html.j2", fleet),
             *self.twin("/sites/{site}", "/api/sites/{site}", "site.html.j2", site),
-            *self.twin("/requests", "/api/requests", "requests.html.j2", requests),
-            Route("/requests/sync", self.sync_now, methods=["POST"]),
+            *self.twin("/requests", "/api/requests", "requests.html.j2", requests, "requests"),
             *self.twin(
                 "/requests/{request_id:int}",
                 "/api/requests/{request_id:int}",
@@ -221,5 +210,5 @@ class Pages:
             Route(
                 "/clients/{client}/months/{month}/validate", self.validate_month, methods=["POST"]
             ),
-            *self.twin("/runs", "/api/runs", "runs.html.j2", runs),
+            *self.twin("/runs", "/api/runs", "runs.html.j2", runs, "runs"),
         ]

@@ -1,5 +1,5 @@
 """Headers on every answer: a CSP allowing no inline script (nor any script but our own
-static files), no framing, no MIME sniffing, no referrer to other sites, and no caching of
+static files, whose fetches go to this server only), no framing, no MIME sniffing, no referrer to other sites, and no caching of
 pages that show a client's data."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ __all__ = ["CSP", "SecurityHeaders"]
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 _HEADERS = [
     (b"content-security-policy", CSP.encode()),

@@ -107,6 +107,9 @@ class WebSettings(Strict):
     login_window_seconds: int = Field(300, ge=10, le=86400)
     #: How long a session lasts without logging in again.
     session_hours: int = Field(12, ge=1, le=24 * 30)
+    #: The requests page's "sync now": at most one per this many seconds (for all staff
+    #: together, and for each client), so a click held down cannot flood the ticket system.
+    sync_every_seconds: int = Field(30, ge=0, le=3600)
 
     @field_validator("bind")
     @classmethod

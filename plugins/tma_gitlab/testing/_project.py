@@ -1,11 +1,13 @@
-"""The state behind `FakeGitLab`: one project's issues, notes, labels and label events, shaped
+"""The state behind `FakeGitLab`: one project's issues, notes, labels, label events and uploads, shaped
 as REST v4 answers them."""
 
 from __future__ import annotations
 
 import itertools
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 __all__ = ["Project"]
 
@@ -28,6 +30,8 @@ class Project:
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: `resource_label_events` per iid, oldest first: who added or removed which label.
     label_events: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Markdown uploads by their `url` (`/uploads/<secret>/<name>`): the answer and the bytes.
+    uploads: dict[str, tuple[dict[str, Any], bytes]] = field(default_factory=dict)
 
     def new_issue(self, title: str, description: str, labels: list[str]) -> dict[str, Any]:
         iid = max(self.issues, default=0) + 1
@@ -92,6 +96,23 @@ class Project:
                     }
                 )
         issue["labels"] = sorted(labels)
+
+    def upload(self, filename: str, content: bytes) -> dict[str, Any]:
+        """A Markdown upload, answered as `POST /projects/:id/uploads` does (an image's
+        Markdown shows it, any other file's links it)."""
+        secret = secrets.token_hex(16)
+        url = f"/uploads/{secret}/{quote(filename)}"
+        alt = filename.rsplit(".", 1)[0]
+        image = filename.lower().endswith((".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"))
+        answer = {
+            "id": next(_IDS),
+            "alt": alt,
+            "url": url,
+            "full_path": f"/-/project/{self.id}{url}",
+            "markdown": f"![{alt}]({url})" if image else f"[{filename}]({url})",
+        }
+        self.uploads[url] = (answer, content)
+        return answer
 
     def label(self, name: str) -> dict[str, Any]:
         """The label (GitLab creates one the first time an issue uses it)."""

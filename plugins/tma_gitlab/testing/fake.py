@@ -1,6 +1,7 @@
 """A stateful GitLab REST v4 on 127.0.0.1, as documented: `PRIVATE-TOKEN` auth, projects by id
 or URL-encoded path, issues with labels (created on first use), notes (running `/spend` into
-`time_stats.total_time_spent`), `time_estimate`, offset
+`time_stats.total_time_spent`), `time_estimate`, Markdown uploads (multipart `file`, 413 over
+`max_upload_bytes`), offset
 pagination with `X-*-Page` and `Link` headers, and GitLab's error bodies (`{"message": ...}`,
 `{"error": ...}`). Failures are queued with `fail()` (see `tma_agent.testing.fake_api`).
 """
@@ -13,13 +14,14 @@ from urllib.parse import unquote
 
 from tma_agent.testing.fake_api import FakeAPI, json_reply, page_of, params_of
 from tma_agent.testing.feeds import Reply, Request
+from tma_agent.testing.forge_fakes import form_parts
 from tma_gitlab.testing._project import Project
 
 __all__ = ["FakeGitLab"]
 
 _UNIT = {"w": 5 * 8 * 3600, "d": 8 * 3600, "h": 3600, "m": 60, "s": 1}
 _ROUTE = re.compile(
-    r"/api/v4/projects/([^/]+)(?:/(issues|labels)(?:/(\d+)(?:/(notes|time_estimate|resource_label_events))?)?)?"
+    r"/api/v4/projects/([^/]+)(?:/(issues|labels|uploads)(?:/(\d+)(?:/(notes|time_estimate|resource_label_events))?)?)?"
 )
 
 
@@ -37,6 +39,8 @@ class FakeGitLab(FakeAPI):
         self.token = token
         #: The most items a page holds whatever `per_page` asks (tests make it small).
         self.page_size = page_size
+        #: The instance's maximum attachment size (Admin > Settings > Account and limit).
+        self.max_upload_bytes = 10 * 1024 * 1024
         self.user = {"id": 1, "username": "tma-bot", "name": "TMA bot", "state": "active"}
         self.project = Project(project_id, project, site=self.url, user=self.user)
         self.projects = {project_id: self.project}
@@ -83,6 +87,8 @@ class FakeGitLab(FakeAPI):
         project = self._project(unquote(key))
         if project is None:
             return json_reply({"message": "404 Project Not Found"}, 404)
+        if collection == "uploads" and iid is None and request.method == "POST":
+            return self._upload(project, request)
         params = params_of(request)
         route = (request.method, collection, iid is not None, sub)
         if route == ("GET", None, False, None):
@@ -125,6 +131,19 @@ class FakeGitLab(FakeAPI):
             issue["time_stats"]["human_time_estimate"] = _one(params, "duration")
             return json_reply(issue["time_stats"])
         return json_reply({"error": "404 Not Found"}, 404)
+
+    def _upload(self, project: Project, request: Request) -> Reply:
+        """`POST /projects/:id/uploads`: a multipart form whose `file` field is the file."""
+        try:
+            parts = form_parts(request.headers, request.body)
+        except ValueError:
+            return self.bad_request()
+        files = [part for part in parts if part.name == "file" and part.filename is not None]
+        if not files:
+            return json_reply({"error": "file is missing"}, 400)
+        if len(files[0].content) > self.max_upload_bytes:
+            return json_reply({"message": "413 Request Entity Too Large"}, 413)
+        return json_reply(project.upload(unquote(files[0].filename or ""), files[0].content), 201)
 
     def _note(self, project: Project, issue: dict[str, Any], body: str) -> Reply:
         """A note; its quick actions run and leave it, as GitLab's do (`/spend` only here:

@@ -1,7 +1,7 @@
 """A local Jira Cloud (REST API v3) on 127.0.0.1 for tests: Basic auth, Jira's error bodies,
 ADF validation, `search/jql` paged by `nextPageToken` over an index that lags behind writes,
-`startAt` paging for comments and worklogs, priorities and create metadata, a workflow with transitions,
-and failure injection (`fail_next`).
+`startAt` paging for comments and worklogs, attachments (multipart, `X-Atlassian-Token`),
+priorities and create metadata, a workflow with transitions, and failure injection (`fail_next`).
 
     with FakeJira() as jira:
         jira.url, jira.email, jira.token, jira.state.issue("TMA-1")
@@ -15,12 +15,13 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tma_agent.testing.local_server import LocalServer
+from tma_jira.testing.jira_attachments import FakeAttachments
 from tma_jira.testing.jira_search import issue_json, search
 from tma_jira.testing.jira_state import Answer, FakeIssue, JiraState, jira_error
 from tma_jira.testing.jira_worklogs import FakeWorklogs
@@ -29,6 +30,7 @@ __all__ = ["FakeJira", "Fault", "Seen"]
 
 API = "/rest/api/3"
 _NO_ISSUE = "Issue does not exist or you do not have permission to see it."
+_ATTACHMENTS = re.compile(r"/issue/([^/]+)/attachments")
 
 
 @dataclass
@@ -56,6 +58,8 @@ class Seen:
     path: str
     query: dict[str, list[str]]
     body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes = b""
 
 
 class FakeJira(LocalServer):
@@ -67,6 +71,7 @@ class FakeJira(LocalServer):
     ) -> None:
         self.state = JiraState(project)
         self.worklogs = FakeWorklogs(self.state.display_name)
+        self.attachments = FakeAttachments(self.state.display_name)
         self.email = self.state.user
         self.token = token
         #: Items a search page, a comment page or a paged list holds at most.
@@ -119,7 +124,7 @@ class FakeJira(LocalServer):
             body = json.loads(raw) if raw else None
         except ValueError:
             body = ...
-        self.seen.append(Seen(method, api_path, query, body))
+        self.seen.append(Seen(method, api_path, query, body, dict(handler.headers.items()), raw))
         fault = self._fault(method, api_path)
         if fault and fault.kind == "hang":
             time.sleep(fault.seconds)
@@ -133,6 +138,12 @@ class FakeJira(LocalServer):
             status, answer = jira_error(
                 401, "Client must be authenticated to access this resource."
             )
+        elif method == "POST" and (attach := _ATTACHMENTS.fullmatch(api_path)):
+            headers, where = dict(handler.headers.items()), self.url + API
+            with self.state.lock:
+                status, answer = self._with_issue(
+                    attach[1], lambda i: self.attachments.add(i, headers, raw, where)
+                )
         elif method in ("POST", "PUT") and "application/json" not in (
             handler.headers.get("Content-Type") or ""
         ):

@@ -10,6 +10,7 @@ foreground and prints each delivery: a way to see what the agent sends before wi
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -28,7 +29,8 @@ from tma_webhook.signing import DELIVERY_HEADER, EVENT_HEADER, TOLERANCE_SECONDS
 
 __all__ = ["Delivery", "Fault", "Ticket", "WebhookReceiver", "main"]
 
-_MAX_BODY = 1024 * 1024
+#: A note with files carries them in base64 (visual checks' images: a few 100 KB each).
+_MAX_BODY = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Ticket:
     title: str
     status: str = "open"
     notes: list[str] = field(default_factory=list)
+    #: The files of notes with files, by name, decoded (their `size` checked).
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,13 @@ class WebhookReceiver(LocalServer):
         ticket = self.tickets.get(str(body.get("ref")))
         if ticket is None:
             return _json(404, {"error": f"no ticket {body.get('ref')}"})
-        if event == "ticket.updated":
+        if event == "ticket.updated" and isinstance(body.get("files"), list):
+            for item in body["files"]:  # a note with files: the ticket's fields stay
+                content = base64.b64decode(item["content_base64"], validate=True)
+                if len(content) != item["size"]:
+                    return _json(400, {"error": f"{item['filename']}: size disagrees"})
+                ticket.files[str(item["filename"])] = content
+        elif event == "ticket.updated":
             ticket.title = str(body["title"])
         elif event == "ticket.closed":
             ticket.status = "closed"

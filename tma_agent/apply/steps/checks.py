@@ -153,9 +153,15 @@ def visual_check(ctx: StepContext, args: VisualCheckArgs) -> StepResult:
         comparison = compare_images(Path(before), after, tolerance=args.tolerance, masks=masks)
         diff = ctx.workdir / _image_name(url, "changes")
         comparison.diff.save(diff)
-        ctx.attach(Path(before), label=f"before: {url}")
-        ctx.attach(after, label=f"after: {url}")
-        ctx.attach(diff, label=f"changes: {url}")
+        # With the page and its ratio: the site page shows the three side by side.
+        shown: dict[str, str | float] = {
+            "page": url,
+            "ratio": round(comparison.ratio, 6),
+            "threshold": args.threshold,
+        }
+        ctx.attach(Path(before), label=f"before: {url}", image="before", **shown)
+        ctx.attach(after, label=f"after: {url}", image="after", **shown)
+        ctx.attach(diff, label=f"changes: {url}", image="changes", **shown)
         compared.append(
             {
                 "url": url,

@@ -24,6 +24,9 @@ __all__ = ["branch_slug", "commit_message", "tma_register_steps"]
 
 #: A commit subject longer than this is cut (git's own tools show ~72 columns).
 SUBJECT_WIDTH = 72
+#: The branches `git.branch` makes (`_free_branch`'s `-2`... included): the only ones a
+#: rollback ever deletes on a remote.
+TMA_BRANCH = re.compile(r"^tma/[0-9]{4}-[0-9]{2}-[0-9]{2}-[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 class _Args(BaseModel):
@@ -208,6 +211,8 @@ def _push(ctx: StepContext, args: PushArgs) -> StepResult:
     if not branch:
         raise StepFailed("git.push: no branch to push (run git.branch first, or give `branch:`)")
     with _one_line():
+        # Saved before the push: an agent killed during it still deletes the branch on rollback.
+        ctx.facts["git.pushed"] = {"remote": check_remote(remote), "branch": str(branch)}
         git.push(remote, str(branch))
         sha = git.resolve(f"refs/heads/{branch}") or git.head()
     return StepResult(data={"remote": remote, "branch": branch, "sha": sha})
@@ -229,7 +234,37 @@ def _reset(ctx: StepContext, args: ResetArgs) -> StepResult:
         if made and made != start_branch and git.branch_exists(str(made)):
             git.delete_branch(str(made))
         _must_be_clean(git, ctx)
-    return StepResult(data={"sha": start, "branch": start_branch})
+    data: dict[str, Any] = {"sha": start, "branch": start_branch}
+    if made and made != start_branch:
+        deleted = _delete_pushed(ctx, git, str(made))
+        if deleted:
+            data["remote_deleted"] = deleted
+    return StepResult(data=data)
+
+
+def _delete_pushed(ctx: StepContext, git: Git, made: str) -> str | None:
+    """Delete on its remote the tma branch this run made and pushed; `remote/branch` when
+    deleted. A remote that refuses is a warning in the note: the checkout is back already."""
+    pushed = ctx.facts.get("git.pushed")
+    if not isinstance(pushed, Mapping) or pushed.get("branch") != made:
+        return None  # never pushed, or a branch other than the one this run made
+    remote = str(pushed.get("remote") or "")
+    if not TMA_BRANCH.match(made):
+        ctx.note(f"rollback: {made!r} is not a tma branch: not deleted from {remote}")
+        return None
+    try:
+        git.delete_remote_branch(remote, made)
+    except GitError as exc:
+        try:
+            if not git.remote_has_branch(remote, made):
+                return None  # the push never reached it (or someone deleted it)
+        except GitError:
+            pass
+        ctx.note(f"warning: rollback could not delete branch {made} from {remote} ({exc}): "
+                 "delete it there by hand")  # fmt: skip
+        return None
+    ctx.note(f"rollback: deleted the pushed branch {made} from {remote}")
+    return f"{remote}/{made}"
 
 
 def _deploy_checks(git: Git, branch: str) -> None:
