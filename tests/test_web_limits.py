@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from tma_agent.ledger.models import LoginFailure
+from tma_agent.ledger.models import LoginFailure, Throttle
 from tma_agent.testing.postgres import PostgresCluster
-from tma_agent.testing.web import csrf_of, served
+from tma_agent.testing.web import csrf_of, logged_in, served
 from tma_agent.web.auth import hash_password
 
 PASSWORD = "right-password-0123"
@@ -39,6 +39,7 @@ def _config(tmp_path: Path, database: str | None) -> Path:
             "users": users,
             "login_attempts": 3,
             "login_window_seconds": 300,
+            "sync_every_seconds": 600,
         },
     }
     if database is not None:
@@ -104,6 +105,34 @@ def test_two_servers_share_the_log_in_limits(database: tuple[Path, str]) -> None
     assert len(keys) == 2  # the new failure's two keys: the aged ones are gone
     # Keyed by HMAC: no name or address is readable in the ledger.
     assert all(len(k) == 64 and set(k) <= set("0123456789abcdef") for k in keys)
+
+
+def _sync(url: str) -> int:
+    with logged_in(url, "alice", PASSWORD) as web:
+        token = csrf_of(web.get("/requests").text)
+        return web.post("/requests/sync?fragment=requests", data={"csrf": token}).status_code
+
+
+def test_two_servers_space_the_syncs_alike(database: tuple[Path, str]) -> None:
+    """ "sync now" pressed on one server, then on another or after a restart: refused until
+    `web.sync_every_seconds` has passed, wherever it is pressed."""
+    config, ledger_url = database
+    with served(config) as one, served(config) as other:
+        assert _sync(one) == 200
+        assert _sync(other) == 429
+        assert _sync(one) == 429
+    with served(config) as again:
+        assert _sync(again) == 429
+        engine = create_engine(ledger_url)
+        try:
+            with Session(engine) as session, session.begin():
+                (turn,) = session.scalars(select(Throttle))
+                assert turn.scope == "all"
+                turn.last_at -= timedelta(seconds=601)  # the spacing has passed
+        finally:
+            engine.dispose()
+        assert _sync(again) == 200
+        assert _sync(again) == 429
 
 
 def _failures(url: str) -> list[str]:

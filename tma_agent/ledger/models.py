@@ -41,6 +41,7 @@ __all__ = [
     "Request",
     "RequestEvent",
     "Run",
+    "Throttle",
     "UTCDateTime",
     "Validation",
     "WorkState",
@@ -254,6 +255,16 @@ class LoginFailure(Base):
     #: the name field is not kept readable.
     key: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Throttle(Base):
+    """When an action spaced out for everyone on the ledger (the dashboard's "sync now", per
+    scope) last ran: every `tma serve` on the ledger waits the same (`tma_agent.web.limits`)."""
+
+    __tablename__ = "throttles"
+
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_at: Mapped[datetime] = mapped_column()
 
 
 class Intervention(Base):
