@@ -1,7 +1,8 @@
 """`POST /hooks/gitlab|github|jira` on a real `tma serve`: a client's validation or rejection
 made in the ticket system (the GitLab and GitHub fakes speak their REST wire formats) reaches
 the ledger at once, read back from the ticket system; a wrong token, a bad signature or a
-wrong Jira path token is refused and changes nothing."""
+wrong Jira path token is refused and changes nothing; a Jira Cloud `jira:issue_updated`
+delivery naming an unknown issue or claiming a validation Jira does not show changes nothing."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import hmac
 import json
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +19,7 @@ from run_fleet import Fleet
 from run_fleet import fleet as fleet  # the fixture
 from tma_github.testing.fake import FakeGitHub
 from tma_gitlab.testing.fake import FakeGitLab
+from tma_jira.testing.fake import FakeJira
 
 from tma_agent.testing.web import csrf_of, logged_in, served
 from tma_agent.web.auth import hash_password
@@ -65,9 +68,13 @@ def _validations(fleet: Fleet, fingerprint: str) -> list[tuple[str, str]]:
     return [(v["by"], v["source"]) for v in fleet.show(fingerprint)["validations"]]
 
 
-def _ticket(fleet: Fleet, fingerprint: str) -> int:
+def _ticket_ref(fleet: Fleet, fingerprint: str) -> str:
     (row,) = [r for r in fleet.requests() if r["fingerprint"] == fingerprint]
-    return int(row["ticket"])
+    return str(row["ticket"])
+
+
+def _ticket(fleet: Fleet, fingerprint: str) -> int:
+    return int(_ticket_ref(fleet, fingerprint))
 
 
 def test_a_gitlab_label_reaches_the_ledger_at_once(fleet: Fleet, fake_gitlab: FakeGitLab) -> None:
@@ -189,3 +196,96 @@ def test_staff_syncs_now_without_a_webhook(fleet: Fleet, fake_gitlab: FakeGitLab
         shown = staff.get(done.headers["location"])
         assert "1 request(s) changed" in shown.text
     assert _validations(fleet, "tma:intranet:site") == [("jane.client", "gitlab")]
+
+
+def _jira_issue_updated(fake: FakeJira, key: str, to: str, *, by: str) -> dict[str, Any]:
+    """A Jira Cloud `jira:issue_updated` delivery as Jira sends it: the event, who did it, the
+    issue (its id, self link, key and fields) and the changelog of the status change."""
+    issue = fake.state.issue(key)
+    before = issue.status
+    account = {
+        "self": f"{fake.url}/rest/api/3/user?accountId=id-{by.lower()}",
+        "accountId": f"id-{by.lower()}",
+        "displayName": by,
+        "active": True,
+        "timeZone": "Europe/Paris",
+        "accountType": "atlassian",
+    }
+    number = key.rsplit("-", 1)[1]
+    return {
+        "timestamp": 1764662400000,
+        "webhookEvent": "jira:issue_updated",
+        "issue_event_type_name": "issue_generic",
+        "user": account,
+        "issue": {
+            "id": f"100{number}",
+            "self": f"{fake.url}/rest/api/3/issue/100{number}",
+            "key": key,
+            "fields": {
+                "summary": issue.fields["summary"],
+                "labels": issue.fields["labels"],
+                "status": {"name": to, "id": str(fake.state.statuses.index(to) + 1)},
+                "project": {"key": fake.state.project, "id": "10000"},
+            },
+        },
+        "changelog": {
+            "id": "10200",
+            "items": [
+                {
+                    "field": "status",
+                    "fieldtype": "jira",
+                    "fieldId": "status",
+                    "from": str(fake.state.statuses.index(before) + 1),
+                    "fromString": before,
+                    "to": str(fake.state.statuses.index(to) + 1),
+                    "toString": to,
+                }
+            ],
+        },
+    }
+
+
+def test_a_jira_validation_reaches_the_ledger_at_once(fleet: Fleet, fake_jira: FakeJira) -> None:
+    """`POST /hooks/jira/<token>` with a Jira Cloud `jira:issue_updated` delivery: what the
+    body claims is read back from Jira, never taken from the body."""
+    _configure(fleet, "jira", fake_jira.url, fake_jira.token, fake_jira.state.project)
+    fleet.write(
+        tickets={
+            "backend": "jira",
+            "url": fake_jira.url,
+            "user": fake_jira.email,
+            "token": {"$env": TOKEN_ENV},
+            "project": fake_jira.state.project,
+            "search_lag": 0,
+        }
+    )
+    fleet.run()
+    www, intranet = (str(_ticket_ref(fleet, f"tma:{s}:site")) for s in ("www", "intranet"))
+    fake_jira.state.move(www, "Validated", by="Jane Client")
+    delivery = _jira_issue_updated(fake_jira, www, "Validated", by="Jane")
+    # The intranet issue stays open in Jira: a body claiming its validation is a forgery.
+    forged = _jira_issue_updated(fake_jira, intranet, "Validated", by="Mallory")
+    unknown = _jira_issue_updated(fake_jira, www, "Validated", by="Jane")
+    unknown["issue"]["key"] = "TMA-999"
+    with served(fleet.config) as url, httpx.Client(base_url=url, timeout=10) as web:
+        wrong = web.post(f"/hooks/jira/{JIRA_TOKEN[:-1]}x", json=delivery)
+        assert wrong.status_code == 401
+        assert _validations(fleet, "tma:www:site") == []
+        for body in (unknown, forged):
+            nothing = web.post(f"/hooks/jira/{JIRA_TOKEN}", json=body)
+            assert nothing.status_code == 200, nothing.text
+            assert nothing.json()["changes"] == []
+        assert _validations(fleet, "tma:intranet:site") == []
+        assert fleet.show("tma:intranet:site")["state"] == "estimated"
+        done = web.post(f"/hooks/jira/{JIRA_TOKEN}", json=delivery)
+        assert done.status_code == 200, done.text
+        assert done.json()["changes"] == [
+            {"request": "tma:www:site", "status": "Validated", "change": "validated"}
+        ]
+        # Recorded with who moved it in Jira (its changelog read back), not who the body names.
+        assert _validations(fleet, "tma:www:site") == [("Jane Client", "jira")]
+        again = web.post(f"/hooks/jira/{JIRA_TOKEN}", json=delivery)
+        assert again.status_code == 200 and again.json()["changes"] == []
+    log = (fleet.config.parent / "serve.log").read_text()
+    assert "POST /hooks/jira/*** HTTP/1.1" in log
+    assert JIRA_TOKEN not in log and JIRA_TOKEN[:-1] not in log

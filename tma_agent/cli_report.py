@@ -153,18 +153,27 @@ def report_send(
 @click.pass_obj
 def report_validate(state: _State, client: str, month: str, by: str) -> None:
     """Freeze the month: its report is then built from the ledger's copy alone, and changes to
-    its interventions are refused (exit 6). Validating twice is refused (exit 6)."""
+    its interventions are refused (exit 6). Validating twice is refused (exit 6). The
+    validation is written to the client's ticket system (a notice ticket), now or, when it
+    does not answer, by the next run (exit 3)."""
     from tma_agent.billing.report.data import ReportInputError, month_bounds
     from tma_agent.billing.report.freeze import validate_month
+    from tma_agent.billing.report.notice import send_month_notice
     from tma_agent.ledger import open_ledger
 
     month_bounds(month)
     if not by.strip():
         raise ReportInputError("--by: name who validated the month")
-    with open_ledger(state.config) as ledger, ledger.session() as session:
-        validation = validate_month(session, state.config, client, month, by.strip())
-        count = len(validation.frozen["entries"])
-        at, digest = validation.at.isoformat(timespec="seconds"), validation.checksum
-    click.echo(
-        f"{client} {month} validated by {by.strip()} at {at}: {count} entries, sha256 {digest}"
-    )
+    with open_ledger(state.config) as ledger:
+        with ledger.session() as session:
+            validation = validate_month(session, state.config, client, month, by.strip())
+            count = len(validation.frozen["entries"])
+            at, digest = validation.at.isoformat(timespec="seconds"), validation.checksum
+        click.echo(
+            f"{client} {month} validated by {by.strip()} at {at}: {count} entries, sha256 {digest}"
+        )
+        errors = send_month_notice(state.config, state.pm, ledger, client, month)
+    for error in errors:  # the notice stays queued for the next run
+        click.echo(f"ticket system: {error}", err=True)
+    if errors:
+        sys.exit(3)

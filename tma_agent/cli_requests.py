@@ -377,7 +377,8 @@ def requests_sync(state: _State) -> None:
 @click.pass_obj
 def requests_retry(state: _State, reference: str | None) -> None:
     """Send parked ticket writes again (all, or one request's), then the rest of the outbox,
-    time entries included."""
+    time entries and notices included."""
+    from tma_agent.billing.notices import send_notices
     from tma_agent.billing.sender import send_time_entries
     from tma_agent.ledger import open_ledger
     from tma_agent.ledger.locks import LockHeld
@@ -394,6 +395,8 @@ def requests_retry(state: _State, reference: str | None) -> None:
                 report.errors += send_time_entries(ledger, backends).errors
             except LockHeld as exc:
                 report.errors.append(f"time entries: {exc}")
+            # And the notices (bucket alerts, validated months), which the outbox counts too.
+            report.errors += send_notices(ledger, backends).errors
             from tma_agent.tickets.views import outbox_counts
 
             queued, parked = outbox_counts(ledger)

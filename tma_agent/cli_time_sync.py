@@ -49,10 +49,12 @@ def send_after_change(state: _State) -> list[str]:
 @time_group.command("sync")
 @click.pass_obj
 def time_sync(state: _State) -> None:
-    """Send the queued time entries to the ticket systems. Exit 3 when some are left queued
-    or parked (`tma requests retry` sends parked ones again)."""
+    """Send the queued time entries to the ticket systems, and the billing's notices (bucket
+    alerts, validated months). Exit 3 when some are left queued or parked (`tma requests
+    retry` sends parked ones again)."""
     from sqlalchemy import func, select
 
+    from tma_agent.billing.notices import NOTICE, send_notices
     from tma_agent.billing.sender import send_time_entries
     from tma_agent.ledger import open_ledger
     from tma_agent.ledger.models import OutboxItem, OutboxState
@@ -61,21 +63,24 @@ def time_sync(state: _State) -> None:
     backends = _backends(state)
     try:
         with open_ledger(state.config) as ledger:
+            notices = send_notices(ledger, backends)
             report = send_time_entries(ledger, backends)
             with ledger.session() as session:
 
                 def count(states: tuple[OutboxState, ...]) -> int:
-                    query = select(func.count()).where(
-                        OutboxItem.intervention_id.is_not(None), OutboxItem.state.in_(states)
+                    billing = OutboxItem.intervention_id.is_not(None) | (
+                        OutboxItem.operation == NOTICE
                     )
+                    query = select(func.count()).where(billing, OutboxItem.state.in_(states))
                     return int(session.scalar(query) or 0)
 
                 queued, parked = count(PENDING), count((OutboxState.PARKED,))
     finally:
         backends.close()
     done = sum(len(ops) for ops in report.done.values())
-    click.echo(f"{done} time entry write(s) sent; {queued} queued, {parked} parked")
-    for error in report.errors:
+    sent = f", {len(notices.sent)} notice(s)" if notices.sent else ""
+    click.echo(f"{done} time entry write(s){sent} sent; {queued} queued, {parked} parked")
+    for error in notices.errors + report.errors:
         click.echo(f"ticket system: {error}", err=True)
     if queued or parked:
         sys.exit(3)

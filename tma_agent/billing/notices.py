@@ -21,7 +21,7 @@ from tma_agent.tickets._types import TicketDraft, marker_line
 from tma_agent.tickets.delivery import PENDING, attempt, claim
 from tma_agent.tickets.targets import Backends
 
-__all__ = ["NOTICE", "NoticeReport", "queue_notice", "send_notices"]
+__all__ = ["NOTICE", "NoticeReport", "queue_draft", "queue_notice", "send_notices"]
 
 NOTICE = "notice"
 
@@ -59,16 +59,23 @@ def queue_notice(session: Session, config: Config, alert: Alert) -> None:
         estimate_minutes=60,
         labels=("tma", "bucket-alert"),
     )
+    queue_draft(session, draft)
+
+
+def queue_draft(session: Session, draft: TicketDraft) -> str:
+    """Queue the notice ticket `draft` in the caller's unit of work; its idempotency key."""
+    key = f"{NOTICE}:{draft.fingerprint}"
     session.add(
         OutboxItem(
             request_id=None,
             intervention_id=None,
             operation=NOTICE,
-            payload={"draft": asdict(draft), "client": alert.client},
-            idempotency_key=f"{NOTICE}:{fingerprint}",
+            payload={"draft": asdict(draft), "client": draft.client},
+            idempotency_key=key,
             state=OutboxState.QUEUED,
         )
     )
+    return key
 
 
 @dataclass
@@ -84,16 +91,31 @@ def _open(backend: TicketBackend, draft: TicketDraft) -> str:
     return (found or backend.create(draft)).ref
 
 
-def send_notices(ledger: Ledger, backends: Backends) -> NoticeReport:
+def send_notices(
+    ledger: Ledger, backends: Backends, *, keys: list[str] | None = None
+) -> NoticeReport:
+    """Send the queued notices (only those of idempotency `keys` when given). One process at
+    a time (the `notices` lock): two senders finding the same item would both look for its
+    ticket before either had created it. When another process holds it, nothing is sent here:
+    that one sends them."""
+    from tma_agent.ledger.locks import LockHeld, hold_lock
+
+    try:
+        with hold_lock(ledger, "notices"):
+            return _send_all(ledger, backends, keys)
+    except LockHeld:
+        return NoticeReport()
+
+
+def _send_all(ledger: Ledger, backends: Backends, keys: list[str] | None) -> NoticeReport:
     report = NoticeReport()
+    query = select(OutboxItem.id).where(
+        OutboxItem.state.in_(PENDING), OutboxItem.operation == NOTICE
+    )
+    if keys is not None:
+        query = query.where(OutboxItem.idempotency_key.in_(keys))
     with ledger.session() as session:
-        pending = list(
-            session.scalars(
-                select(OutboxItem.id)
-                .where(OutboxItem.state.in_(PENDING), OutboxItem.operation == NOTICE)
-                .order_by(OutboxItem.id)
-            )
-        )
+        pending = list(session.scalars(query.order_by(OutboxItem.id)))
     down: set[str] = set()
     for item_id in pending:
         with ledger.session() as session:

@@ -34,12 +34,14 @@ __all__ = [
     "Intervention",
     "Kind",
     "Lease",
+    "LoginFailure",
     "MonthValidation",
     "OutboxItem",
     "OutboxState",
     "Request",
     "RequestEvent",
     "Run",
+    "Throttle",
     "UTCDateTime",
     "Validation",
     "WorkState",
@@ -240,6 +242,29 @@ class Lease(Base):
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column()
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginFailure(Base):
+    """A failed log-in to `tma serve`, counted by every server on the ledger (several
+    workers, a restart); rows older than the window are pruned (`tma_agent.web.limits`)."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: HMAC-SHA256 (`web.secret_key`) of `address:IP` or `account:NAME`: a password typed in
+    #: the name field is not kept readable.
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Throttle(Base):
+    """When an action spaced out for everyone on the ledger (the dashboard's "sync now", per
+    scope) last ran: every `tma serve` on the ledger waits the same (`tma_agent.web.limits`)."""
+
+    __tablename__ = "throttles"
+
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_at: Mapped[datetime] = mapped_column()
 
 
 class Intervention(Base):

@@ -111,6 +111,11 @@ class FakeAPI(FeedServer):
         with self.state_lock:
             self._failures.append(_Queued(method.upper(), re.compile(path), failure, times))
 
+    def recover(self) -> None:
+        """Forget the failures still queued: the ticket system answers again."""
+        with self.state_lock:
+            self._failures.clear()
+
     def handle(self, request: Request) -> Reply:  # pragma: no cover - subclasses answer
         raise NotImplementedError
 

@@ -44,6 +44,7 @@ def execute_run(
     from tma_agent.ledger import open_ledger
     from tma_agent.ledger.locks import hold_lock
     from tma_agent.tickets.run import run_requests
+    from tma_agent.tickets.views import outbox_counts
 
     with open_ledger(config) as ledger, hold_lock(ledger, "run"):
         with ledger.session() as session:
@@ -55,6 +56,8 @@ def execute_run(
             summary.applies = after(ledger, reports)
         summary.alerts = _bucket_alerts(config, ledger)
         summary.ticket_errors += _send_notices(ledger, backends)
+        # Counted again: the notices queued before this run (a validated month) went just now.
+        summary.queued, summary.parked = outbox_counts(ledger)
         finished = utcnow()
         with ledger.session() as session:
             record = session.get(Run, run.id)

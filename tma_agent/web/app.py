@@ -22,9 +22,10 @@ from tma_agent.config import Config
 from tma_agent.errors import ConfigError
 from tma_agent.ledger.database import Ledger
 from tma_agent.web.artifacts import artifact_routes
-from tma_agent.web.auth import CSRF_FIELD, LoginLimiter, check_csrf, verify_password, viewer_of
+from tma_agent.web.auth import CSRF_FIELD, check_csrf, verify_password, viewer_of
 from tma_agent.web.downloads import download_routes
 from tma_agent.web.hooks import hook_routes
+from tma_agent.web.limits import LoginLimiter
 from tma_agent.web.pages import Pages
 from tma_agent.web.security import SecurityHeaders
 from tma_agent.web.settings import WebSettings, parse_bind
@@ -44,11 +45,14 @@ def _safe_next(value: object) -> str:
 
 
 class _Login:
-    def __init__(self, config: Config, pages: Pages) -> None:
+    def __init__(self, config: Config, pages: Pages, ledger: Ledger) -> None:
         self.config = config
         self.pages = pages
         web = config.web
-        self.limiter = LoginLimiter(web.login_attempts, web.login_window_seconds)
+        # In the ledger: every server on it (workers, a restart) counts the same failures.
+        self.limiter = LoginLimiter(
+            ledger, web.secret_key or "", web.login_attempts, web.login_window_seconds
+        )
 
     async def form(self, request: Request) -> Response:
         if viewer_of(request, self.config.web) is not None:
@@ -66,7 +70,7 @@ class _Login:
         password = str(form.get("password") or "")
         address = request.client.host if request.client else "unknown"
         keys = (f"address:{address}", f"account:{name.casefold()}")
-        if self.limiter.blocked(*keys):
+        if await run_in_threadpool(self.limiter.blocked, *keys):
             return self.pages.render(
                 request,
                 "login.html.j2",
@@ -77,7 +81,7 @@ class _Login:
         user = self.config.web.user(name)
         ok = await run_in_threadpool(verify_password, user, password)
         if not ok or user is None or (user.role == "client" and not self.config.web.clients_portal):
-            self.limiter.failed(*keys)
+            await run_in_threadpool(self.limiter.failed, *keys)
             return self.pages.render(
                 request, "login.html.j2", 401, next=target, message="wrong name or password"
             )
@@ -144,7 +148,7 @@ def create_app(
         ledger = open_ledger(config)
     opened = ledger
     pages = Pages(config, opened, _templates(), pm)
-    login = _Login(config, pages)
+    login = _Login(config, pages, opened)
     routes: list[BaseRoute] = [
         Route("/login", login.form, methods=["GET"]),
         Route("/login", login.submit, methods=["POST"]),

@@ -1,12 +1,10 @@
 """Who is asking: accounts of `web.users` (argon2 hashes), or a trusted proxy's header;
-sessions in signed cookies (Starlette's SessionMiddleware), CSRF tokens, log-in limits."""
+sessions in signed cookies (Starlette's SessionMiddleware), CSRF tokens (log-in limits:
+`tma_agent.web.limits`)."""
 
 from __future__ import annotations
 
 import secrets
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -17,7 +15,6 @@ from tma_agent.web.settings import WebSettings, WebUser
 
 __all__ = [
     "CSRF_FIELD",
-    "LoginLimiter",
     "Viewer",
     "check_csrf",
     "csrf_token",
@@ -92,31 +89,3 @@ def check_csrf(request: Request, given: object) -> bool:
         and isinstance(given, str)
         and secrets.compare_digest(expected.encode(), given.encode())
     )
-
-
-class LoginLimiter:
-    """At most `attempts` failed log-ins per address and per account name in `window`
-    seconds; in memory (one `tma serve` process), thread-safe."""
-
-    def __init__(self, attempts: int, window: float) -> None:
-        self.attempts = attempts
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
-
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return any(len(self._recent(k, now)) >= self.attempts for k in keys)
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)

@@ -134,6 +134,10 @@ class Pages:
             await run_in_threadpool(record)
         except TmaError as exc:  # already validated, a bad month
             return self.error(request, 409, str(exc), api=False)
+        from tma_agent.billing.report.notice import send_month_notice
+
+        # Its notice ticket goes now when the ticket system answers; else with the next run.
+        await run_in_threadpool(send_month_notice, self.config, self.pm, self.ledger, client, month)
         return RedirectResponse(f"/clients/{quote(client)}/months/{quote(month)}", 303)
 
     async def validate_request(self, request: Request) -> Response:

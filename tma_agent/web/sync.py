@@ -1,14 +1,13 @@
 """The requests page's "sync now" (`POST /requests/sync`): what `tma requests sync` runs
 (`sync_states`), for ticket systems without webhooks (Redmine 5.0) or a hook that was missed.
 Staff read back every open request's ticket; a client account its own client's only. At most
-one sync per `web.sync_every_seconds` for each of them; what changed is shown on the page (or
+one sync per `web.sync_every_seconds` for each of them, whichever server on the ledger is
+asked (`tma_agent.web.limits.Spacing`); what changed is shown on the page (or
 in the fragment the page's script swaps in), a ticket system that cannot be read in one line.
 Nothing is lost then: the ticket keeps what people decided, read at the next sync or run."""
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -21,6 +20,7 @@ from tma_agent.errors import TmaError
 from tma_agent.ledger.models import Request as LedgerRequest
 from tma_agent.web import data
 from tma_agent.web.auth import CSRF_FIELD, Viewer, check_csrf, viewer_of
+from tma_agent.web.limits import Spacing
 
 if TYPE_CHECKING:
     from tma_agent.web.pages import Pages
@@ -34,25 +34,6 @@ SHOWN_CHANGES = 10
 _FRAGMENT = "requests"
 
 
-class _Spacing:
-    """At most one sync per `seconds` for each scope (every request, or one client's)."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._last: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def wait_for(self, scope: str) -> int:
-        """0 and the sync counted, or the seconds left before the next one may run."""
-        now = time.monotonic()
-        with self._lock:
-            last = self._last.get(scope)
-            if last is not None and now - last < self.seconds:
-                return max(1, int(self.seconds - (now - last) + 0.999))
-            self._last[scope] = now
-            return 0
-
-
 def _one_line(text: str, limit: int = 300) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
@@ -61,7 +42,8 @@ def _one_line(text: str, limit: int = 300) -> str:
 class SyncNow:
     def __init__(self, pages: Pages) -> None:
         self.pages = pages
-        self.spacing = _Spacing(pages.config.web.sync_every_seconds)
+        # In the ledger: every server on it (workers, a restart) spaces the syncs alike.
+        self.spacing = Spacing(pages.ledger, pages.config.web.sync_every_seconds)
 
     def _sync(self, viewer: Viewer) -> dict[str, Any]:
         from tma_agent.tickets.registry import registered_ticket_backends
@@ -124,7 +106,7 @@ class SyncNow:
         if not check_csrf(request, form.get(CSRF_FIELD)):
             return self.pages.error(request, 403, "the form expired: reload the page", api=False)
         scope = "all" if viewer.staff else f"client:{viewer.client}"
-        wait = self.spacing.wait_for(scope)
+        wait = await run_in_threadpool(self.spacing.wait_for, scope)
         if wait:
             outcome: dict[str, Any] = {
                 "changed": 0,

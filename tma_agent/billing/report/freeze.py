@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tma_agent.billing.record import MonthLocked
 from tma_agent.billing.report.data import checksum, gather, month_bounds
+from tma_agent.billing.report.notice import queue_month_notice
 from tma_agent.config import Config
 from tma_agent.ledger.models import MonthValidation, utcnow
 
@@ -64,8 +65,10 @@ def report_document(session: Session, config: Config, client: str, month: str) -
 def validate_month(
     session: Session, config: Config, client: str, month: str, by: str, *, source: str = "cli"
 ) -> MonthValidation:
-    """Freeze the month in the caller's unit of work. The unique (client, month) constraint
-    makes a concurrent second validation fail rather than freeze twice."""
+    """Freeze the month in the caller's unit of work, and queue its notice to the client's
+    ticket system in the same one (`report.notice`: both or neither). The unique (client,
+    month) constraint makes a concurrent second validation fail rather than freeze twice."""
+
     month_bounds(month)
     earlier = _validation(session, client, month)
     if earlier is not None:
@@ -91,4 +94,5 @@ def validate_month(
         raise AlreadyValidated(
             f"{client} {month} was validated at the same moment by another process"
         ) from None
+    queue_month_notice(session, config, validation)
     return validation
