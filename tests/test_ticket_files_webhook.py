@@ -155,3 +155,48 @@ def test_a_backend_without_attach_gets_each_file_by_label_and_link(site: AttachS
         link = f"{BASE_URL}/sites/www/applies/{journal}/files/{name}"
         assert f"- {attachment['label']}: {link}" in note
     assert str(site.tmp_path) not in note  # links, not the agent's paths
+
+
+def test_a_playbook_run_for_a_request_notes_its_ticket_and_bills_it(site: AttachSite) -> None:
+    """`tma playbook run --request`: the ticket gets the note with the run's images (an
+    apply's way), the success is billed against the request; a failed run is noted, never
+    billed. The request's work state is the apply's and the deploy's business."""
+    run = ("playbook", "run", "flatfile-update", "--site", "www", "--var", "version=2.0.0")
+    with WebhookReceiver(WEBHOOK_SECRET) as receiver:
+        site.configure({"backend": "webhook", "url": receiver.url + WEBHOOK_PATH,
+                        "secret": WEBHOOK_SECRET})  # fmt: skip
+        (request,) = site.json("run")["requests"]
+        before = site.json("requests", "show", "tma:www:site")
+        ran = site.json(*run, "--request", "tma:www:site")
+        assert ran["status"] == "succeeded", ran
+        site.update_playbook(move_the_box=True)  # this time the visual check fails
+        failed = site.json(*run, "--request", str(before["id"]), code=4)
+        assert failed["status"] == "rolled_back", failed
+        site.update_playbook(move_the_box=False)
+        alone = site.json(*run)  # no --request: no note, nothing billed
+        assert alone["status"] == "succeeded", alone
+        notes = [d.body for d in receiver.deliveries.values() if d.body["note"]]
+        ticket = receiver.tickets[request["ticket"]]
+    heads = [body["note"].split(" (", 1)[0] for body in notes]
+    assert heads == ["tma-agent ran the playbook on staging", "tma-agent could not run the playbook on staging"]  # fmt: skip
+    for body, outcome in zip(notes, (ran, failed), strict=True):
+        assert {f["filename"] for f in body["files"]} == {
+            Path(a["path"]).name for a in outcome["attachments"]
+        }
+        assert len(body["files"]) >= 2  # before and after
+    assert "of the page changed (limit 1.00%)" in notes[1]["note"]
+    journals = [body["note"].split("journal #", 1)[1].split(")", 1)[0] for body in notes]
+    assert journals[0] != journals[1]
+    for body, journal in zip(notes, journals, strict=True):
+        assert all(f"/sites/www/applies/{journal}/files/" in f["url"] for f in body["files"])
+    # Same names in both runs: the receiver keeps the newest (the failed run's) by name.
+    last = {f["filename"]: base64.b64decode(f["content_base64"]) for f in notes[1]["files"]}
+    assert ticket.files == last
+    entries = site.json("time", "list", "--format", "json")["entries"]
+    playbooks = [e for e in entries if e["action"] == "playbook"]
+    (billed,) = playbooks
+    assert billed["request_id"] == before["id"] and billed["site"] == "www"
+    assert billed["description"] == "Playbook flatfile-update on staging"
+    assert billed["billed_minutes"] >= billed["measured_minutes"] >= 1
+    shown = site.json("requests", "show", "tma:www:site")
+    assert shown["state"] == before["state"]  # not moved by a playbook

@@ -166,7 +166,21 @@ def playbook_run(
             request_id=request_id,
             request_ref=fingerprint,
         )
+        noted = False
+        if ledger is not None and request_id is not None and execution.journal_id is not None:
+            from tma_agent.apply.playbook_runs import record_playbook_run
+
+            record_playbook_run(ledger, config, site, env_name, request_id, execution)
+            noted = True
+    errors: list[str] = []
+    if noted and request_id is not None:
+        from tma_agent.cli_apply import send_request_writes
+
+        # Sent now, like an apply's; what the ticket system does not take goes with `tma run`.
+        errors = send_request_writes(state, request_id)
     show_outcome(execution.outcome, execution.ctx, playbook, _fmt(fmt))
+    for error in errors:
+        click.echo(f"ticket system: {error}", err=True)
     if not execution.outcome.ok:
         sys.exit(EXIT_FAILED)
 

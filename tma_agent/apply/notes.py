@@ -19,10 +19,13 @@ __all__ = ["failure_note", "success_note"]
 _CHECK_SUFFIX = ".check"
 
 
-def success_note(execution: Execution, findings: list[Finding] | None, where: str) -> str:
-    """`where`: `staging` (an apply) or `production` (a deploy)."""
+def success_note(
+    execution: Execution, findings: list[Finding] | None, where: str, *, action: str | None = None
+) -> str:
+    """`where`: `staging` (an apply) or `production` (a deploy), or the environment of a
+    playbook run with its `action` (`ran the playbook on`)."""
     result, ctx, tested = execution.outcome, execution.ctx, execution.tested
-    done = "deployed this to" if where == "production" else "applied this in"
+    done = action or ("deployed this to" if where == "production" else "applied this in")
     lines = [f"tma-agent {done} {where} ({result.playbook}, journal #{execution.journal_id})."]
     for finding in findings or []:
         lines.append(
@@ -41,7 +44,7 @@ def success_note(execution: Execution, findings: list[Finding] | None, where: st
     return mask("\n".join(lines))
 
 
-def failure_note(execution: Execution, where: str) -> str:
+def failure_note(execution: Execution, where: str, *, action: str | None = None) -> str:
     result = execution.outcome
     undo = [s for s in result.steps if s.phase == "on_failure"]
     failed = [s for s in undo if s.status == "failed"]
@@ -51,7 +54,7 @@ def failure_note(execution: Execution, where: str) -> str:
         verdict = f"the rollback failed too ({failed[0].title}: {failed[0].error}): look at it now"
     else:
         verdict = f"rolled back ({len(undo)} undo step(s))"
-    verb = "deploy this to" if where == "production" else "apply this in"
+    verb = action or ("deploy this to" if where == "production" else "apply this in")
     lines = [
         f"tma-agent could not {verb} {where} ({result.playbook}, journal "
         f"#{execution.journal_id}): {result.error}. {verdict.capitalize()}."
