@@ -3,8 +3,9 @@ a real `tma apply` of `www` (the real sshd, real git, real visual checks in head
 and a third-party step keeping a file whose name needs escaping) writes its note to the local
 GitHub (`FakeGitHub`: GitHub keeps no files, the comment links them), `web.base_url` being the
 address of a real `tma serve` on the same configuration and ledger. Every link read back from
-the comment gives the file's bytes to staff and to the site's client, a log-in page to nobody,
-and the same 404 to another client, to another site's run and to a traversal."""
+the comment gives the file's bytes to staff and to the site's client, sends whoever is not
+logged in to the log-in page, and gives the same 404 to another client, to another site's run
+and to a traversal."""
 
 from __future__ import annotations
 
@@ -29,7 +30,6 @@ from tma_agent.testing.distributions import install_distribution
 from tma_agent.testing.pages import PageServer
 from tma_agent.testing.sshd import SSHServer
 from tma_agent.testing.web import free_port, logged_in, served
-from tma_agent.tickets.files import apply_file_url
 from tma_agent.web.auth import hash_password
 
 PASSWORD = "note-links-password-1"
@@ -81,6 +81,17 @@ class Linked:
     #: globex's shop: its run's journal id and its kept file.
     shop_journal: int
     shop_file: Path
+
+    @property
+    def evidence_link(self) -> str:
+        (link,) = [link for link in self.links if link.endswith(_escaped(EVIDENCE))]
+        return link
+
+    @property
+    def shop_link(self) -> str:
+        """The evidence's link, made shop's: its run, its file of the same name."""
+        www = f"/sites/www/applies/{self.applied['journal']}/"
+        return self.evidence_link.replace(www, f"/sites/shop/applies/{self.shop_journal}/")
 
     def on_disk(self, link: str) -> Path:
         """The apply's file a link names (by the journal's recorded path)."""
@@ -172,12 +183,12 @@ def test_the_comment_links_every_file_of_the_apply(linked: Linked) -> None:
     names = [Path(a["path"]).name for a in linked.applied["attachments"]]
     assert len(names) == 4 and EVIDENCE in names  # three images and the step's file
     base = f"{linked.url}/sites/www/applies/{journal}/files/"
-    assert sorted(linked.links) == sorted(base + n for n in _escaped(names)), linked.links
-    assert "notes%20%231%20%3F100%25%20%C3%A9.txt" in "".join(linked.links)
+    assert sorted(linked.links) == sorted(base + _escaped(n) for n in names), linked.links
+    assert f"{base}notes%20%231%20%3F100%25%20%C3%A9.txt" in linked.links
 
 
-def _escaped(names: list[str]) -> list[str]:
-    return [quote(name, safe="") for name in names]
+def _escaped(name: str) -> str:
+    return quote(name, safe="")
 
 
 def test_each_link_gives_the_files_bytes_to_staff_and_to_the_sites_client(
@@ -193,10 +204,12 @@ def test_each_link_gives_the_files_bytes_to_staff_and_to_the_sites_client(
                 if link.endswith(".png"):
                     assert answer.headers["content-type"] == "image/png"
                     assert "content-disposition" not in answer.headers  # shown in the page
-                else:
+                else:  # a download under its own name (RFC 6266's `filename*`)
                     assert answer.headers["content-type"] == "text/plain; charset=utf-8"
                     assert answer.text == "what www saw\n"
-                    assert answer.headers["content-disposition"].startswith("attachment;")
+                    disposition = answer.headers["content-disposition"]
+                    assert disposition == f"attachment; filename*=UTF-8''{_escaped(EVIDENCE)}"
+                    assert unquote(disposition.split("''", 1)[1]) == EVIDENCE
 
 
 def test_without_a_session_a_link_leads_to_the_log_in(linked: Linked) -> None:
@@ -215,22 +228,23 @@ def test_another_clients_account_gets_404_never_the_bytes(linked: Linked) -> Non
             assert answer.status_code == 404, link
             assert linked.on_disk(link).read_bytes()[:64] not in answer.content
         # The account works: its own client's file opens.
-        own = _link(linked, "shop", linked.shop_journal, linked.shop_file.name)
-        assert web.get(own).content == b"what shop saw\n"
+        assert web.get(linked.shop_link).content == b"what shop saw\n"
 
 
 def test_another_sites_run_and_traversals_get_404(linked: Linked) -> None:
-    journal = linked.applied["journal"]
-    name = EVIDENCE  # recorded by both runs: only the site and journal tell them apart
-    ledger = linked.site.ledger.read_bytes()[:16]
-    www_dir = linked.on_disk(linked.links[0]).parent
-    to_shop = Path("..", "..", "shop", linked.shop_file.parent.name, name)
+    journal, shop_journal = linked.applied["journal"], linked.shop_journal
+    evidence = urlsplit(linked.evidence_link).path
+    shop = urlsplit(linked.shop_link).path
+    ledger = linked.site.ledger.read_bytes()[:16]  # "SQLite format 3"
+    to_shop = Path("..", "..", "shop", linked.shop_file.parent.name, EVIDENCE)
+    www_dir = linked.on_disk(linked.evidence_link).parent
     assert (www_dir / to_shop).resolve() == linked.shop_file  # the traversal would reach it
-    files = f"/sites/www/applies/{journal}/files"
+    files = evidence.rsplit("/", 1)[0]
+    # Both runs recorded a file of that name: only the site and the journal tell them apart.
     refused = [
-        _link(linked, "www", linked.shop_journal, name),  # shop's run at www's address
-        _link(linked, "shop", journal, name),  # www's run at shop's address
-        _link(linked, "www", journal + 1000, name),
+        evidence.replace(f"/{journal}/", f"/{shop_journal}/"),  # shop's run, www's address
+        shop.replace(f"/{shop_journal}/", f"/{journal}/"),  # www's run, shop's address
+        evidence.replace(f"/{journal}/", f"/{journal + 1000}/"),
         f"{files}/..%2F..%2F..%2Fledger.db",
         f"{files}/%2e%2e%2f%2e%2e%2f%2e%2e%2fledger.db",
         f"{files}/..%5C..%5C..%5Cledger.db",
@@ -238,22 +252,18 @@ def test_another_sites_run_and_traversals_get_404(linked: Linked) -> None:
         f"{files}/../../../../ledger.db",  # sent as is: no client-side dot removal
         f"{files}/..",
         f"{files}/%2E%2E",
-        f"{files}/" + "%2F".join(_escaped(list(to_shop.parts))),
+        f"{files}/" + "%2F".join(_escaped(part) for part in to_shop.parts),
         f"{files}/playbook-flatfile-update.yaml",  # in the run's directory, not recorded
-        f"/sites/www/applies/{journal}/files/{_escaped([name])[0]}%00",
-        f"/sites/..%2Fshop/applies/{linked.shop_journal}/files/{_escaped([name])[0]}",
+        f"{evidence}%00",
+        shop.replace("/sites/shop/", "/sites/..%2Fshop/"),
     ]
     with logged_in(linked.url, STAFF, PASSWORD) as web:
         cookie = web.cookies["tma_session"]
-        assert web.get(_link(linked, "shop", linked.shop_journal, name)).status_code == 200
+        assert web.get(linked.shop_link).content == b"what shop saw\n"  # the address works
     for path in refused:
-        status, body = _raw_get(linked.url, urlsplit(path).path or path, cookie)
+        status, body = _raw_get(linked.url, path, cookie)
         assert status == 404, path
-        assert ledger not in body and b"saw" not in body, path
-
-
-def _link(linked: Linked, site: str, journal: int, name: str) -> str:
-    return apply_file_url(site, journal, name, linked.url)
+        assert ledger not in body and b" saw" not in body, path
 
 
 def _raw_get(url: str, path: str, cookie: str) -> tuple[int, bytes]:

@@ -92,6 +92,16 @@ def _read_bounded(path: Path) -> bytes:
     return body
 
 
+def _attachment(name: str) -> str:
+    """A download under the file's own name. One that needs escaping goes in `filename*`
+    (RFC 6266, UTF-8 percent-encoded), which browsers decode; percent-escapes in a plain
+    `filename="..."` are saved as written (`notes%20%231.txt`)."""
+    quoted = quote(name, safe="")
+    if quoted == name:
+        return f'attachment; filename="{name}"'
+    return f"attachment; filename*=UTF-8''{quoted}"
+
+
 def artifact_routes(pages: Pages) -> list[Route]:
     config: Config = pages.config
 
@@ -112,7 +122,7 @@ def artifact_routes(pages: Pages) -> list[Route]:
         if media not in _INLINE:
             if media in _ACTIVE or media.endswith(("+xml", "/xml")):
                 media = "application/octet-stream"  # a page or a script: bytes, never run
-            headers["content-disposition"] = f'attachment; filename="{quote(name)}"'
+            headers["content-disposition"] = _attachment(name)
         return Response(body, media_type=media, headers=headers)
 
     path = "/sites/{site}/applies/{journal_id:int}/files/{filename}"
