@@ -4,11 +4,12 @@ and a third-party step keeping a file whose name needs escaping) writes its note
 GitHub (`FakeGitHub`: GitHub keeps no files, the comment links them), `web.base_url` being the
 address of a real `tma serve` on the same configuration and ledger. Every link read back from
 the comment gives the file's bytes to staff and to the site's client, sends whoever is not
-logged in to the log-in page, and gives the same 404 to another client, to another site's run
-and to a traversal."""
+logged in to the log-in page and from there back to the file, and gives the same 404 to
+another client, to another site's run and to a traversal."""
 
 from __future__ import annotations
 
+import html
 import http.client
 import json
 import re
@@ -29,7 +30,7 @@ from tma_agent.testing.cli import run_tma
 from tma_agent.testing.distributions import install_distribution
 from tma_agent.testing.pages import PageServer
 from tma_agent.testing.sshd import SSHServer
-from tma_agent.testing.web import free_port, logged_in, served
+from tma_agent.testing.web import csrf_of, free_port, logged_in, served
 from tma_agent.web.auth import hash_password
 
 PASSWORD = "note-links-password-1"
@@ -212,13 +213,28 @@ def test_each_link_gives_the_files_bytes_to_staff_and_to_the_sites_client(
                     assert unquote(disposition.split("''", 1)[1]) == EVIDENCE
 
 
-def test_without_a_session_a_link_leads_to_the_log_in(linked: Linked) -> None:
-    with httpx.Client(timeout=10) as anonymous:
-        for link in linked.links:
-            answer = anonymous.get(link)
-            assert (answer.status_code, answer.headers["location"]) == (303, "/login"), link
-            assert answer.content == b""
-        assert anonymous.get(linked.links[0], follow_redirects=True).url.path == "/login"
+def test_without_a_session_a_link_leads_to_the_log_in_then_to_the_file(linked: Linked) -> None:
+    for link in linked.links:
+        with httpx.Client(base_url=linked.url, timeout=10) as browser:
+            answer = browser.get(link)
+            assert answer.status_code == 303 and answer.content == b"", link
+            assert answer.headers["location"].startswith("/login?next="), answer.headers
+            form = browser.get(answer.headers["location"])
+            assert form.status_code == 200 and "SQLite" not in form.text
+            fields = {"name": OWN, "password": PASSWORD, "csrf": csrf_of(form.text)}
+            done = browser.post("/login", data={**fields, "next": _next_of(form.text)})
+            assert done.status_code == 303
+            assert linked.url + done.headers["location"] == link  # back to the file
+            opened = browser.get(link)
+            assert opened.status_code == 200, link
+            assert opened.content == linked.on_disk(link).read_bytes()
+
+
+def _next_of(page: str) -> str:
+    """Where the log-in form goes once done (its hidden `next` field)."""
+    found = re.search(r'name="next" value="([^"]*)"', page)
+    assert found is not None, "no next field in the log-in form"
+    return html.unescape(found.group(1))
 
 
 def test_another_clients_account_gets_404_never_the_bytes(linked: Linked) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -112,7 +112,10 @@ def artifact_routes(pages: Pages) -> list[Route]:
     async def endpoint(request: Request) -> Response:
         viewer = viewer_of(request, config.web)
         if viewer is None:
-            return RedirectResponse("/login", 303)
+            # Back here once logged in: a ticket note's link opens the file, not the home
+            # page. `next` is the path as sent (escaped), escaped again as a query value.
+            back = urlencode({"next": quote(request.scope["path"])})
+            return RedirectResponse(f"/login?{back}", 303)
         try:
             body, name = await run_in_threadpool(load, viewer, dict(request.path_params))
         except (data.NotFound, OSError):
