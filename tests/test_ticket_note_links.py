@@ -31,6 +31,7 @@ from tma_agent.testing.distributions import install_distribution
 from tma_agent.testing.pages import PageServer
 from tma_agent.testing.sshd import SSHServer
 from tma_agent.testing.web import csrf_of, free_port, logged_in, served
+from tma_agent.tickets.files import apply_file_url
 from tma_agent.web.auth import hash_password
 
 PASSWORD = "note-links-password-1"
@@ -255,6 +256,7 @@ def test_another_sites_run_and_traversals_get_404(linked: Linked) -> None:
     to_shop = Path("..", "..", "shop", linked.shop_file.parent.name, EVIDENCE)
     www_dir = linked.on_disk(linked.evidence_link).parent
     assert (www_dir / to_shop).resolve() == linked.shop_file  # the traversal would reach it
+    assert (www_dir / "playbook-flatfile-update.yaml").is_file()  # kept, not recorded
     files = evidence.rsplit("/", 1)[0]
     # Both runs recorded a file of that name: only the site and the journal tell them apart.
     refused = [
@@ -292,3 +294,9 @@ def _raw_get(url: str, path: str, cookie: str) -> tuple[int, bytes]:
         return answer.status, answer.read()
     finally:
         connection.close()
+
+
+def test_a_base_url_with_a_path_keeps_it_in_the_link() -> None:
+    # A proxy's prefix in web.base_url is kept whole in the note's link.
+    link = apply_file_url("www", 7, EVIDENCE, "https://agency.example/tma/")
+    assert link == f"https://agency.example/tma/sites/www/applies/7/files/{_escaped(EVIDENCE)}"
