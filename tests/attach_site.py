@@ -15,7 +15,7 @@ from apply_site import ApplySite
 from tma_agent.testing.pages import Page, PageServer
 from tma_agent.testing.sshd import SSHServer
 
-__all__ = ["BASE_URL", "PAGE", "AttachSite", "pages", "site_fixture"]
+__all__ = ["BASE_URL", "PAGE", "UPDATE", "AttachSite", "pages", "site_fixture"]
 
 #: The dashboard's address in these configs (nothing listens: the links are only written).
 BASE_URL = "https://tma.agency.example"

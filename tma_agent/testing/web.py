@@ -15,22 +15,24 @@ import httpx
 
 from tma_agent.testing.cli import TMA, _environment
 
-__all__ = ["csrf_of", "logged_in", "served"]
+__all__ = ["csrf_of", "free_port", "logged_in", "served"]
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port of 127.0.0.1 free now (for a config that must name it before `served`)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
 @contextmanager
-def served(config: Path, *, timeout: float = 30) -> Iterator[str]:
-    """`tma --config CONFIG serve --port P` running; yields its base URL; stopped (SIGTERM,
-    then killed) at the end. Its output goes to `serve.log` beside the config."""
-    port = _free_port()
+def served(config: Path, *, port: int | None = None, timeout: float = 30) -> Iterator[str]:
+    """`tma --config CONFIG serve --port P` running (P: `port`, else a free one); yields its
+    base URL; stopped (SIGTERM, then killed) at the end. Its output goes to `serve.log` beside
+    the config."""
+    port = port or free_port()
     log = (config.parent / "serve.log").open("ab")
     process = subprocess.Popen(
         [*TMA, "--config", str(config), "serve", "--port", str(port)],

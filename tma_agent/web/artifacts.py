@@ -8,7 +8,7 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -92,6 +92,16 @@ def _read_bounded(path: Path) -> bytes:
     return body
 
 
+def _attachment(name: str) -> str:
+    """A download under the file's own name. One that needs escaping goes in `filename*`
+    (RFC 6266, UTF-8 percent-encoded), which browsers decode; percent-escapes in a plain
+    `filename="..."` are saved as written (`notes%20%231.txt`)."""
+    quoted = quote(name, safe="")
+    if quoted == name:
+        return f'attachment; filename="{name}"'
+    return f"attachment; filename*=UTF-8''{quoted}"
+
+
 def artifact_routes(pages: Pages) -> list[Route]:
     config: Config = pages.config
 
@@ -102,7 +112,10 @@ def artifact_routes(pages: Pages) -> list[Route]:
     async def endpoint(request: Request) -> Response:
         viewer = viewer_of(request, config.web)
         if viewer is None:
-            return RedirectResponse("/login", 303)
+            # Back here once logged in: a ticket note's link opens the file, not the home
+            # page. `next` is the path as sent (escaped), escaped again as a query value.
+            back = urlencode({"next": quote(request.scope["path"])})
+            return RedirectResponse(f"/login?{back}", 303)
         try:
             body, name = await run_in_threadpool(load, viewer, dict(request.path_params))
         except (data.NotFound, OSError):
@@ -112,7 +125,7 @@ def artifact_routes(pages: Pages) -> list[Route]:
         if media not in _INLINE:
             if media in _ACTIVE or media.endswith(("+xml", "/xml")):
                 media = "application/octet-stream"  # a page or a script: bytes, never run
-            headers["content-disposition"] = f'attachment; filename="{quote(name)}"'
+            headers["content-disposition"] = _attachment(name)
         return Response(body, media_type=media, headers=headers)
 
     path = "/sites/{site}/applies/{journal_id:int}/files/{filename}"
