@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -141,6 +142,10 @@ def test_every_route_refuses_another_clients_ids_and_no_session(portal: Portal) 
                     alone = anonymous.get(path)
                     expected = 401 if path.startswith("/api/") else 303
                     assert alone.status_code == expected, path
+                    if expected == 303:  # back to the page once logged in
+                        location = urlsplit(alone.headers["location"])
+                        assert location.path == "/login", path
+                        assert parse_qs(location.query)["next"] == [path], path
                 elif path == "/requests/sync":  # acme's own requests read back, no others
                     mine = web.post(path, data={"csrf": token}, follow_redirects=True)
                     assert mine.status_code == 200 and "request(s) changed" in mine.text

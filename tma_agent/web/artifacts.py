@@ -8,18 +8,18 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from tma_agent.config import Config
 from tma_agent.ledger.models import ApplyRun
 from tma_agent.tickets.files import apply_file_url
 from tma_agent.web import data
-from tma_agent.web.auth import Viewer, viewer_of
+from tma_agent.web.auth import Viewer, to_login, viewer_of
 
 if TYPE_CHECKING:
     from tma_agent.web.pages import Pages
@@ -112,10 +112,7 @@ def artifact_routes(pages: Pages) -> list[Route]:
     async def endpoint(request: Request) -> Response:
         viewer = viewer_of(request, config.web)
         if viewer is None:
-            # Back here once logged in: a ticket note's link opens the file, not the home
-            # page. `next` is the path as sent (escaped), escaped again as a query value.
-            back = urlencode({"next": quote(request.scope["path"])})
-            return RedirectResponse(f"/login?{back}", 303)
+            return to_login(request)  # back here: a ticket note's link opens the file
         try:
             body, name = await run_in_threadpool(load, viewer, dict(request.path_params))
         except (data.NotFound, OSError):

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from urllib.parse import quote, urlencode
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.requests import Request
+from starlette.responses import RedirectResponse
 
 from tma_agent.web.settings import WebSettings, WebUser
 
@@ -19,6 +21,7 @@ __all__ = [
     "check_csrf",
     "csrf_token",
     "hash_password",
+    "to_login",
     "verify_password",
     "viewer_of",
 ]
@@ -89,3 +92,11 @@ def check_csrf(request: Request, given: object) -> bool:
         and isinstance(given, str)
         and secrets.compare_digest(expected.encode(), given.encode())
     )
+
+
+def to_login(request: Request) -> RedirectResponse:
+    """To the log-in form, and back to this page once logged in (a link in a ticket note or a
+    mail opens what it names). `next` is the path as sent, escaped once as a path and once
+    as a query value: names with `#`, `?` or `%` come back whole."""
+    back = urlencode({"next": quote(request.scope["path"])})
+    return RedirectResponse(f"/login?{back}", 303)

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from tma_agent.config import Config
 from tma_agent.errors import TmaError
 from tma_agent.web import data
-from tma_agent.web.auth import Viewer, viewer_of
+from tma_agent.web.auth import Viewer, to_login, viewer_of
 
 if TYPE_CHECKING:
     from tma_agent.web.pages import Pages
@@ -68,7 +68,7 @@ def download_routes(pages: Pages) -> list[Route]:
         async def endpoint(request: Request) -> Response:
             viewer = viewer_of(request, config.web)
             if viewer is None:
-                return RedirectResponse("/login", 303)
+                return to_login(request)  # a report's link in a mail opens the report
             client, month = request.path_params["client"], request.path_params["month"]
             lang = request.query_params.get("lang", "fr")
             try:

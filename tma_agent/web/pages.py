@@ -21,7 +21,7 @@ from tma_agent.config import Config
 from tma_agent.errors import TmaError
 from tma_agent.ledger.database import Ledger
 from tma_agent.web import data
-from tma_agent.web.auth import CSRF_FIELD, Viewer, check_csrf, csrf_token, viewer_of
+from tma_agent.web.auth import CSRF_FIELD, Viewer, check_csrf, csrf_token, to_login, viewer_of
 from tma_agent.web.sync import FLASH_KEY
 
 __all__ = ["Pages"]
@@ -68,7 +68,7 @@ class Pages:
             if viewer is None:
                 if api:
                     return JSONResponse({"error": "log in first"}, status_code=401)
-                return RedirectResponse(f"/login?next={quote(request.url.path)}", 303)
+                return to_login(request)
             params = {**request.path_params, "query": dict(request.query_params)}
             try:
                 found = await run_in_threadpool(load, self.config, self.ledger, viewer, params)
