@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 from apply_site import ApplySite
+from sqlalchemy import Engine, create_engine, text
 
 from tma_agent.testing.cli import background_tma, sigkill
+from tma_agent.testing.postgres import PostgresCluster
 from tma_agent.testing.sshd import SSHServer
 
 #: Branch, write the new version, commit, push: what the Git and stack steps will do for real.
@@ -523,3 +525,66 @@ def test_a_failed_deploy_puts_production_back_and_notes_it(site: ApplySite) -> N
     assert _notes(site)[-1].startswith("tma-agent could not deploy this to production (deploy+")
     assert [a for a, *_ in _interventions(site)] == ["apply"]
     assert [r["state"] for r in _journal(site)] == ["succeeded", "rolled_back"]
+
+
+def test_a_kill_while_the_apply_is_recorded_leaves_it_whole_to_the_recovery(
+    site: ApplySite, postgres_cluster: PostgresCluster
+) -> None:
+    """The apply's steps all done, its record (journal row ended, request moved, note and
+    intervention queued) in one unit of work: SIGKILLed while that commit waits for the
+    ledger (here: the interventions table locked by another session of PostgreSQL), no row
+    says `succeeded` without its billing; the next apply recovers the run and bills once."""
+    url = postgres_cluster.create_database("record")
+    site.write(database={"url": url})
+    site.playbook("flatfile-update", UPDATE_GIT)
+    _open_request(site)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as holder:
+            holder.execute(text("LOCK TABLE interventions IN EXCLUSIVE MODE"))
+            with background_tma("apply", "--site", "www", config=site.config, env=site.env) as first:  # fmt: skip
+                _wait_for_blocked_insert(engine)
+                (row,) = _pg(engine, "select state, steps from apply_runs")
+                steps = row[1] if isinstance(row[1], list) else json.loads(row[1])
+                assert [s["status"] for s in steps] == ["changed"] * 4, steps
+                sigkill(first)
+            holder.rollback()
+        assert _pg(engine, "select state from apply_runs") == [("running",)]
+        assert _pg(engine, "select count(*) from interventions") == [(0,)]
+        notes = _pg(engine, "select payload from outbox where operation = 'update'")
+        assert not any("applied this in staging" in str(p) for (p,) in notes)
+        out = site.json("apply", "--site", "www")
+        (recovered,) = out["recovered"]
+        assert "left running by a killed tma" in recovered["message"]
+        assert out["state"] == "succeeded" and site.version(site.staging) == "2.0"
+        states = _pg(engine, "select state from apply_runs order by id")
+        assert states == [("recovered",), ("succeeded",)]
+        assert _pg(engine, "select action, request_id is not null from interventions") == [
+            ("apply", True)
+        ]
+        shown = site.json("requests", "show", "tma:www:site")
+        assert shown["state"] == "tested"
+    finally:
+        engine.dispose()
+
+
+def _pg(engine: Engine, query: str) -> list[tuple[Any, ...]]:
+    with engine.connect() as db:
+        return [tuple(r) for r in db.execute(text(query))]
+
+
+def _wait_for_blocked_insert(engine: Engine, seconds: float = 120) -> None:
+    """Until a session of the ledger waits on a lock to insert a row (the record's unit of
+    work: its note's outbox row references the interventions table)."""
+    deadline = time.monotonic() + seconds
+    query = text(
+        "select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
+        "and query ilike 'insert into %'"
+    )
+    while time.monotonic() < deadline:
+        with engine.connect() as db:
+            if db.execute(query).scalar():
+                return
+        time.sleep(0.2)
+    seen = _pg(engine, "select state, wait_event_type, left(query, 80) from pg_stat_activity")
+    raise AssertionError(f"no insert ever waited on the lock: {seen}")

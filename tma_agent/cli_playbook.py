@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -152,6 +153,11 @@ def playbook_run(
             request_id, fingerprint = _request(
                 state, ledger, site, request_ref, production, dry_run
             )
+        record = None
+        if request_id is not None:
+            from tma_agent.apply.playbook_runs import record_playbook_run
+
+            record = partial(record_playbook_run, config, site, env_name, request_id)
         execution = execute(
             ledger,
             config,
@@ -165,15 +171,10 @@ def playbook_run(
             dry_run=dry_run,
             request_id=request_id,
             request_ref=fingerprint,
+            record=record,
         )
-        noted = False
-        if ledger is not None and request_id is not None and execution.journal_id is not None:
-            from tma_agent.apply.playbook_runs import record_playbook_run
-
-            record_playbook_run(ledger, config, site, env_name, request_id, execution)
-            noted = True
     errors: list[str] = []
-    if noted and request_id is not None:
+    if request_id is not None and execution.journal_id is not None:
         from tma_agent.cli_apply import send_request_writes
 
         # Sent now, like an apply's; what the ticket system does not take goes with `tma run`.

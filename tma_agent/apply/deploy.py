@@ -5,14 +5,16 @@ the core `deploy` playbook followed by the stack's install steps (`tma_deploy_pl
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
 import pluggy
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tma_agent.apply.playbook import Playbook
 from tma_agent.apply.requests import NotValidated, move_request, require_validation
 from tma_agent.apply.running import TESTED, Execution, execute
-from tma_agent.apply.service import ApplyOutcome, site_session
+from tma_agent.apply.service import ApplyOutcome, fill_outcome, site_session
 from tma_agent.config import Config, Site
 from tma_agent.errors import TmaError
 from tma_agent.ledger.database import Ledger
@@ -86,7 +88,6 @@ def deploy_site(
     dry_run: bool = False,
 ) -> ApplyOutcome:
     from tma_agent.apply.registry import playbook_by_name, registered_steps
-    from tma_agent.apply.service import fill_outcome
 
     if PRODUCTION not in site.environments:
         raise TmaError(f"site {site.id!r} has no production environment")
@@ -125,54 +126,54 @@ def deploy_site(
             request_id=request.id,
             request_ref=request.fingerprint,
             context=context,
+            record=partial(_record, config, site, stack, outcome, facts["commit"], request),
         )
         fill_outcome(outcome, execution, request)
-        if dry_run:
-            return outcome
-        _record(ledger, config, site, stack, execution, outcome, facts["commit"])
     return outcome
 
 
 def _record(
-    ledger: Ledger,
     config: Config,
     site: Site,
     stack: str | None,
-    execution: Execution,
     outcome: ApplyOutcome,
     commit: str,
+    picked: Request,
+    session: Session,
+    execution: Execution,
 ) -> None:
+    """In the unit of work that ends the deploy's journal row (`running.execute`)."""
     from tma_agent.apply.notes import failure_note, success_note
     from tma_agent.apply.requests import add_note, files_of
     from tma_agent.billing.record import record_intervention
 
-    with ledger.session() as session:
-        request = session.get(Request, outcome.request)
-        if request is None:
-            return
-        key = f"deploy:{request.fingerprint}:{outcome.journal}"
-        files = files_of(config, request, execution)
-        if outcome.state != "succeeded":
-            add_note(session, request, failure_note(execution, "production"), key=key, files=files)
-            return
-        move_request(
-            session,
-            request,
-            [WorkState.IN_PRODUCTION],
-            success_note(execution, None, "production"),
-            key=key,
-            files=files,
-        )
-        record_intervention(
-            session,
-            config,
-            site=site.id,
-            kind=request.kind,
-            action="deploy",
-            description=f"Deployed to production ({outcome.playbook}): commit {commit}",
-            actor="tma-agent",
-            started_at=execution.started_at,
-            ended_at=execution.ended_at,
-            request_id=request.id,
-            stack=stack,
-        )
+    fill_outcome(outcome, execution, picked)
+    request = session.get(Request, outcome.request)
+    if request is None:
+        return
+    key = f"deploy:{request.fingerprint}:{outcome.journal}"
+    files = files_of(config, request, execution)
+    if outcome.state != "succeeded":
+        add_note(session, request, failure_note(execution, "production"), key=key, files=files)
+        return
+    move_request(
+        session,
+        request,
+        [WorkState.IN_PRODUCTION],
+        success_note(execution, None, "production"),
+        key=key,
+        files=files,
+    )
+    record_intervention(
+        session,
+        config,
+        site=site.id,
+        kind=request.kind,
+        action="deploy",
+        description=f"Deployed to production ({outcome.playbook}): commit {commit}",
+        actor="tma-agent",
+        started_at=execution.started_at,
+        ended_at=execution.ended_at,
+        request_id=request.id,
+        stack=stack,
+    )

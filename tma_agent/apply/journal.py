@@ -44,12 +44,17 @@ class LedgerJournal:
         action: str,
         request_id: int | None = None,
         context: dict[str, Any] | None = None,
+        deferred: bool = False,
     ) -> None:
         self.ledger = ledger
         self.action = action
         self.request_id = request_id
         self.context = dict(context or {})
         self.run_id: int | None = None
+        #: `deferred`: the engine's end leaves the row `running`; `close` ends it in the unit
+        #: of work that records what the run did (its note, its intervention).
+        self.deferred = deferred
+        self._final: ApplyState | None = None
 
     @classmethod
     def resume(cls, ledger: Ledger, row: ApplyRun) -> LedgerJournal:
@@ -113,13 +118,27 @@ class LedgerJournal:
             self._row(session).facts = _jsonable(ctx.facts)
 
     def finished(self, ctx: StepContext, outcome: PlaybookOutcome) -> None:
+        self._final = STATE_OF.get(outcome.status, ApplyState.FAILED)
         with self.ledger.session() as session:
             row = self._row(session)
-            row.state = STATE_OF.get(outcome.status, ApplyState.FAILED)
             row.facts = _jsonable(ctx.facts)
             row.error = outcome.error
-            row.ended_at = utcnow()
             _record_files(row, ctx)
+            if not self.deferred:
+                row.state, row.ended_at = self._final, utcnow()
+
+    def close(
+        self, session: Session, *, facts: dict[str, Any] | None = None, error: str | None = None
+    ) -> None:
+        """End a deferred row in the caller's unit of work: its state as the engine left it,
+        `facts` added. A run killed before that commit is still `running`: the next run on
+        the site recovers it (rolls it back), so no run is ever ended without its record."""
+        if self.run_id is None or self._final is None:
+            return  # never started, or stopped before the engine's end: left to recovery
+        row = self._row(session)
+        if facts is not None:
+            row.facts = {**row.facts, **_jsonable(facts)}
+        row.state, row.error, row.ended_at = self._final, error, utcnow()
 
     def update(self, *, facts: dict[str, Any] | None = None, **fields: Any) -> None:
         """After the engine: the tested commit, a recovery's verdict, a final error."""

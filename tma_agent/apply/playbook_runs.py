@@ -16,39 +16,38 @@ from tma_agent.apply.requests import add_note, files_of
 from tma_agent.ledger.models import Request
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from tma_agent.apply.running import Execution
     from tma_agent.config import Config, Site
-    from tma_agent.ledger.database import Ledger
 
 __all__ = ["record_playbook_run"]
 
 
 def record_playbook_run(
-    ledger: Ledger,
     config: Config,
     site: Site,
     env_name: str,
     request_id: int,
+    session: Session,
     execution: Execution,
-) -> int | None:
-    """In one unit of work: the ticket note, queued once per run (its journal row), and on
-    success the intervention. The intervention's id, or None when nothing was billed."""
+) -> None:
+    """In the unit of work that ends the run's journal row (`running.execute`): the ticket
+    note, queued once per run, and on success the intervention."""
     from tma_agent.billing.record import record_intervention
 
     result = execution.outcome
-    with ledger.session() as session:
-        request = session.get(Request, request_id)
-        if request is None:
-            return None
-        key = f"playbook:{request.fingerprint}:{execution.journal_id}"
-        if result.status == "succeeded":
-            note = success_note(execution, None, env_name, action="ran the playbook on")
-        else:
-            note = failure_note(execution, env_name, action="run the playbook on")
-        add_note(session, request, note, key=key, files=files_of(config, request, execution))
-        if result.status != "succeeded":
-            return None
-        intervention = record_intervention(
+    request = session.get(Request, request_id)
+    if request is None:
+        return
+    key = f"playbook:{request.fingerprint}:{execution.journal_id}"
+    if result.status == "succeeded":
+        note = success_note(execution, None, env_name, action="ran the playbook on")
+    else:
+        note = failure_note(execution, env_name, action="run the playbook on")
+    add_note(session, request, note, key=key, files=files_of(config, request, execution))
+    if result.status == "succeeded":
+        record_intervention(
             session,
             config,
             site=site.id,
@@ -61,4 +60,3 @@ def record_playbook_run(
             request_id=request.id,
             stack=execution.ctx.stack,
         )
-        return intervention.id

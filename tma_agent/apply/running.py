@@ -4,11 +4,12 @@ and what staging tested (commit, branch, diff stat) after a success."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
+from sqlalchemy.orm import Session
 
 from tma_agent.apply._types import StepInfo
 from tma_agent.apply.context import StepContext
@@ -55,8 +56,12 @@ def execute(
     request_ref: str | None = None,
     findings: list[dict[str, Any]] | None = None,
     context: dict[str, Any] | None = None,
+    record: Callable[[Session, Execution], None] | None = None,
 ) -> Execution:
-    """Run `playbook` with a ledger journal (none in dry-run or without a ledger)."""
+    """Run `playbook` with a ledger journal (none in dry-run or without a ledger). `record`
+    writes what the run did (the request's note and state, the intervention) in the unit of
+    work that ends the journal's row: a run killed before it is recovered as a whole by the
+    next one on the site, never left ended without its record."""
     from tma_agent.apply.prepare import open_context
 
     ctx = open_context(
@@ -73,7 +78,9 @@ def execute(
     )
     journal: LedgerJournal | None = None
     if ledger is not None and not dry_run:
-        journal = LedgerJournal(ledger, action=action, request_id=request_id, context=context)
+        journal = LedgerJournal(
+            ledger, action=action, request_id=request_id, context=context, deferred=True
+        )
     started = utcnow()
     try:
         start = None if dry_run else _git(ctx, "rev-parse", "HEAD")
@@ -86,13 +93,40 @@ def execute(
                 outcome.error = f"{outcome.error}; {problem}"
         if not dry_run and outcome.status == "succeeded":
             execution.tested = _tested(ctx, start)
-        if journal is not None:
-            facts = {**ctx.facts, **({TESTED: execution.tested} if execution.tested else {})}
-            journal.update(facts=facts, error=outcome.error)
+    except BaseException:
+        if journal is not None and ledger is not None:  # the engine rolled back: end the row
+            with ledger.session() as session:
+                journal.close(session, error="interrupted")
+        raise
     finally:
         ctx.host.close()
     execution.ended_at = utcnow()
+    if journal is not None and ledger is not None:
+        _close(ledger, journal, execution, record)
     return execution
+
+
+def _close(
+    ledger: Ledger,
+    journal: LedgerJournal,
+    execution: Execution,
+    record: Callable[[Session, Execution], None] | None,
+) -> None:
+    facts = {**execution.ctx.facts}
+    if execution.tested:
+        facts[TESTED] = execution.tested
+    error = execution.outcome.error
+    try:
+        with ledger.session() as session:
+            journal.close(session, facts=facts, error=error)
+            if record is not None:
+                record(session, execution)
+    except Exception:
+        # The record refused (a validated month, a request gone): the run still ended as it
+        # did, and says so; the refusal reaches the command's user.
+        with ledger.session() as session:
+            journal.close(session, facts=facts, error=error)
+        raise
 
 
 def _git(ctx: StepContext, *args: str) -> str | None:

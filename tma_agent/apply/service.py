@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pluggy
+from sqlalchemy.orm import Session
 
 from tma_agent.apply.findings import STAGING, auto_appliable, check_staging, select_findings
 from tma_agent.apply.gate import check_window
@@ -132,10 +134,9 @@ def apply_site(
             request_id=request.id if request else None,
             request_ref=request.fingerprint if request else None,
             findings=outcome.findings,
+            record=partial(_record, config, site, stack, outcome, chosen, request),
         )
         fill_outcome(outcome, execution, request)
-        if ledger is not None and not dry_run:
-            _record(ledger, config, site, stack, execution, outcome, chosen)
     return outcome
 
 
@@ -172,51 +173,53 @@ def fill_outcome(outcome: ApplyOutcome, execution: Execution, request: Request |
 
 
 def _record(
-    ledger: Ledger,
     config: Config,
     site: Site,
     stack: str | None,
-    execution: Execution,
     outcome: ApplyOutcome,
     chosen: list[Finding],
+    picked: Request | None,
+    session: Session,
+    execution: Execution,
 ) -> None:
+    """In the unit of work that ends the run's journal row (`running.execute`)."""
     from tma_agent.apply.notes import failure_note, success_note
     from tma_agent.apply.requests import add_note, files_of, move_request
     from tma_agent.billing.record import record_intervention
 
+    fill_outcome(outcome, execution, picked)
     versions = ", ".join(f"{f.name} {f.installed} → {f.recommended}" for f in chosen)
-    with ledger.session() as session:
-        request = session.get(Request, outcome.request) if outcome.request else None
-        key = f"apply:{request.fingerprint if request else site.id}:{outcome.journal}"
-        if outcome.state == "succeeded":
-            if request is not None:
-                note = success_note(execution, chosen, "staging")
-                move_request(
-                    session,
-                    request,
-                    [WorkState.IN_STAGING, WorkState.TESTED],
-                    note,
-                    key=key,
-                    files=files_of(config, request, execution),
-                )
-            record_intervention(
+    request = session.get(Request, outcome.request) if outcome.request else None
+    key = f"apply:{request.fingerprint if request else site.id}:{outcome.journal}"
+    if outcome.state == "succeeded":
+        if request is not None:
+            note = success_note(execution, chosen, "staging")
+            move_request(
                 session,
-                config,
-                site=site.id,
-                kind=request.kind if request else "preventive",
-                action="apply",
-                description=f"Applied in staging ({outcome.playbook}): {versions}",
-                actor="tma-agent",
-                started_at=execution.started_at,
-                ended_at=execution.ended_at,
-                request_id=request.id if request else None,
-                stack=stack,
-                update_kind=_most_urgent(chosen),
+                request,
+                [WorkState.IN_STAGING, WorkState.TESTED],
+                note,
+                key=key,
+                files=files_of(config, request, execution),
             )
-        elif request is not None:
-            # A failed visual check's images show what went wrong: they go with the note.
-            note = failure_note(execution, "staging")
-            add_note(session, request, note, key=key, files=files_of(config, request, execution))
+        record_intervention(
+            session,
+            config,
+            site=site.id,
+            kind=request.kind if request else "preventive",
+            action="apply",
+            description=f"Applied in staging ({outcome.playbook}): {versions}",
+            actor="tma-agent",
+            started_at=execution.started_at,
+            ended_at=execution.ended_at,
+            request_id=request.id if request else None,
+            stack=stack,
+            update_kind=_most_urgent(chosen),
+        )
+    elif request is not None:
+        # A failed visual check's images show what went wrong: they go with the note.
+        note = failure_note(execution, "staging")
+        add_note(session, request, note, key=key, files=files_of(config, request, execution))
 
 
 def _most_urgent(findings: list[Finding]) -> str | None:
