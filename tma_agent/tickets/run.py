@@ -24,7 +24,7 @@ from tma_agent.tickets.summary import Action, RequestOutcome, RunSummary
 from tma_agent.tickets.sync import sync_states
 from tma_agent.tickets.targets import Backends
 
-__all__ = ["SUCCESSFUL", "plan_requests", "run_requests"]
+__all__ = ["SUCCESSFUL", "plan_requests", "run_requests", "send_writes"]
 
 log = structlog.get_logger()
 
@@ -68,15 +68,9 @@ def run_requests(
             decided += _record_site(config, ledger, backends, report)
         else:
             kept += _kept(ledger, report)
-    sent = send_outbox(ledger, backends.for_request)
-    # After the requests: an intervention's time entry goes on its request's ticket.
-    try:
-        timed = send_time_entries(ledger, backends)
-    except LockHeld as exc:  # another process is sending them: they will go
-        log.info("time entries not sent by this run", reason=str(exc))
-        timed = TimeReport()
+    sent = send_writes(ledger, backends)
     synced = sync_states(ledger, backends.target_of, sites=[r.site for r in reports])
-    summary.ticket_errors = [*dict.fromkeys([*sent.errors, *timed.errors, *synced.errors])]
+    summary.ticket_errors = [*dict.fromkeys([*sent, *synced.errors])]
     with ledger.session() as session:
         for entry in decided:
             summary.requests.append(_outcome(session, entry))
@@ -84,6 +78,18 @@ def run_requests(
         summary.queued = _count(session, PENDING)
         summary.parked = _count(session, (OutboxState.PARKED,))
     return summary
+
+
+def send_writes(ledger: Ledger, backends: Backends) -> list[str]:
+    """The outbox's ticket writes, then the time entries (after the requests: an
+    intervention's time entry goes on its request's ticket); the errors."""
+    sent = send_outbox(ledger, backends.for_request)
+    try:
+        timed = send_time_entries(ledger, backends)
+    except LockHeld as exc:  # another process is sending them: they will go
+        log.info("time entries not sent by this run", reason=str(exc))
+        timed = TimeReport()
+    return [*sent.errors, *timed.errors]
 
 
 def _record_site(

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -44,7 +43,7 @@ def execute_run(
         return summary, 0
     from tma_agent.ledger import open_ledger
     from tma_agent.ledger.locks import hold_lock
-    from tma_agent.tickets.run import run_requests
+    from tma_agent.tickets.run import run_requests, send_writes
     from tma_agent.tickets.views import outbox_counts
 
     with open_ledger(config) as ledger, hold_lock(ledger, "run"):
@@ -56,7 +55,9 @@ def execute_run(
         if after is not None:
             summary.applies = after(ledger, reports)
             if summary.applies:  # their notes and time entries go with this run
-                summary.ticket_errors += _send_writes(ledger, backends, summary.ticket_errors)
+                known = set(summary.ticket_errors)  # a ticket system down says so once
+                sent = dict.fromkeys(send_writes(ledger, backends))
+                summary.ticket_errors += [e for e in sent if e not in known]
         summary.alerts = _bucket_alerts(config, ledger)
         summary.ticket_errors += _send_notices(ledger, backends)
         # Counted again: the notices queued before this run (a validated month) went just now.
@@ -115,19 +116,6 @@ def _bucket_alerts(config: Config, ledger: Ledger) -> list[dict[str, object]]:
     today = utcnow().astimezone(zone(config.timezone)).date()
     with ledger.session() as session:
         return [alert.to_dict() for alert in check_all_alerts(session, config, today)]
-
-
-def _send_writes(ledger: Ledger, backends: Backends, known: list[str]) -> list[str]:
-    """The outbox sent again after the applies (notes, time entries); the errors not already
-    in `known` (a ticket system down says so once)."""
-    from tma_agent.billing.sender import send_time_entries
-    from tma_agent.ledger.locks import LockHeld
-    from tma_agent.tickets.outbox import send_outbox
-
-    errors = send_outbox(ledger, backends.for_request).errors
-    with contextlib.suppress(LockHeld):  # another process is sending them: they will go
-        errors += send_time_entries(ledger, backends).errors
-    return [e for e in dict.fromkeys(errors) if e not in known]
 
 
 def _send_notices(ledger: Ledger, backends: Backends) -> list[str]:
