@@ -15,6 +15,8 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 from web_portal import MONTH, PASSWORDS, Portal
 from web_portal import portal as portal  # the fixture
@@ -50,14 +52,24 @@ def _shot(driver: webdriver.Chrome, tmp_path: Path, name: str) -> None:
     print(f"screenshot: {path} (kept as {ARTIFACTS / path.name})")
 
 
+def _follow(driver: webdriver.Chrome, element: WebElement) -> None:
+    """Click a link or a submit button and wait for the page it loads: the click returns
+    before the next page is there on a busy machine, and an element found in between
+    belongs to the old page (stale the moment the new one arrives)."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 15).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+
+
 def _log_in(driver: webdriver.Chrome, url: str, name: str) -> None:
     driver.delete_all_cookies()
     driver.get(f"{url}/login")
     driver.find_element(By.ID, "name").send_keys(name)
     driver.find_element(By.ID, "password").send_keys(PASSWORDS[name])
-    driver.find_element(By.ID, "login").click()
-    # The click returns before the next page is there on a busy machine: wait for it.
-    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "who"))
+    _follow(driver, driver.find_element(By.ID, "login"))
     assert driver.find_element(By.ID, "who").text == name
 
 
@@ -71,7 +83,7 @@ def test_staff_logs_in_and_sees_the_fleet(
     assert [r.get_attribute("data-site") for r in rows] == ["www", "intranet", "shop"]
     assert "1 security" in rows[0].text and "updates" in rows[0].text
     _shot(browser, tmp_path, "web-fleet")
-    browser.find_element(By.LINK_TEXT, "www").click()
+    _follow(browser, browser.find_element(By.LINK_TEXT, "www"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "www"
     rows = browser.find_elements(By.CSS_SELECTOR, "#interventions tbody tr")
     assert len(rows) == 1 and "Fixed www's form" in rows[0].text
@@ -86,7 +98,7 @@ def test_staff_logs_in_and_sees_the_fleet(
         WebDriverWait(browser, 10).until(lambda b, s=shot: b.execute_script(loaded, s) > 0)
         assert browser.execute_script(loaded, shot) == 400, shot.get_attribute("src")
     _shot(browser, tmp_path, "web-site-screenshots")
-    shots[1].click()  # the thumbnail links to the full image
+    _follow(browser, shots[1])  # the thumbnail links to the full image
     assert browser.current_url.endswith("-after.png")
 
 
@@ -96,13 +108,13 @@ def test_a_client_validates_a_month_and_tma_report_shows_it_locked(
     _log_in(browser, portal.url, "acme-cto")
     sites = browser.find_elements(By.CSS_SELECTOR, "#fleet tbody tr")
     assert [r.get_attribute("data-site") for r in sites] == ["www", "intranet"]
-    browser.find_element(By.LINK_TEXT, "Bucket and reports").click()
-    browser.find_element(By.LINK_TEXT, MONTH).click()
+    _follow(browser, browser.find_element(By.LINK_TEXT, "Bucket and reports"))
+    _follow(browser, browser.find_element(By.LINK_TEXT, MONTH))
     assert browser.find_element(By.ID, "total").text == "1:30"
     # The burn-down chart loads under the page's CSP (an image of our own origin).
     width = browser.execute_script("return document.getElementById('burndown').naturalWidth")
     assert isinstance(width, int) and width > 100
-    browser.find_element(By.ID, "validate").click()
+    _follow(browser, browser.find_element(By.ID, "validate"))
     assert browser.find_element(By.ID, "validation").text.startswith("Validated by acme-cto")
     assert not browser.find_elements(By.ID, "validate")
     _shot(browser, tmp_path, "web-month-validated")
