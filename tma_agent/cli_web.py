@@ -35,11 +35,13 @@ def serve(state: _State, host: str | None, port: int | None) -> None:
     click.echo(
         f"tma serve: listening on http://{where} ({len(config.web.users)} accounts)", err=True
     )
-    # Loopback proxies' headers trusted only (uvicorn's default); secrets masked in the logs.
+    # The app reads X-Forwarded-* itself, from `web.trusted_proxies` only (web/proxy.py);
+    # secrets masked in the logs.
     uvicorn.run(
         app,
         host=host or bound_host,
         port=port or bound_port,
+        proxy_headers=False,
         log_level="info",
         log_config=log_config(),
         server_header=False,

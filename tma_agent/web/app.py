@@ -27,6 +27,7 @@ from tma_agent.web.downloads import download_routes
 from tma_agent.web.hooks import hook_routes
 from tma_agent.web.limits import LoginLimiter
 from tma_agent.web.pages import Pages
+from tma_agent.web.proxy import TrustedProxies
 from tma_agent.web.security import SecurityHeaders
 from tma_agent.web.settings import WebSettings, parse_bind
 from tma_agent.web.sync import sync_routes
@@ -169,6 +170,7 @@ def create_app(
 
     middleware = [
         Middleware(SecurityHeaders),
+        Middleware(TrustedProxies, networks=config.web.trusted_proxies),
         Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(config.web)),
         Middleware(
             SessionMiddleware,

@@ -8,11 +8,13 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
+import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
+from tma_agent.web.proxy import from_trusted_proxy
 from tma_agent.web.settings import WebSettings, WebUser
 
 __all__ = [
@@ -68,10 +70,15 @@ def _allowed(settings: WebSettings, user: WebUser | None) -> Viewer | None:
 def viewer_of(request: Request, settings: WebSettings) -> Viewer | None:
     """The logged-in account, read again from the configuration on every request: an account
     removed from `web.users` is logged out at once."""
-    if settings.proxy_auth_header:
-        named = request.headers.get(settings.proxy_auth_header)
-        if named:
-            return _allowed(settings, settings.user(named.strip()))
+    named = request.headers.get(settings.proxy_auth_header) if settings.proxy_auth_header else None
+    if named and from_trusted_proxy(request):
+        return _allowed(settings, settings.user(named.strip()))
+    if named:
+        # A proxy missing from web.trusted_proxies, or someone reaching the port directly.
+        peer = request.scope.get("client") or ("unknown",)
+        structlog.get_logger(__name__).warning(
+            f"{settings.proxy_auth_header} from {peer[0]} ignored: not in web.trusted_proxies"
+        )
     name = request.session.get("user")
     return _allowed(settings, settings.user(name)) if isinstance(name, str) else None
 

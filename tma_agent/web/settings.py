@@ -99,6 +99,10 @@ class WebSettings(Strict):
     #: A header set by a trusted reverse proxy naming the logged-in user (`X-Remote-User`);
     #: the proxy must strip it from what clients send. None: log-in forms only.
     proxy_auth_header: str | None = None
+    #: The reverse proxies (addresses or networks) whose connections may name the browser's
+    #: address (X-Forwarded-For, X-Forwarded-Proto) and the account (`proxy_auth_header`);
+    #: from any other peer these headers are ignored. Loopback by default, as uvicorn's.
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
     #: False: client accounts cannot log in (the dashboard is the agency's only).
     clients_portal: bool = True
     webhooks: Webhooks = Field(default_factory=lambda: Webhooks())
@@ -116,6 +120,13 @@ class WebSettings(Strict):
     def _bind(cls, value: str) -> str:
         parse_bind(value)
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        from tma_agent.web.proxy import check_network
+
+        return [check_network(item) for item in value]
 
     @field_validator("base_url")
     @classmethod
