@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -27,6 +27,7 @@ from tma_agent.web.downloads import download_routes
 from tma_agent.web.hooks import hook_routes
 from tma_agent.web.limits import LoginLimiter
 from tma_agent.web.pages import Pages
+from tma_agent.web.prefix import PathPrefix, redirect
 from tma_agent.web.proxy import TrustedProxies
 from tma_agent.web.security import SecurityHeaders
 from tma_agent.web.settings import WebSettings, parse_bind
@@ -57,7 +58,7 @@ class _Login:
 
     async def form(self, request: Request) -> Response:
         if viewer_of(request, self.config.web) is not None:
-            return RedirectResponse("/", 303)
+            return redirect(request, "/")
         return self.pages.render(
             request, "login.html.j2", next=_safe_next(request.query_params.get("next"))
         )
@@ -89,7 +90,7 @@ class _Login:
         # A new session (and CSRF token) on every log-in: none chosen before it survives.
         request.session.clear()
         request.session["user"] = user.name
-        return RedirectResponse(target, 303)
+        return redirect(request, target)
 
     async def link(self, request: Request) -> Response:
         """A signed log-in link (`tma users link`): a client account only, never staff."""
@@ -102,13 +103,13 @@ class _Login:
             return self.pages.error(request, 404, "this link is invalid or has expired", api=False)
         request.session.clear()
         request.session["user"] = user.name
-        return RedirectResponse(f"/clients/{user.client}", 303)
+        return redirect(request, f"/clients/{user.client}")
 
     async def logout(self, request: Request) -> Response:
         form = await request.form()
         if check_csrf(request, form.get(CSRF_FIELD)):
             request.session.clear()
-        return RedirectResponse("/login", 303)
+        return redirect(request, "/login")
 
 
 def allowed_hosts(web: WebSettings) -> list[str]:
@@ -129,6 +130,18 @@ def allowed_hosts(web: WebSettings) -> list[str]:
 def _templates() -> Environment:
     # Autoescaped everywhere: names, titles and descriptions come from people and sites.
     return Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
+
+
+def _check_prefix(prefix: str, routes: list[BaseRoute]) -> None:
+    """A prefix-stripping proxy sends `/sites/www` for `/tma/sites/www`: a prefix that is one of
+    the dashboard's own first segments could not be told apart from a page's path."""
+    own = {r.path.strip("/").split("/")[0] for r in routes if isinstance(r, Route | Mount)}
+    first = prefix.strip("/").split("/")[0]
+    if first and first in own:
+        raise ConfigError(
+            f"web.base_url: its path {prefix} starts with /{first}, one of the dashboard's"
+            " own paths: choose another (e.g. /tma)"
+        )
 
 
 def create_app(
@@ -163,12 +176,15 @@ def create_app(
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
 
+    _check_prefix(config.web.path_prefix, routes)
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
         opened.close()
 
     middleware = [
+        Middleware(PathPrefix, prefix=config.web.path_prefix),
         Middleware(SecurityHeaders),
         Middleware(TrustedProxies, networks=config.web.trusted_proxies),
         Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(config.web)),
@@ -176,6 +192,7 @@ def create_app(
             SessionMiddleware,
             secret_key=secret,
             session_cookie=SESSION_COOKIE,
+            path=config.web.path_prefix or "/",
             max_age=config.web.session_hours * 3600,
             same_site="lax",
             https_only=config.web.secure_cookies,

@@ -14,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
+from tma_agent.web.prefix import app_path, redirect
 from tma_agent.web.proxy import from_trusted_proxy
 from tma_agent.web.settings import WebSettings, WebUser
 
@@ -105,5 +106,5 @@ def to_login(request: Request) -> RedirectResponse:
     """To the log-in form, and back to this page once logged in (a link in a ticket note or a
     mail opens what it names). `next` is the path as sent, escaped once as a path and once
     as a query value: names with `#`, `?` or `%` come back whole."""
-    back = urlencode({"next": quote(request.scope["path"])})
-    return RedirectResponse(f"/login?{back}", 303)
+    back = urlencode({"next": quote(app_path(request))})
+    return redirect(request, f"/login?{back}")

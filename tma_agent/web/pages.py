@@ -14,7 +14,7 @@ import pluggy
 from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from tma_agent.config import Config
@@ -22,6 +22,7 @@ from tma_agent.errors import TmaError
 from tma_agent.ledger.database import Ledger
 from tma_agent.web import data
 from tma_agent.web.auth import CSRF_FIELD, Viewer, check_csrf, csrf_token, to_login, viewer_of
+from tma_agent.web.prefix import redirect, root_of
 from tma_agent.web.sync import FLASH_KEY
 
 __all__ = ["Pages"]
@@ -47,7 +48,12 @@ class Pages:
         # `now`: when the page (or a fragment swapped in) was made, shown on the runs page.
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
         body = template.render(
-            viewer=viewer, csrf=csrf_token(request), csrf_field=CSRF_FIELD, now=now, **context
+            viewer=viewer,
+            csrf=csrf_token(request),
+            csrf_field=CSRF_FIELD,
+            now=now,
+            root=root_of(request),  # every link of a template starts with it
+            **context,
         )
         return HTMLResponse(body, status_code=code)
 
@@ -104,7 +110,7 @@ class Pages:
         """The viewer allowed to write for the client the address names, or the refusal."""
         viewer = viewer_of(request, self.config.web)
         if viewer is None:
-            return None, RedirectResponse("/login", 303)
+            return None, redirect(request, "/login")
         form = await request.form()
         if not check_csrf(request, form.get(CSRF_FIELD)):
             return None, self.error(request, 403, "the form expired: reload the page", api=False)
@@ -138,7 +144,7 @@ class Pages:
 
         # Its notice ticket goes now when the ticket system answers; else with the next run.
         await run_in_threadpool(send_month_notice, self.config, self.pm, self.ledger, client, month)
-        return RedirectResponse(f"/clients/{quote(client)}/months/{quote(month)}", 303)
+        return redirect(request, f"/clients/{quote(client)}/months/{quote(month)}")
 
     async def validate_request(self, request: Request) -> Response:
         from tma_agent.ledger.models import Request as LedgerRequest
@@ -161,7 +167,7 @@ class Pages:
         )
         # Written back at once when the ticket system answers; else queued for the next run.
         await run_in_threadpool(send_validation_note, self.config, self.pm, self.ledger, request_id)
-        return RedirectResponse(f"/requests/{request_id}", 303)
+        return redirect(request, f"/requests/{request_id}")
 
     def routes(self) -> list[Route]:
         def fleet(c: Config, led: Ledger, v: Viewer, p: dict[str, Any]) -> dict[str, Any]:

@@ -29,7 +29,8 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        static = str(scope.get("path", "")).startswith("/static/")
+        root = str(scope.get("root_path", ""))
+        static = str(scope.get("path", "")).startswith(f"{root}/static/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

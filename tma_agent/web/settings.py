@@ -131,8 +131,11 @@ class WebSettings(Strict):
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http:// or https:// URL")
+        if value is not None and not re.match(r"^https?://[^\s/?#]+(/[A-Za-z0-9._~/-]*)?$", value):
+            raise ValueError(
+                "must be an http:// or https:// URL, with at most a plain path"
+                " (https://agency.example/tma)"
+            )
         return value.rstrip("/") if value else value
 
     @model_validator(mode="after")
@@ -157,6 +160,13 @@ class WebSettings(Strict):
                 raise ValueError(f"users: duplicate account {user.name!r}")
             seen.add(user.name)
         return self
+
+    @property
+    def path_prefix(self) -> str:
+        """`base_url`'s path (`/tma`), "" when the dashboard is at the root of its host."""
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.base_url).path.rstrip("/") if self.base_url else ""
 
     @property
     def secure_cookies(self) -> bool:

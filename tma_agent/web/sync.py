@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from tma_agent.errors import TmaError
@@ -21,6 +21,7 @@ from tma_agent.ledger.models import Request as LedgerRequest
 from tma_agent.web import data
 from tma_agent.web.auth import CSRF_FIELD, Viewer, check_csrf, viewer_of
 from tma_agent.web.limits import Spacing
+from tma_agent.web.prefix import redirect
 
 if TYPE_CHECKING:
     from tma_agent.web.pages import Pages
@@ -101,7 +102,7 @@ class SyncNow:
         fragment = request.query_params.get("fragment") == _FRAGMENT
         viewer = viewer_of(request, self.pages.config.web)
         if viewer is None:
-            return RedirectResponse("/login", 303)
+            return redirect(request, "/login")
         form = await request.form()
         if not check_csrf(request, form.get(CSRF_FIELD)):
             return self.pages.error(request, 403, "the form expired: reload the page", api=False)
@@ -119,7 +120,7 @@ class SyncNow:
             outcome = await run_in_threadpool(self._sync, viewer)
         if not fragment:
             request.session[FLASH_KEY] = outcome
-            return RedirectResponse("/requests", 303)
+            return redirect(request, "/requests")
         found = await run_in_threadpool(data.requests_by_state, self.pages.ledger, viewer)
         return self.pages.render(
             request,
