@@ -116,8 +116,9 @@ def test_a_dripping_body_is_cut_at_the_deadline(site: PageServer) -> None:
     with smoke_client() as client:
         result = check_page(client, site.page_url(DRIP_PATH), timeout=1.0)
     took = time.monotonic() - started
-    # The server would take a minute; each read alone is short, the deadline holds the whole.
-    assert took < 2.5
+    # The server would take a minute; each read alone is short, the deadline holds the whole
+    # (the bound leaves room for a loaded machine, far from the minute).
+    assert took < 10
     assert result.problem == f"{site.url}{DRIP_PATH}: no complete answer within 1 s"
 
 
@@ -375,7 +376,7 @@ def test_the_configured_http_timeout_is_the_deadline(
         tmp_path, pm, f"name: smoke\nsteps:\n  - http.check: {{path: {DRIP_PATH}}}\n",
         site_path=tmp_path, url=site.url, http={"timeout": 1},
     )  # fmt: skip
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 15  # the server would drip for a minute
     assert applied.outcome.error == (
         f"step 1 (http.check): {site.url}{DRIP_PATH}: no complete answer within 1 s"
     )

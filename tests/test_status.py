@@ -44,14 +44,17 @@ def test_runs_sites_and_a_killed_run(fleet: Fleet) -> None:
     assert all(s["last_status"] == "updates" and not s["stale"] for s in status["sites"])
 
     # A run killed while it checks stays `interrupted` once its lock is gone.
+    # Slow for as long as the test needs (not cut by the fleet's 5 s HTTP deadline).
+    fleet.write(http={"timeout": 120, "retries": 1})
     fleet.server.routes["/release-history/drupal/current"] = Reply("", status=503, delay=30)
     with background_tma("run", "--format", "json", config=fleet.config) as slow:
         deadline = time.monotonic() + 30
-        while len(_status(fleet)["runs"]) < 2:
+        while len(runs := _status(fleet)["runs"]) < 2:
             assert time.monotonic() < deadline, "the run never started"
             time.sleep(0.1)
-        assert _status(fleet)["runs"][0]["state"] == "running"
+        assert runs[0]["state"] == "running"
         sigkill(slow)
+    fleet.write(http={"timeout": 5, "retries": 1})
     with sqlite3.connect(fleet.ledger) as db:
         db.execute("DELETE FROM leases")  # what the next run's take-over does for a dead holder
     status = _status(fleet)

@@ -193,6 +193,9 @@ def test_an_overlapping_run_exits_5_and_a_killed_runs_lock_is_recovered(
 ) -> None:
     fleet.write(database={"url": database_url})
     fleet.run()  # the ledger exists, so the slow run below holds the lock while it checks
+    # Slow for as long as the test needs (not cut by the fleet's 5 s HTTP deadline): the second
+    # run must find the lock held however long it takes to start on a loaded machine.
+    fleet.write(http={"timeout": 120, "retries": 1})
     fleet.server.routes["/release-history/drupal/current"] = Reply("", status=503, delay=30)
     with background_tma("run", "--format", "json", config=fleet.config) as slow:
         deadline = time.monotonic() + 30

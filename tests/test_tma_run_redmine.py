@@ -112,15 +112,19 @@ def test_sigkill_between_sent_and_recorded_does_not_duplicate(
     with LosingProxy(redmine.url) as proxy:
         held = proxy.add(Rule("POST", "/issues.json", "hold"))
         _use_redmine(fleet, redmine, redmine_project, url=proxy.url)
+        # The run waits on the held answer until it is killed, however long a loaded Redmine
+        # takes to create the issue (the fleet's 5 s HTTP deadline would let it move on).
+        fleet.write(http={"timeout": 120, "retries": 1})
         with background_tma("run", "--format", "json", config=fleet.config) as run:
             try:
                 # Redmine has created the issue; its answer is held: the agent has not
                 # recorded it.
                 assert held.reached.wait(timeout=120), "the run never sent its create"
-                assert len(issues(redmine, redmine_project)) == 1
                 sigkill(run)
+                assert len(issues(redmine, redmine_project)) == 1
             finally:
                 held.release.set()
+        fleet.write(http={"timeout": 5, "retries": 1})
         queued = fleet.requests("--queued")
         assert len(queued) == 2 and all(r["ticket"] is None for r in queued)
         for _ in range(2):

@@ -86,7 +86,7 @@ def test_two_servers_share_the_log_in_limits(database: tuple[Path, str]) -> None
         # Another account from that address is not slowed, and its success writes nothing.
         rows = _failures(ledger_url)
         status, seconds = _log_in(other, "127.0.0.4", "bob", PASSWORD)
-        assert status == 303 and seconds < 2, seconds
+        assert status == 303 and seconds < 10, seconds  # no penalty delay (argon2 only)
         assert _failures(ledger_url) == rows
         # One address failing for three accounts across the servers is refused for any.
         assert _log_in(one, "127.0.0.5", "bob", "wrong")[0] == 401
