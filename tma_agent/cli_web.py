@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from typing import TYPE_CHECKING
 
 import click
@@ -31,21 +32,47 @@ def serve(state: _State, host: str | None, port: int | None) -> None:
     config = state.config
     bound_host, bound_port = parse_bind(config.web.bind)
     app = create_app(config, pm=state.pm)
-    where = f"{host or bound_host}:{port or bound_port}"
+    listening = _listen(host or bound_host, port or bound_port)
+    address, bound = listening.getsockname()[:2]
+    where = f"[{address}]:{bound}" if ":" in address else f"{address}:{bound}"
     click.echo(
         f"tma serve: listening on http://{where} ({len(config.web.users)} accounts)", err=True
     )
     # The app reads X-Forwarded-* itself, from `web.trusted_proxies` only (web/proxy.py);
     # secrets masked in the logs.
-    uvicorn.run(
-        app,
-        host=host or bound_host,
-        port=port or bound_port,
-        proxy_headers=False,
-        log_level="info",
-        log_config=log_config(),
-        server_header=False,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            proxy_headers=False,
+            log_level="info",
+            log_config=log_config(),
+            server_header=False,
+        )
     )
+    server.run(sockets=[listening])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the server starts: a port in use or an address of
+    another host is a one-line error (exit 2), not uvicorn's log lines and its exit 3, which
+    means "work left queued" in tma's table of exit codes."""
+    listening: socket.socket | None = None
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        listening = socket.socket(family, kind, proto)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(address)
+        listening.listen(2048)
+    except OSError as error:
+        if listening is not None:
+            listening.close()
+        reason = (error.strerror or str(error)).lower()
+        raise ConfigError(
+            f"tma serve: cannot listen on {host}:{port} (web.bind): {reason}"
+        ) from None
+    return listening
 
 
 @click.group("users")

@@ -20,40 +20,31 @@ __all__ = ["csrf_of", "free_port", "logged_in", "served"]
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-def free_port() -> int:
-    """A port of 127.0.0.1 free now (for a config that must name it before `served`)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port of `host` free now (for a config that must name it before `served`)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.bind((host, 0))
         return int(probe.getsockname()[1])
 
 
 @contextmanager
-def served(config: Path, *, port: int | None = None, timeout: float = 30) -> Iterator[str]:
-    """`tma --config CONFIG serve --port P` running (P: `port`, else a free one); yields its
-    base URL; stopped (SIGTERM, then killed) at the end. Its output goes to `serve.log` beside
-    the config."""
-    port = port or free_port()
-    log = (config.parent / "serve.log").open("ab")
-    process = subprocess.Popen(
-        [*TMA, "--config", str(config), "serve", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=_environment(None),
-    )
-    url = f"http://127.0.0.1:{port}"
+def served(
+    config: Path, *, port: int | None = None, host: str = "127.0.0.1", timeout: float = 30
+) -> Iterator[str]:
+    """`tma --config CONFIG serve --host HOST --port P` running (P: `port`, else a free one,
+    another if something took it before `tma serve` could); yields its base URL; stopped
+    (SIGTERM, then killed) at the end. Its output goes to `serve.log` beside the config."""
+    for attempt in range(3):
+        bound = port or free_port(host)
+        try:
+            process = _start(config, host, bound, timeout)
+            break
+        except _PortTaken:
+            if port is not None or attempt == 2:
+                raise
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"tma serve exited {process.returncode}: see {log.name}")
-            try:
-                httpx.get(f"{url}/login", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"tma serve did not answer in {timeout} s") from None
-                time.sleep(0.1)
-        yield url
+        yield _url(host, bound)
     finally:
         process.terminate()
         try:
@@ -61,7 +52,45 @@ def served(config: Path, *, port: int | None = None, timeout: float = 30) -> Ite
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-        log.close()
+
+
+def _url(host: str, port: object) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class _PortTaken(RuntimeError):
+    """Something took the free port before `tma serve` could bind it."""
+
+
+def _start(config: Path, host: str, port: int, timeout: float) -> subprocess.Popen[bytes]:
+    """The process once it answers; RuntimeError with the last line of its log if it stops."""
+    log_path = config.parent / "serve.log"
+    with log_path.open("ab") as log:
+        start = log.tell()
+        process = subprocess.Popen(
+            [*TMA, "--config", str(config), "serve", "--host", host, "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_environment(None),
+        )
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            with log_path.open("rb") as log:
+                log.seek(start)
+                lines = log.read().decode(errors="replace").strip().splitlines()
+            last = lines[-1] if lines else "no output"
+            problem = _PortTaken if "address already in use" in last else RuntimeError
+            raise problem(f"tma serve exited {process.returncode}: {last}")
+        try:
+            httpx.get(f"{_url(host, port)}/login", timeout=1)
+            return process
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                process.kill()
+                process.wait(timeout=10)
+                raise RuntimeError(f"tma serve did not answer in {timeout} s") from None
+            time.sleep(0.1)
 
 
 def csrf_of(html: str) -> str:

@@ -124,7 +124,8 @@ def allowed_hosts(web: WebSettings) -> list[str]:
     names = {"127.0.0.1", "localhost", "::1", host}
     if web.base_url:
         names.add(urlsplit(web.base_url).hostname or host)
-    return sorted(names)
+    # A Host header names an IPv6 address in brackets ([::1]:8470), and is compared so.
+    return sorted(f"[{name}]" if ":" in name else name for name in names)
 
 
 def _templates() -> Environment:
