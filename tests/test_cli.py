@@ -4,13 +4,19 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 import tomllib
 from pathlib import Path
 
+import httpx
+import pytest
+
 from tma_agent.testing.cli import run_tma
+from tma_agent.testing.web import free_port, logged_in
 
 ROOT = Path(__file__).parent.parent
 
@@ -334,3 +340,48 @@ def test_demo_end_to_end_piped_and_its_rerun_hint_works() -> None:
     assert table.returncode == 0, table.stderr
     assert "Sites" in table.stdout and "contact-form-7" in table.stdout
     assert "acme-www" not in table.stdout
+
+
+def test_demo_serve_starts_the_dashboard_on_the_demo_ledger() -> None:
+    """`scripts/demo serve` (README): `tma run` fills the demo ledger, the dashboard serves it
+    with the accounts it prints, Ctrl-C stops all of it."""
+    port = free_port()
+    demo = subprocess.Popen(
+        [str(ROOT / "scripts" / "demo"), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # Ctrl-C reaches the whole group, as in a terminal
+    )
+    try:
+        accounts: dict[str, str] = {}
+        assert demo.stderr is not None
+        for line in demo.stderr:
+            if found := re.match(r"demo: log in as (\S+) / (\S+) ", line):
+                accounts[found[1]] = found[2]
+            if len(accounts) == 2:
+                break
+        assert set(accounts) == {"agency", "acme-cto"}, accounts
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{url}/login", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the demo dashboard never answered"
+                time.sleep(0.2)
+        with logged_in(url, "agency", accounts["agency"]) as staff:
+            every = {s["site"]: s for s in staff.get("/api/fleet").json()["sites"]}
+        assert len(every) == 8 and "acme-www" in every
+        assert every["acme-www"]["open_requests"] >= 1  # the run's requests are in its ledger
+        with logged_in(url, "acme-cto", accounts["acme-cto"]) as client:
+            own = [s["site"] for s in client.get("/api/fleet").json()["sites"]]
+        assert own and set(own) == {n for n, s in every.items() if s["client"] == "acme"}
+        assert len(own) < len(every)
+    finally:
+        os.killpg(demo.pid, signal.SIGINT)
+        code = demo.wait(timeout=30)
+    assert code == 0
+    with pytest.raises(httpx.TransportError):  # the dashboard stopped with the demo
+        httpx.get(f"{url}/login", timeout=2)
