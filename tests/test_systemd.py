@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import time
 from pathlib import Path
 
+import httpx
 import yaml
 
 from tma_agent.testing.cli import run_tma
+from tma_agent.testing.web import free_port
 
 
 def _config(tmp_path: Path, **extra: object) -> Path:
@@ -98,3 +101,57 @@ def test_print_writes_nothing_and_user_units_go_to_the_users_config(tmp_path: Pa
     assert done.returncode == 0, done.stderr
     assert (home / "systemd/user/tma-agent.timer").is_file()
     assert "systemctl --user daemon-reload" in done.stdout
+
+
+def test_web_adds_the_dashboards_service_and_its_command_serves(tmp_path: Path) -> None:
+    port = free_port()
+    web = {"bind": f"127.0.0.1:{port}", "secret_key": {"$env": "TMA_WEB_SECRET"}}
+    config = _config(tmp_path, sites=[], web=web)
+    secret = {"TMA_WEB_SECRET": "w" * 40}
+    root = tmp_path / "root"
+    done = run_tma("systemd", "install", "--root", str(root), "--web", config=config, env=secret)
+    assert done.returncode == 0, done.stderr
+    assert "enable --now tma-agent.timer tma-agent-web.service" in done.stdout
+    unit_dir = root / "etc/systemd/system"
+    units = [
+        unit_dir / n for n in ("tma-agent.service", "tma-agent.timer", "tma-agent-web.service")
+    ]
+    verified = _verify(*units)
+    assert verified.returncode == 0 and verified.stderr.strip() == "", verified.stderr
+
+    unit = _directives(units[2].read_text())
+    assert unit["Type"] == ["exec"] and unit["Restart"] == ["on-failure"]
+    assert unit["RestartPreventExitStatus"] == ["2"]  # a config error is not retried forever
+    assert unit["User"] == ["tma-agent"] and unit["ProtectSystem"] == ["strict"]
+    assert unit["ReadWritePaths"] == [str(tmp_path / "state")]
+    assert unit["WantedBy"] == ["multi-user.target"]
+    argv = shlex.split(unit["ExecStart"][0].replace("%%", "%"))
+    assert argv[1:] == ["--config", str(config), "--log-format", "json", "serve"]
+    # What systemd would start serves the dashboard where web.bind says.
+    server = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **secret}
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert answer.status_code == 200 and 'name="csrf"' in answer.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    # Without a secret_key the dashboard could not start: refused before anything is written.
+    (tmp_path / "bare").mkdir()
+    bare = _config(tmp_path / "bare", sites=[])
+    refused = run_tma("systemd", "install", "--root", str(tmp_path / "r2"), "--web", config=bare)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("configuration error: --web: web.secret_key is not set")
+    assert not (tmp_path / "r2").exists()
+    # Without --web, no dashboard unit.
+    printed = run_tma("systemd", "install", "--print", config=bare)
+    assert printed.returncode == 0 and "tma-agent-web" not in printed.stdout

@@ -45,6 +45,9 @@ def _check_calendar(spec: str) -> None:
 @click.option("--run-as", default="tma-agent", show_default=True, help="User of system units.")
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), help="Write under DIR.")
 @click.option("--print", "print_only", is_flag=True, help="Print the units, write nothing.")
+@click.option(
+    "--web", is_flag=True, help="Also tma-agent-web.service: `tma serve`, always running."
+)
 @click.pass_obj
 def systemd_install(
     state: _State,
@@ -54,13 +57,16 @@ def systemd_install(
     run_as: str,
     root: Path | None,
     print_only: bool,
+    web: bool,
 ) -> None:
-    """Write tma-agent.service and tma-agent.timer, and say how to enable them."""
+    """Write tma-agent.service and tma-agent.timer (with --web, tma-agent-web.service too),
+    and say how to enable them."""
     from tma_agent.config import find_config_path
     from tma_agent.service.settings import ScheduleSettings
     from tma_agent.service.systemd import (
         SERVICE,
         TIMER,
+        WEB_SERVICE,
         build_units,
         systemd_running,
         unit_dir,
@@ -77,9 +83,9 @@ def systemd_install(
             raise ConfigError(f"--on-calendar/--randomized-delay: {exc}") from None
     _check_calendar(config.schedule.on_calendar)
     chosen: Mode = "user" if mode == "user" else "system"
-    units = build_units(config, find_config_path(state.config_path), chosen, run_as=run_as)
+    units = build_units(config, find_config_path(state.config_path), chosen, run_as=run_as, web=web)
     if print_only:
-        click.echo(f"# {SERVICE}\n{units.service}\n# {TIMER}\n{units.timer}", nl=False)
+        click.echo("".join(f"# {name}\n{text}" for name, text in units.files()), nl=False)
         return
     directory = unit_dir(units.mode, root)
     try:
@@ -95,14 +101,15 @@ def systemd_install(
             f"`useradd --system --home-dir {config.state_path} {run_as}`, "
             f"and give it {config.state_path}"
         )
-    how = f"{ctl} daemon-reload && {ctl} enable --now {TIMER}"
+    how = f"{ctl} daemon-reload && {ctl} enable --now {TIMER}" + (f" {WEB_SERVICE}" if web else "")
     if root is not None or not systemd_running():
         click.echo(f"systemd is not running here: on the target machine, run `{how}`")
     else:
         click.echo(f"enable it with: {how}")
-        click.echo(
-            f"logs: journalctl {'--user ' if units.mode == 'user' else ''}-u {SERVICE} -o cat"
-        )
+        journal = f"journalctl {'--user ' if units.mode == 'user' else ''}"
+        click.echo(f"logs: {journal}-u {SERVICE} -o cat")
+        if web:
+            click.echo(f"dashboard logs: {journal}-u {WEB_SERVICE} -o cat")
 
 
 @click.command("status")

@@ -1,4 +1,5 @@
-"""`tma systemd install`: a oneshot service running `tma run`, and its timer.
+"""`tma systemd install`: a oneshot service running `tma run`, its timer, and with `--web` a
+long-running service for `tma serve` (the dashboard, the client portal, the ticket webhooks).
 
 The units are built from the configuration (schedule, state_dir, key files), so what systemd
 runs is exactly what a developer runs in a shell. System units run as a dedicated user behind
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SERVICE",
     "TIMER",
+    "WEB_SERVICE",
     "Mode",
     "Units",
     "build_units",
@@ -32,6 +34,7 @@ __all__ = [
 
 SERVICE = "tma-agent.service"
 TIMER = "tma-agent.timer"
+WEB_SERVICE = "tma-agent-web.service"
 Mode = Literal["system", "user"]
 
 
@@ -40,6 +43,13 @@ class Units:
     service: str
     timer: str
     mode: Mode
+    #: `tma-agent-web.service`, when asked for (`--web`).
+    web: str | None = None
+
+    def files(self) -> list[tuple[str, str]]:
+        """(unit name, text) of each unit, in the order they are written and shown."""
+        named = [(SERVICE, self.service), (TIMER, self.timer)]
+        return named + ([(WEB_SERVICE, self.web)] if self.web is not None else [])
 
 
 def installed_tma() -> str:
@@ -65,21 +75,44 @@ def _paths_read(config: Config) -> list[str]:
     return [os.path.expanduser(p) for p in paths if p]
 
 
+def _exec_start(tma: str, config_path: Path, command: str) -> str:
+    argv = [tma, "--config", str(config_path.absolute()), "--log-format", "json", command]
+    return " ".join(_quote(a) for a in argv)
+
+
+def _sandbox(config: Config, mode: Mode, run_as: str) -> list[str]:
+    """The user, environment and sandboxing both services share."""
+    if mode == "user":
+        return ["EnvironmentFile=-%h/.config/tma-agent/environment", "UMask=0077"]
+    return [
+        f"User={run_as}",
+        f"Group={run_as}",
+        "EnvironmentFile=-/etc/tma-agent/environment",
+        "ProtectSystem=strict",
+        f"ReadWritePaths={_quote(str(config.state_path.absolute()))}",
+        "PrivateTmp=yes",
+        # Keys and known_hosts under /home stay readable; nothing there is written.
+        "ProtectHome=read-only",
+        "PrivateDevices=yes",
+        "ProtectKernelTunables=yes",
+        "ProtectKernelModules=yes",
+        "ProtectControlGroups=yes",
+        "RestrictSUIDSGID=yes",
+        "LockPersonality=yes",
+        "UMask=0077",
+    ]
+
+
 def build_units(
-    config: Config, config_path: Path, mode: Mode, *, run_as: str, tma: str | None = None
+    config: Config,
+    config_path: Path,
+    mode: Mode,
+    *,
+    run_as: str,
+    tma: str | None = None,
+    web: bool = False,
 ) -> Units:
-    state_dir = str(config.state_path.absolute())
-    exec_start = " ".join(
-        _quote(a)
-        for a in [
-            tma or installed_tma(),
-            "--config",
-            str(config_path.absolute()),
-            "--log-format",
-            "json",
-            "run",
-        ]
-    )
+    tma = tma or installed_tma()
     lines = [
         "[Unit]",
         "Description=tma-agent: check sites, open maintenance requests, apply updates",
@@ -88,34 +121,15 @@ def build_units(
         "",
         "[Service]",
         "Type=oneshot",
-        f"ExecStart={exec_start}",
+        f"ExecStart={_exec_start(tma, config_path, 'run')}",
         # Exit 1 (findings under --fail-on) and 3 (ticket writes left queued) are a run that
         # worked: systemd must not mark the unit failed for them.
         "SuccessExitStatus=1 3",
         "NoNewPrivileges=yes",
+        *_sandbox(config, mode, run_as),
+        "TimeoutStartSec=6h",
+        "",
     ]
-    if mode == "system":
-        env_file = "/etc/tma-agent/environment"
-        lines += [
-            f"User={run_as}",
-            f"Group={run_as}",
-            f"EnvironmentFile=-{env_file}",
-            "ProtectSystem=strict",
-            f"ReadWritePaths={_quote(state_dir)}",
-            "PrivateTmp=yes",
-            # Keys and known_hosts under /home stay readable; nothing there is written.
-            "ProtectHome=read-only",
-            "PrivateDevices=yes",
-            "ProtectKernelTunables=yes",
-            "ProtectKernelModules=yes",
-            "ProtectControlGroups=yes",
-            "RestrictSUIDSGID=yes",
-            "LockPersonality=yes",
-            "UMask=0077",
-        ]
-    else:
-        lines += ["EnvironmentFile=-%h/.config/tma-agent/environment", "UMask=0077"]
-    lines += ["TimeoutStartSec=6h", ""]
     schedule = config.schedule
     timer = [
         "[Unit]",
@@ -131,7 +145,37 @@ def build_units(
         "WantedBy=timers.target",
         "",
     ]
-    return Units("\n".join(lines), "\n".join(timer), mode)
+    served = _web_service(config, config_path, mode, run_as, tma) if web else None
+    return Units("\n".join(lines), "\n".join(timer), mode, served)
+
+
+def _web_service(config: Config, config_path: Path, mode: Mode, run_as: str, tma: str) -> str:
+    if config.web.secret_key is None:
+        raise ConfigError("--web: web.secret_key is not set: tma serve cannot sign its sessions")
+    lines = [
+        "[Unit]",
+        "Description=tma-agent dashboard, client portal and ticket webhooks (tma serve)",
+        "Wants=network-online.target",
+        "After=network-online.target",
+        "",
+        "[Service]",
+        # `exec`: a tma that cannot be executed fails `systemctl start` itself.
+        "Type=exec",
+        f"ExecStart={_exec_start(tma, config_path, 'serve')}",
+        "Restart=on-failure",
+        "RestartSec=5s",
+        # Exit 2 is a configuration error or an address it cannot listen on: restarting
+        # would only repeat it.
+        "RestartPreventExitStatus=2",
+        "TimeoutStopSec=30s",
+        "NoNewPrivileges=yes",
+        *_sandbox(config, mode, run_as),
+        "",
+        "[Install]",
+        f"WantedBy={'multi-user.target' if mode == 'system' else 'default.target'}",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def unit_dir(mode: Mode, root: Path | None) -> Path:
@@ -145,7 +189,7 @@ def unit_dir(mode: Mode, root: Path | None) -> Path:
 def write_units(units: Units, directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in ((SERVICE, units.service), (TIMER, units.timer)):
+    for name, text in units.files():
         path = directory / name
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(text)
