@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import yaml
 
+from tma_agent.service.environment_file import read_environment_file
 from tma_agent.testing.cli import run_tma
 from tma_agent.testing.web import free_port
 
@@ -155,3 +156,41 @@ def test_web_adds_the_dashboards_service_and_its_command_serves(tmp_path: Path) 
     # Without --web, no dashboard unit.
     printed = run_tma("systemd", "install", "--print", config=bare)
     assert printed.returncode == 0 and "tma-agent-web" not in printed.stdout
+
+
+def test_install_reads_the_secrets_from_the_units_environment_file(tmp_path: Path) -> None:
+    """Under sudo the shell has none of the secrets: install loads the config with the
+    environment file the units will read."""
+    web = {"secret_key": {"$env": "TMA_INSTALL_SECRET"}}
+    config = _config(tmp_path, sites=[], web=web)
+    home = tmp_path / "home"
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+    missing = run_tma("systemd", "install", "--user", "--web", config=config, env=env)
+    assert missing.returncode == 2
+    assert "environment variable TMA_INSTALL_SECRET is not set" in missing.stderr
+
+    environment = home / ".config/tma-agent/environment"
+    environment.parent.mkdir(parents=True)
+    secret = 'a "quoted" secret of forty characters ....'
+    quoted = secret.replace('"', '\\"')
+    environment.write_text(
+        f'# secrets of tma-agent\n; another comment\n\n  TMA_INSTALL_SECRET = "{quoted}"\n'
+        "PLAIN=as it is\nSINGLE='no \\escapes'\n"
+    )
+    assert read_environment_file(environment) == {
+        "TMA_INSTALL_SECRET": secret,
+        "PLAIN": "as it is",
+        "SINGLE": "no \\escapes",
+    }
+    done = run_tma("systemd", "install", "--user", "--web", config=config, env=env)
+    assert done.returncode == 0, done.stderr
+    written = home / ".config/systemd/user/tma-agent-web.service"
+    unit = _directives(written.read_text())
+    assert unit["EnvironmentFile"] == ["-%h/.config/tma-agent/environment"]
+    assert unit["WantedBy"] == ["default.target"]
+    assert "quoted" not in written.read_text()  # the units name the file, never a secret
+
+    environment.write_text("TMA_INSTALL_SECRET=x\nexport OTHER=1\n")
+    bad = run_tma("systemd", "install", "--user", "--web", config=config, env=env)
+    assert bad.returncode == 2
+    assert bad.stderr == f"configuration error: {environment}:2: not NAME=value\n"

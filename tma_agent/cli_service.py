@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -62,6 +63,12 @@ def systemd_install(
     """Write tma-agent.service and tma-agent.timer (with --web, tma-agent-web.service too),
     and say how to enable them."""
     from tma_agent.config import find_config_path
+    from tma_agent.service.environment_file import (
+        SYSTEM_ENVIRONMENT_FILE,
+        USER_ENVIRONMENT_FILE,
+        environment_file_of,
+        read_environment_file,
+    )
     from tma_agent.service.settings import ScheduleSettings
     from tma_agent.service.systemd import (
         SERVICE,
@@ -73,6 +80,13 @@ def systemd_install(
         write_units,
     )
 
+    chosen: Mode = "user" if mode == "user" else "system"
+    if root is None:
+        # The secrets the config names, as the units will have them (under sudo, the shell
+        # has none); what the shell sets wins.
+        template = SYSTEM_ENVIRONMENT_FILE if chosen == "system" else USER_ENVIRONMENT_FILE
+        for name, value in read_environment_file(environment_file_of(template)).items():
+            os.environ.setdefault(name, value)
     config = state.config
     given = {"on_calendar": on_calendar, "randomized_delay": randomized_delay}
     if any(given.values()):
@@ -82,7 +96,6 @@ def systemd_install(
         except ValueError as exc:
             raise ConfigError(f"--on-calendar/--randomized-delay: {exc}") from None
     _check_calendar(config.schedule.on_calendar)
-    chosen: Mode = "user" if mode == "user" else "system"
     units = build_units(config, find_config_path(state.config_path), chosen, run_as=run_as, web=web)
     if print_only:
         click.echo("".join(f"# {name}\n{text}" for name, text in units.files()), nl=False)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from tma_agent.errors import ConfigError
+from tma_agent.service.environment_file import SYSTEM_ENVIRONMENT_FILE, USER_ENVIRONMENT_FILE
 
 if TYPE_CHECKING:
     from tma_agent.config import Config
@@ -83,11 +84,11 @@ def _exec_start(tma: str, config_path: Path, command: str) -> str:
 def _sandbox(config: Config, mode: Mode, run_as: str) -> list[str]:
     """The user, environment and sandboxing both services share."""
     if mode == "user":
-        return ["EnvironmentFile=-%h/.config/tma-agent/environment", "UMask=0077"]
+        return [f"EnvironmentFile=-{USER_ENVIRONMENT_FILE}", "UMask=0077"]
     return [
         f"User={run_as}",
         f"Group={run_as}",
-        "EnvironmentFile=-/etc/tma-agent/environment",
+        f"EnvironmentFile=-{SYSTEM_ENVIRONMENT_FILE}",
         "ProtectSystem=strict",
         f"ReadWritePaths={_quote(str(config.state_path.absolute()))}",
         "PrivateTmp=yes",
